@@ -1,0 +1,20 @@
+//! The rules of quanzi, free of IO.
+//!
+//! # Layout
+//! - [`ids`]: prefixed, time-sortable public ids (`ws_…`, `op_…`, `key_…`, `job_…`).
+//! - [`time`]: UTC timestamps and the injectable [`time::Clock`].
+//! - [`input`]: checked input newtypes (workspace names, emails) and the validation error.
+//! - [`auth`]: roles, API-key scopes, bearer credentials, login throttling.
+//! - [`jobs`]: durable job states and the retry/backoff policy.
+//! - [`idempotency`]: the `Idempotency-Key` decision table.
+//!
+//! Nothing here does IO, spawns tasks or knows about SQL or HTTP: everything is a plain
+//! function or value, so every rule is unit- and property-tested in isolation.
+#![forbid(unsafe_code)]
+
+pub mod auth;
+pub mod idempotency;
+pub mod ids;
+pub mod input;
+pub mod jobs;
+pub mod time;
