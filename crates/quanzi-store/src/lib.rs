@@ -1,1 +1,72 @@
+//! Storage: the only crate that speaks SQL.
+//!
+//! # Layout
+//! - [`connect`]: opening a [`Store`] on SQLite (a file, WAL) or PostgreSQL from a URL.
+//! - [`migrate`]: embedded, numbered migrations, one set per engine kept in step.
+//! - [`Tx`]: a write transaction; multi-step changes take one and commit once.
+//! - one module per table group: `workspaces`, `operators`, `api_keys`, `sessions`,
+//!   `login_attempts`, `idempotency`, `jobs`, `audit`.
+//! - [`testkit`] (feature `testkit`): a fresh database per test on either engine.
+//!
+//! All SQL is portable between the two engines (`$n` placeholders, `BIGINT`, `TEXT`,
+//! `ON CONFLICT`, `RETURNING`); the few places where they differ branch on [`Backend`].
+//! On SQLite, writes go through a single connection so that writers queue in the process
+//! instead of failing with `SQLITE_BUSY`; reads use a pool of their own (WAL lets them run
+//! beside the writer).
 #![forbid(unsafe_code)]
+
+mod api_keys;
+mod audit;
+pub mod connect;
+mod error;
+mod idempotency;
+mod jobs;
+mod login_attempts;
+pub mod migrate;
+mod operators;
+mod probes;
+mod rows;
+mod sessions;
+#[cfg(feature = "testkit")]
+pub mod testkit;
+mod tx;
+mod workspaces;
+
+pub use api_keys::{ApiKeyRow, NewApiKey};
+pub use audit::{AuditEntry, NewAuditEntry};
+pub use connect::{Backend, SqliteSync, Store, StoreOptions};
+pub use error::StoreError;
+pub use idempotency::{ClaimOutcome, StoredResponse};
+pub use jobs::{ClaimedJob, JobLease, JobRow, JobStateCount, NewJob};
+pub use login_attempts::FailureCount;
+pub use operators::{MembershipRow, NewOperator, OperatorRow};
+pub use sessions::{NewSession, SessionRow};
+pub use tx::Tx;
+pub use workspaces::WorkspaceRow;
+
+/// A page of rows ordered by id, and where the next page starts.
+#[derive(Debug, Clone)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub next_cursor: Option<String>,
+}
+
+/// Clamps a requested page size into 1..=200 and asks for one extra row to learn whether
+/// another page follows.
+pub(crate) fn page_limit(limit: u32) -> i64 {
+    i64::from(limit.clamp(1, 200)) + 1
+}
+
+pub(crate) fn into_page<T>(mut rows: Vec<T>, limit: u32, id_of: impl Fn(&T) -> String) -> Page<T> {
+    let limit = limit.clamp(1, 200) as usize;
+    let next_cursor = if rows.len() > limit {
+        rows.truncate(limit);
+        rows.last().map(&id_of)
+    } else {
+        None
+    };
+    Page {
+        items: rows,
+        next_cursor,
+    }
+}

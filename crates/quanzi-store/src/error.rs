@@ -1,0 +1,40 @@
+use thiserror::Error;
+
+/// What storage tells its callers. Database errors that callers can act on are mapped to
+/// their meaning here, so nothing above this crate matches on SQL error codes.
+#[derive(Debug, Error)]
+pub enum StoreError {
+    #[error("not found")]
+    NotFound,
+    /// A uniqueness rule was broken; `what` names the rule (e.g. `operator_email`).
+    #[error("{what} already exists")]
+    Conflict { what: &'static str },
+    /// A job's lease passed to another worker before this one finished.
+    #[error("job lease lost")]
+    LeaseLost,
+    /// A stored value no longer parses: a bug or a manual edit, never user input.
+    #[error("corrupt stored value: {0}")]
+    Corrupt(String),
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("migration error: {0}")]
+    Migration(String),
+}
+
+impl StoreError {
+    /// Maps a unique violation to [`StoreError::Conflict`], anything else to `Database`.
+    pub(crate) fn unique(what: &'static str) -> impl FnOnce(sqlx::Error) -> StoreError {
+        move |err| match &err {
+            sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::Conflict { what },
+            _ => StoreError::Database(err),
+        }
+    }
+}
+
+impl From<quanzi_domain::input::InvalidInput> for StoreError {
+    fn from(err: quanzi_domain::input::InvalidInput) -> Self {
+        StoreError::Corrupt(err.to_string())
+    }
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
