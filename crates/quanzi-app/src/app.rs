@@ -1,0 +1,69 @@
+use std::sync::Arc;
+use std::time::Duration;
+
+use quanzi_domain::auth::LoginThrottle;
+use quanzi_domain::ids::random_base32;
+use quanzi_domain::jobs::RetryPolicy;
+use quanzi_domain::time::{Clock, SystemClock};
+use quanzi_store::{SqliteSync, Store, StoreOptions};
+
+use crate::config::Config;
+use crate::passwords::PasswordHasher;
+
+/// Everything a use case needs. Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct App {
+    pub store: Store,
+    pub clock: Arc<dyn Clock>,
+    pub config: Arc<Config>,
+    pub passwords: PasswordHasher,
+    /// This process's name among the nodes sharing the database (in job leases and logs).
+    pub node_id: Arc<str>,
+}
+
+impl App {
+    pub fn new(store: Store, config: Config, clock: Arc<dyn Clock>) -> Self {
+        Self {
+            store,
+            clock,
+            passwords: PasswordHasher::new(config.auth.password_hash_concurrency),
+            config: Arc::new(config),
+            node_id: format!("node_{}", random_base32(10)).into(),
+        }
+    }
+
+    /// Opens (and migrates) the configured database with the system clock.
+    pub async fn open(config: Config) -> anyhow::Result<Self> {
+        let store = Store::connect(&config.database.url, &store_options(&config)).await?;
+        store.migrate().await?;
+        Ok(Self::new(store, config, Arc::new(SystemClock)))
+    }
+
+    pub fn login_throttle(&self) -> LoginThrottle {
+        LoginThrottle {
+            max_failures_per_email: self.config.auth.login_max_failures_per_email,
+            max_failures_per_address: self.config.auth.login_max_failures_per_address,
+            window: Duration::from_secs(self.config.auth.login_window_seconds),
+        }
+    }
+
+    pub fn retry_policy(&self) -> RetryPolicy {
+        RetryPolicy {
+            max_attempts: self.config.jobs.max_attempts,
+            base: Duration::from_secs(self.config.jobs.backoff_base_seconds),
+            max: Duration::from_secs(self.config.jobs.backoff_max_seconds),
+        }
+    }
+}
+
+pub fn store_options(config: &Config) -> StoreOptions {
+    StoreOptions {
+        max_connections: config.database.max_connections,
+        sqlite_sync: if config.database.sqlite_synchronous == "normal" {
+            SqliteSync::Normal
+        } else {
+            SqliteSync::Full
+        },
+        ..StoreOptions::default()
+    }
+}

@@ -1,0 +1,43 @@
+//! Use cases, one module per area. Each function checks what the caller may do, validates
+//! input into domain types, and makes its change in one transaction with an audit entry.
+
+pub mod api_keys;
+pub mod jobs;
+pub mod operators;
+pub mod sessions;
+pub mod workspaces;
+
+/// Audit details as a JSON object of string fields (no serde_json in this crate: the
+/// values are ids and names we escape ourselves).
+pub(crate) fn audit_details(fields: &[(&str, &str)]) -> String {
+    let body = fields
+        .iter()
+        .map(|(k, v)| format!("\"{}\":\"{}\"", escape(k), escape(v)))
+        .collect::<Vec<_>>()
+        .join(",");
+    format!("{{{body}}}")
+}
+
+fn escape(raw: &str) -> String {
+    let mut out = String::with_capacity(raw.len());
+    for c in raw.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            c if c.is_control() => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn audit_details_escape_quotes_and_controls() {
+        assert_eq!(
+            super::audit_details(&[("name", "a\"b\n")]),
+            "{\"name\":\"a\\\"b\\u000a\"}"
+        );
+    }
+}
