@@ -19,6 +19,6 @@ mod passwords;
 pub mod principal;
 pub mod services;
 
-pub use app::App;
+pub use app::{store_options, App};
 pub use error::{Error, Result};
 pub use passwords::PasswordHasher;

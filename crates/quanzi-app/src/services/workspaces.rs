@@ -138,3 +138,17 @@ pub async fn get(app: &App, principal: &Principal) -> Result<WorkspaceRow> {
 pub async fn list_all(app: &App) -> Result<Vec<WorkspaceRow>> {
     Ok(app.store.workspaces().await?)
 }
+
+/// Who did what in the caller's workspace, newest first. Admins only: it names people.
+pub async fn audit_log(
+    app: &App,
+    principal: &Principal,
+    before: Option<&str>,
+    limit: u32,
+) -> Result<quanzi_store::Page<quanzi_store::AuditEntry>> {
+    principal.require(quanzi_domain::auth::Scope::Admin)?;
+    Ok(app
+        .store
+        .audit_log(&principal.workspace_id, before, limit)
+        .await?)
+}

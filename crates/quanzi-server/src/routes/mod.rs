@@ -1,0 +1,39 @@
+//! The `/api/v1` routes, one module per area, each exporting `router(&AppState)`.
+//! Wire types (requests and responses) live here, next to their handlers, and convert
+//! from app/store types by hand: the JSON shape is a contract, not a side effect of a struct.
+
+pub mod api_keys;
+pub mod audit;
+pub mod jobs;
+pub mod operators;
+pub mod sessions;
+pub mod workspace;
+
+use axum::middleware::from_fn_with_state;
+use axum::routing::MethodRouter;
+use serde::Deserialize;
+use utoipa::IntoParams;
+
+use crate::middleware::idempotency::idempotent;
+use crate::state::AppState;
+
+/// Cursor pagination shared by every list.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PageQuery {
+    /// The `next_cursor` of the previous page.
+    pub after: Option<String>,
+    /// Items per page, 1–200 (default 50).
+    pub limit: Option<u32>,
+}
+
+impl PageQuery {
+    pub fn limit(&self) -> u32 {
+        self.limit.unwrap_or(50)
+    }
+}
+
+/// Makes a state-changing route honour `Idempotency-Key`.
+pub fn with_idempotency(route: MethodRouter<AppState>, state: &AppState) -> MethodRouter<AppState> {
+    route.layer(from_fn_with_state(state.clone(), idempotent))
+}

@@ -1,0 +1,137 @@
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+use quanzi_app::config::Config;
+
+use crate::commands;
+
+/// quanzi (圈子): the social-commerce growth engine.
+#[derive(Parser)]
+#[command(name = "quanzi", version, about)]
+pub struct Cli {
+    /// A TOML configuration file (see `quanzi print-default-config`).
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// The database: `sqlite://data/quanzi.db` (default) or `postgres://…`.
+    #[arg(long, global = true, value_name = "URL")]
+    pub database: Option<String>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand)]
+pub enum Command {
+    /// Run the HTTP server and the job workers (migrates the database first).
+    Serve(ServeArgs),
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Create and list workspaces (brands).
+    #[command(subcommand)]
+    Workspace(WorkspaceCommand),
+    /// Create and revoke API keys.
+    #[command(subcommand)]
+    Key(KeyCommand),
+    /// Print the default configuration as TOML.
+    PrintDefaultConfig,
+}
+
+#[derive(Args)]
+pub struct ServeArgs {
+    /// Address to listen on, e.g. 127.0.0.1:8080 (port 0 picks a free one).
+    #[arg(long, value_name = "ADDR")]
+    pub listen: Option<String>,
+    /// Open the status page in a browser once listening.
+    #[arg(long)]
+    pub open: bool,
+    /// Serve HTTP only; leave background jobs to other nodes.
+    #[arg(long)]
+    pub no_workers: bool,
+}
+
+#[derive(Subcommand)]
+pub enum WorkspaceCommand {
+    /// Create a workspace with an owner operator and an admin API key (printed once).
+    Create {
+        #[arg(long)]
+        name: String,
+        /// The owner's login. An existing operator becomes owner of the new workspace too.
+        #[arg(long, default_value = "admin@quanzi.local")]
+        owner_email: String,
+        #[arg(long)]
+        owner_name: Option<String>,
+        /// The owner's password (at least 10 characters); generated and printed if omitted.
+        #[arg(long, env = "QUANZI_OWNER_PASSWORD", hide_env_values = true)]
+        owner_password: Option<String>,
+    },
+    /// List workspaces.
+    List,
+}
+
+#[derive(Subcommand)]
+pub enum KeyCommand {
+    /// Create an API key (printed once).
+    Create {
+        /// `ws_…`
+        #[arg(long)]
+        workspace: String,
+        #[arg(long)]
+        name: String,
+        /// Comma-separated: ingest, storefront, admin.
+        #[arg(long, value_delimiter = ',', required = true)]
+        scopes: Vec<String>,
+    },
+    /// Revoke an API key at once.
+    Revoke {
+        /// `ws_…`
+        #[arg(long)]
+        workspace: String,
+        /// `key_…`
+        key: String,
+    },
+}
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    if let Command::PrintDefaultConfig = cli.command {
+        print!("{}", Config::default_toml());
+        return ExitCode::SUCCESS;
+    }
+    let mut config = match Config::load(cli.config.as_deref(), std::env::vars()) {
+        Ok(config) => config,
+        Err(err) => {
+            eprintln!("error: {err}");
+            return ExitCode::from(2);
+        }
+    };
+    if let Some(url) = cli.database.clone() {
+        config.database.url = url;
+    }
+    crate::telemetry::init(&config.log);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(err) => {
+            eprintln!("error: cannot start the async runtime: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(async move {
+        match cli.command {
+            Command::Serve(args) => commands::serve::run(config, args).await,
+            Command::Migrate => commands::migrate::run(config).await,
+            Command::Workspace(cmd) => commands::workspace::run(config, cmd).await,
+            Command::Key(cmd) => commands::key::run(config, cmd).await,
+            Command::PrintDefaultConfig => unreachable!("handled before the runtime starts"),
+        }
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,6 @@
+//! One module per subcommand.
+
+pub mod key;
+pub mod migrate;
+pub mod serve;
+pub mod workspace;
