@@ -1,0 +1,127 @@
+//! The command line as an operator uses it.
+
+mod common;
+
+use common::{field, run, Node};
+
+#[test]
+fn print_default_config_prints_toml_that_loads_back() {
+    let out = run(&["print-default-config"], &[]);
+    assert!(out.contains("[database]") && out.contains("sqlite://data/quanzi.db"));
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("quanzi.toml");
+    std::fs::write(&path, &out).unwrap();
+    let url = format!("sqlite://{}", dir.path().join("q.db").display());
+    let migrated = run(
+        &[
+            "--config",
+            path.to_str().unwrap(),
+            "migrate",
+            "--database",
+            &url,
+        ],
+        &[],
+    );
+    assert!(migrated.contains("1 migration(s) applied"), "{migrated}");
+    let again = run(&["migrate", "--database", &url], &[]);
+    assert!(again.contains("0 migration(s) applied"), "{again}");
+}
+
+#[test]
+fn a_bad_config_is_refused_with_the_key_named() {
+    let output = std::process::Command::new(common::BIN)
+        .args(["migrate"])
+        .env("QUANZI__JOBS__CONCURENCY", "3")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("concurency"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn workspace_and_key_commands_manage_access() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("q.db").display());
+    let created = run(
+        &[
+            "workspace",
+            "create",
+            "--name",
+            "鲜果时光",
+            "--database",
+            &url,
+        ],
+        &[],
+    );
+    let workspace = field(&created, "workspace");
+    assert!(workspace.starts_with("ws_"));
+    assert!(
+        field(&created, "password").len() >= 10,
+        "a generated password is shown once"
+    );
+    let second = run(
+        &[
+            "workspace",
+            "create",
+            "--name",
+            "Second",
+            "--owner-email",
+            "admin@quanzi.local",
+            "--database",
+            &url,
+        ],
+        &[],
+    );
+    assert!(second.contains("existing account"), "{second}");
+    let listed = run(&["workspace", "list", "--database", &url], &[]);
+    assert!(listed.contains("鲜果时光") && listed.contains("Second"));
+
+    let key_out = run(
+        &[
+            "key",
+            "create",
+            "--workspace",
+            &workspace,
+            "--name",
+            "mini-program",
+            "--scopes",
+            "storefront,ingest",
+            "--database",
+            &url,
+        ],
+        &[],
+    );
+    let key_id = field(&key_out, "key");
+    let secret = field(&key_out, "secret");
+    assert!(key_out.contains("scopes ingest,storefront"), "{key_out}");
+
+    let node = Node::start(&url, &[("QUANZI__JOBS__ENABLED", "false")]).await;
+    let client = reqwest::Client::new();
+    let me = client
+        .get(format!("{}/api/v1/workspace", node.base))
+        .bearer_auth(&secret)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(me.status(), 200);
+    let revoked = run(
+        &[
+            "key",
+            "revoke",
+            "--workspace",
+            &workspace,
+            &key_id,
+            "--database",
+            &url,
+        ],
+        &[],
+    );
+    assert!(revoked.contains(&key_id));
+    let after = client
+        .get(format!("{}/api/v1/workspace", node.base))
+        .bearer_auth(&secret)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(after.status(), 401);
+}
