@@ -30,7 +30,13 @@ pub async fn run(mut config: Config, args: ServeArgs) -> anyhow::Result<()> {
         env!("CARGO_PKG_VERSION"),
         app.node_id
     );
-    if app.store.workspaces().await.map(|w| w.is_empty()).unwrap_or(false) {
+    if app
+        .store
+        .workspaces()
+        .await
+        .map(|w| w.is_empty())
+        .unwrap_or(false)
+    {
         println!("no workspace yet: create one with `quanzi workspace create --name <brand>`");
     }
     std::io::stdout().flush()?;
