@@ -207,9 +207,9 @@ impl Config {
             set_path(&mut merged, &path, env_value(&raw))
                 .map_err(|message| ConfigError::Invalid(format!("{key}: {message}")))?;
         }
-        let config: Config = merged
-            .try_into()
-            .map_err(|err: toml::de::Error| ConfigError::Invalid(err.message().to_owned()))?;
+        let config: Config = serde_path_to_error::deserialize(merged).map_err(|err| {
+            ConfigError::Invalid(format!("{}: {}", err.path(), err.inner().message()))
+        })?;
         config.validate()?;
         Ok(config)
     }

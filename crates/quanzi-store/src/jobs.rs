@@ -142,8 +142,22 @@ impl Store {
         Ok(inserted)
     }
 
-    /// Claims up to `limit` due jobs for `worker`, leased until `lease_until`. Jobs whose
-    /// lease ran out on their last attempt are first declared dead.
+    /// Declares dead the jobs whose lease ran out on their last attempt (their worker died
+    /// and no attempts are left). Workers call this now and then, not on every claim.
+    pub async fn bury_abandoned_jobs(&self, now: Timestamp) -> Result<u64> {
+        let done = sqlx::query(
+            "UPDATE jobs SET state = 'dead', locked_by = NULL, locked_until = NULL, updated_at = $1,
+                    finished_at = $1, last_error = 'the worker running the last attempt stopped before finishing'
+             WHERE state = 'running' AND locked_until <= $1 AND attempts >= max_attempts",
+        )
+        .bind(now.millis())
+        .execute(self.writer())
+        .await?;
+        Ok(done.rows_affected())
+    }
+
+    /// Claims up to `limit` due jobs for `worker`, leased until `lease_until`. A job whose
+    /// lease ran out is claimable again only while it has attempts left.
     pub async fn claim_jobs(
         &self,
         worker: &str,
@@ -151,14 +165,45 @@ impl Store {
         lease_until: Timestamp,
         limit: u32,
     ) -> Result<Vec<ClaimedJob>> {
-        sqlx::query(
-            "UPDATE jobs SET state = 'dead', locked_by = NULL, locked_until = NULL, updated_at = $1,
-                    last_error = 'the worker running the last attempt stopped before finishing'
-             WHERE state = 'running' AND locked_until <= $1 AND attempts >= max_attempts",
-        )
-        .bind(now.millis())
-        .execute(self.writer())
-        .await?;
+        // Jobs whose worker died come first (they are the oldest work); then due jobs. Each
+        // is its own statement so each walks its own index in order and stops at `limit`,
+        // instead of sorting every candidate.
+        let mut claimed = self
+            .claim_where(
+                worker,
+                now,
+                lease_until,
+                limit,
+                "state = 'running' AND locked_until <= $3 AND attempts < max_attempts",
+                "locked_until",
+            )
+            .await?;
+        let left = limit.saturating_sub(claimed.len() as u32);
+        if left > 0 {
+            claimed.extend(
+                self.claim_where(
+                    worker,
+                    now,
+                    lease_until,
+                    left,
+                    "state = 'queued' AND run_at <= $3",
+                    "run_at",
+                )
+                .await?,
+            );
+        }
+        Ok(claimed)
+    }
+
+    async fn claim_where(
+        &self,
+        worker: &str,
+        now: Timestamp,
+        lease_until: Timestamp,
+        limit: u32,
+        condition: &str,
+        order: &str,
+    ) -> Result<Vec<ClaimedJob>> {
         let lock = match self.backend() {
             Backend::Postgres => "FOR UPDATE SKIP LOCKED",
             Backend::Sqlite => "",
@@ -166,10 +211,7 @@ impl Store {
         let sql = format!(
             "UPDATE jobs SET state = 'running', locked_by = $1, locked_until = $2,
                     attempts = attempts + 1, updated_at = $3
-             WHERE id IN (
-                SELECT id FROM jobs
-                WHERE (state = 'queued' AND run_at <= $3) OR (state = 'running' AND locked_until <= $3)
-                ORDER BY run_at, id LIMIT $4 {lock})
+             WHERE id IN (SELECT id FROM jobs WHERE {condition} ORDER BY {order} LIMIT $4 {lock})
              RETURNING id, workspace_id, kind, payload, attempts, max_attempts"
         );
         let rows = sqlx::query(&sql)

@@ -278,6 +278,7 @@ conformance! {
         store.claim_jobs("w1", T0, T0.plus(Duration::from_secs(1)), 1).await.unwrap();
         let later = T0.plus(Duration::from_secs(2));
         assert!(store.claim_jobs("w2", later, later, 1).await.unwrap().is_empty());
+        assert_eq!(store.bury_abandoned_jobs(later).await.unwrap(), 1);
         assert_eq!(store.job(&ws, &job.id).await.unwrap().state, JobState::Dead);
     }
 

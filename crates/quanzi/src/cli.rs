@@ -34,6 +34,25 @@ pub enum Command {
     Key(KeyCommand),
     /// Print the default configuration as TOML.
     PrintDefaultConfig,
+    /// Measure throughput against the configured database (use a scratch database).
+    #[command(subcommand)]
+    Bench(BenchCommand),
+}
+
+#[derive(Subcommand)]
+pub enum BenchCommand {
+    /// How fast worker pools drain the job queue.
+    Jobs {
+        /// Jobs to enqueue and run.
+        #[arg(long, default_value_t = 10_000)]
+        jobs: u32,
+        /// Worker pools, each with its own connection pool (as separate nodes would).
+        #[arg(long, default_value_t = 3)]
+        nodes: u32,
+        /// Workers per pool.
+        #[arg(long, default_value_t = 4)]
+        concurrency: u32,
+    },
 }
 
 #[derive(Args)]
@@ -124,6 +143,7 @@ pub fn main() -> ExitCode {
             Command::Migrate => commands::migrate::run(config).await,
             Command::Workspace(cmd) => commands::workspace::run(config, cmd).await,
             Command::Key(cmd) => commands::key::run(config, cmd).await,
+            Command::Bench(cmd) => commands::bench::run(config, cmd).await,
             Command::PrintDefaultConfig => unreachable!("handled before the runtime starts"),
         }
     });

@@ -3,6 +3,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use quanzi_domain::jobs::RetryPolicy;
+use quanzi_domain::time::Timestamp;
 use quanzi_store::{ClaimedJob, StoreError};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
@@ -44,6 +45,7 @@ impl WorkerPool {
         let poll = Duration::from_millis(config.poll_interval_ms);
         let mut running: JoinSet<()> = JoinSet::new();
         let mut scheduled_hour = None;
+        let mut last_burial = None;
         tracing::info!(node = %self.app.node_id, concurrency, "job workers started");
         loop {
             while running.try_join_next().is_some() {}
@@ -53,6 +55,15 @@ impl WorkerPool {
                 match maintenance::schedule(&self.app, now).await {
                     Ok(_) => scheduled_hour = Some(hour),
                     Err(err) => tracing::warn!(error = %err, "could not schedule maintenance"),
+                }
+            }
+            // Burying abandoned jobs is a write: once per lease length is often enough.
+            if last_burial.is_none_or(|at: Timestamp| {
+                now.since(at) >= Duration::from_secs(config.lease_seconds)
+            }) {
+                match self.app.store.bury_abandoned_jobs(now).await {
+                    Ok(_) => last_burial = Some(now),
+                    Err(err) => tracing::warn!(error = %err, "could not bury abandoned jobs"),
                 }
             }
             let free = concurrency.saturating_sub(running.len());
@@ -79,12 +90,19 @@ impl WorkerPool {
                     Err(err) => tracing::warn!(error = %err, "claiming jobs failed"),
                 }
             }
-            // A full batch means more may be waiting: go again as soon as a slot frees up.
-            // Otherwise the queue is drained; wait for the next poll.
+            // A full batch means more may be waiting: claim again once half the slots are
+            // free, so claims stay batched. Otherwise the queue is drained; wait for the poll.
             let busy = claimed > 0 && claimed == free;
+            let refill_at = concurrency.div_ceil(2);
             tokio::select! {
                 _ = shutdown.cancelled() => break,
-                Some(_) = running.join_next(), if busy => {}
+                _ = async {
+                    while concurrency - running.len() < refill_at {
+                        if running.join_next().await.is_none() {
+                            break;
+                        }
+                    }
+                }, if busy => {}
                 _ = tokio::time::sleep(poll), if !busy => {}
             }
         }

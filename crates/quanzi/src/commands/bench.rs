@@ -1,0 +1,116 @@
+//! `quanzi bench …`: throughput measurements with a written report, run against a fresh
+//! database on either engine. Numbers go to docs/benchmarks.md with the command that
+//! produced them; nothing here is a pass/fail test.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use quanzi_app::config::Config;
+use quanzi_app::jobs::{builtin_registry, JobStats, WorkerPool};
+use quanzi_app::principal::Principal;
+use quanzi_app::services::{jobs, workspaces};
+use quanzi_app::App;
+use quanzi_domain::jobs::JobState;
+use tokio_util::sync::CancellationToken;
+
+use crate::cli::BenchCommand;
+
+pub async fn run(config: Config, command: BenchCommand) -> anyhow::Result<()> {
+    match command {
+        BenchCommand::Jobs {
+            jobs,
+            nodes,
+            concurrency,
+        } => bench_jobs(config, jobs, nodes, concurrency).await,
+    }
+}
+
+/// Enqueues `count` probe jobs (no simulated work) and measures how fast `nodes` worker
+/// pools, each with its own connection pool as separate processes would have, drain them.
+async fn bench_jobs(
+    mut config: Config,
+    count: u32,
+    nodes: u32,
+    concurrency: u32,
+) -> anyhow::Result<()> {
+    config.jobs.concurrency = concurrency;
+    config.jobs.poll_interval_ms = 10;
+    let setup = App::open(config.clone()).await?;
+    let created = workspaces::create(
+        &setup,
+        workspaces::NewWorkspace {
+            name: "bench",
+            owner_email: &format!(
+                "bench-{}@quanzi.local",
+                quanzi_domain::ids::random_base32(8)
+            ),
+            owner_name: None,
+            owner_password: Some("bench password"),
+        },
+    )
+    .await
+    .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let caller = Principal::cli(created.workspace.id.clone());
+    let enqueue_started = Instant::now();
+    let mut remaining = count;
+    while remaining > 0 {
+        let batch = remaining.min(jobs::MAX_PROBES_PER_REQUEST);
+        jobs::enqueue_probes(&setup, &caller, batch, 0)
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        remaining -= batch;
+    }
+    let enqueue = enqueue_started.elapsed();
+
+    let shutdown = CancellationToken::new();
+    let mut pools = Vec::new();
+    for _ in 0..nodes {
+        let node = App::open(config.clone()).await?;
+        let pool = WorkerPool::new(node, builtin_registry(), Arc::new(JobStats::default()));
+        pools.push(tokio::spawn(pool.run(shutdown.clone())));
+    }
+    let started = Instant::now();
+    // Poll sparingly: the measuring must not compete with the measured for two cores.
+    loop {
+        let counts = setup.store.job_state_counts().await?;
+        let pending: i64 = counts
+            .iter()
+            .filter(|c| matches!(c.state, JobState::Queued | JobState::Running))
+            .map(|c| c.count)
+            .sum();
+        if pending == 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let drained = started.elapsed();
+    shutdown.cancel();
+    for pool in pools {
+        let _ = pool.await;
+    }
+    let runs: i64 = setup
+        .store
+        .probe_run_counts()
+        .await?
+        .iter()
+        .map(|(_, n)| n)
+        .sum();
+    println!("backend        {}", setup.store.backend().as_str());
+    println!("jobs           {count}");
+    println!("nodes          {nodes} × {concurrency} workers");
+    println!(
+        "enqueue        {:.0} jobs/s ({:.2} s)",
+        f64::from(count) / enqueue.as_secs_f64(),
+        enqueue.as_secs_f64()
+    );
+    println!(
+        "run to done    {:.0} jobs/s ({:.2} s)",
+        f64::from(count) / drained.as_secs_f64(),
+        drained.as_secs_f64()
+    );
+    println!(
+        "executions     {runs} (each job exactly once: {})",
+        runs == i64::from(count)
+    );
+    Ok(())
+}
