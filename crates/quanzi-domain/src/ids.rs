@@ -5,6 +5,7 @@
 //! time, are unique across nodes without coordination, and say what they name in logs.
 
 use std::fmt;
+use std::sync::Mutex;
 
 use crate::input::InvalidInput;
 use crate::time::Timestamp;
@@ -12,10 +13,25 @@ use crate::time::Timestamp;
 const CROCKFORD: &[u8; 32] = b"0123456789abcdefghjkmnpqrstvwxyz";
 const BODY_LEN: usize = 26;
 
-/// 26 base32 characters: 48 bits of time, then 80 random bits.
+const RANDOM_BITS: u32 = 80;
+const RANDOM_MASK: u128 = (1u128 << RANDOM_BITS) - 1;
+
+/// The last id made in this process, so ids made within one millisecond (or while the
+/// clock stands still, as a test clock does) still sort in the order they were made.
+static LAST: Mutex<u128> = Mutex::new(0);
+
+/// 26 base32 characters: 48 bits of time, then 80 random bits. Within one process ids are
+/// strictly increasing: in the same millisecond the next id is the last one plus one.
 pub fn new_id_body(now: Timestamp) -> String {
-    let random: u128 = rand::random::<u128>() & ((1u128 << 80) - 1);
-    let value = ((now.millis().max(0) as u128) << 80) | random;
+    let fresh =
+        ((now.millis().max(0) as u128) << RANDOM_BITS) | (rand::random::<u128>() & RANDOM_MASK);
+    let mut last = LAST.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let value = if fresh >> RANDOM_BITS > *last >> RANDOM_BITS {
+        fresh
+    } else {
+        *last + 1
+    };
+    *last = value;
     encode_base32(value, BODY_LEN)
 }
 
@@ -132,6 +148,13 @@ mod tests {
         assert!(id.as_str().starts_with("ws_"));
         assert_eq!(WorkspaceId::parse(id.as_str()).unwrap(), id);
         assert_eq!(id.body().len(), 26);
+    }
+
+    #[test]
+    fn ids_made_in_the_same_millisecond_keep_their_order() {
+        let now = Timestamp::from_millis(1_700_000_000_000);
+        let ids: Vec<JobId> = (0..100).map(|_| JobId::generate(now)).collect();
+        assert!(ids.windows(2).all(|w| w[0] < w[1]));
     }
 
     #[test]
