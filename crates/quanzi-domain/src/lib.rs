@@ -7,6 +7,8 @@
 //! - [`auth`]: roles, API-key scopes, bearer credentials, login throttling.
 //! - [`jobs`]: durable job states and the retry/backoff policy.
 //! - [`idempotency`]: the `Idempotency-Key` decision table.
+//! - [`members`]: OneID identities (normal forms, keyed hashes, masks), events, orders and
+//!   refund allocation.
 //!
 //! Nothing here does IO, spawns tasks or knows about SQL or HTTP: everything is a plain
 //! function or value, so every rule is unit- and property-tested in isolation.
@@ -17,4 +19,5 @@ pub mod idempotency;
 pub mod ids;
 pub mod input;
 pub mod jobs;
+pub mod members;
 pub mod time;
