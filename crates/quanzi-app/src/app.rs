@@ -4,6 +4,7 @@ use std::time::Duration;
 use quanzi_domain::auth::LoginThrottle;
 use quanzi_domain::ids::random_base32;
 use quanzi_domain::jobs::RetryPolicy;
+use quanzi_domain::members::PiiKey;
 use quanzi_domain::time::{Clock, SystemClock};
 use quanzi_store::{SqliteSync, Store, StoreOptions};
 
@@ -19,6 +20,8 @@ pub struct App {
     pub passwords: PasswordHasher,
     /// This process's name among the nodes sharing the database (in job leases and logs).
     pub node_id: Arc<str>,
+    /// The key phones and emails are hashed with, read once from the database.
+    pii_key: Arc<tokio::sync::OnceCell<PiiKey>>,
 }
 
 impl App {
@@ -29,7 +32,24 @@ impl App {
             passwords: PasswordHasher::new(config.auth.password_hash_concurrency),
             config: Arc::new(config),
             node_id: format!("node_{}", random_base32(10)).into(),
+            pii_key: Arc::new(tokio::sync::OnceCell::new()),
         }
+    }
+
+    /// The installation's PII hashing key, made on first use and shared by every node
+    /// through the database.
+    pub async fn pii_key(&self) -> anyhow::Result<PiiKey> {
+        let key = self
+            .pii_key
+            .get_or_try_init(|| async {
+                let secret = self
+                    .store
+                    .instance_secret("pii_hash_key", self.clock.now())
+                    .await?;
+                Ok::<_, anyhow::Error>(PiiKey::new(secret.as_bytes()))
+            })
+            .await?;
+        Ok(key.clone())
     }
 
     /// Opens (and migrates) the configured database with the system clock.

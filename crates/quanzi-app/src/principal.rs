@@ -50,6 +50,21 @@ impl Principal {
         }
     }
 
+    /// Passes if the caller holds any of `scopes`.
+    pub fn require_any(&self, scopes: &[Scope]) -> Result<()> {
+        match scopes.iter().find(|s| self.allows(**s)) {
+            Some(_) => Ok(()),
+            None => Err(Error::Forbidden(format!(
+                "this needs one of the scopes {}",
+                scopes
+                    .iter()
+                    .map(|s| format!("`{s}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ))),
+        }
+    }
+
     /// The role an operator acts with; API keys with the admin scope act as admins.
     pub fn role(&self) -> Role {
         match &self.actor {

@@ -50,6 +50,9 @@ pub fn app(state: AppState) -> Router {
         .merge(routes::api_keys::router(&state))
         .merge(routes::sessions::router(&state))
         .merge(routes::jobs::router(&state))
+        .merge(routes::members::router(&state))
+        .merge(routes::events::router(&state))
+        .merge(routes::orders::router(&state))
         .layer(from_fn_with_state(state.clone(), auth::authenticate));
 
     Router::new()

@@ -5,7 +5,9 @@ use axum::Json;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::routes::{api_keys, audit, jobs, operators, sessions, workspace};
+use crate::routes::{
+    api_keys, audit, events, jobs, members, operators, orders, sessions, workspace,
+};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -23,6 +25,9 @@ use crate::routes::{api_keys, audit, jobs, operators, sessions, workspace};
         api_keys::create, api_keys::list, api_keys::get_one, api_keys::revoke,
         sessions::login, sessions::current, sessions::logout,
         jobs::enqueue_probes, jobs::list, jobs::get_one, jobs::retry,
+        members::identify, members::get_one, members::lookup, members::timeline,
+        events::ingest,
+        orders::create, orders::get_one, orders::refund,
     ),
     components(schemas(crate::error::ErrorBody, crate::error::ErrorDetail)),
     modifiers(&Security),
@@ -32,6 +37,9 @@ use crate::routes::{api_keys, audit, jobs, operators, sessions, workspace};
         (name = "keys", description = "API keys for storefronts, mini-programs and back ends"),
         (name = "sessions", description = "Console login"),
         (name = "jobs", description = "The durable background job queue"),
+        (name = "members", description = "OneID: members, identities, profiles, timelines"),
+        (name = "events", description = "Behaviour event ingestion"),
+        (name = "orders", description = "Paid orders and refunds"),
     )
 )]
 pub struct ApiDoc;

@@ -31,6 +31,20 @@ impl StoreError {
     }
 }
 
+impl StoreError {
+    /// Worth retrying the whole transaction: a uniqueness race lost to a concurrent writer,
+    /// or PostgreSQL breaking a deadlock or a serialization conflict.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            StoreError::Conflict { .. } => true,
+            StoreError::Database(sqlx::Error::Database(db)) => {
+                matches!(db.code().as_deref(), Some("40P01") | Some("40001"))
+            }
+            _ => false,
+        }
+    }
+}
+
 impl From<quanzi_domain::input::InvalidInput> for StoreError {
     fn from(err: quanzi_domain::input::InvalidInput) -> Self {
         StoreError::Corrupt(err.to_string())

@@ -5,7 +5,8 @@
 //! - [`migrate`]: embedded, numbered migrations, one set per engine kept in step.
 //! - [`Tx`]: a write transaction; multi-step changes take one and commit once.
 //! - one module per table group: `workspaces`, `operators`, `api_keys`, `sessions`,
-//!   `login_attempts`, `idempotency`, `jobs`, `audit`.
+//!   `login_attempts`, `idempotency`, `jobs`, `audit`, `members` (OneID), `events`,
+//!   `orders` (with refunds and the `domain_events` outbox), `secrets`.
 //! - [`testkit`] (feature `testkit`): a fresh database per test on either engine.
 //!
 //! All SQL is portable between the two engines (`$n` placeholders, `BIGINT`, `TEXT`,
@@ -19,13 +20,17 @@ mod api_keys;
 mod audit;
 pub mod connect;
 mod error;
+mod events;
 mod idempotency;
 mod jobs;
 mod login_attempts;
+mod members;
 pub mod migrate;
 mod operators;
+mod orders;
 mod probes;
 mod rows;
+mod secrets;
 mod sessions;
 #[cfg(feature = "testkit")]
 pub mod testkit;
@@ -36,10 +41,13 @@ pub use api_keys::{ApiKeyRow, NewApiKey};
 pub use audit::{AuditEntry, NewAuditEntry};
 pub use connect::{Backend, SqliteSync, Store, StoreOptions};
 pub use error::StoreError;
+pub use events::{EventRow, NewEvent};
 pub use idempotency::{ClaimOutcome, StoredResponse};
 pub use jobs::{ClaimedJob, JobLease, JobRow, JobStateCount, NewJob};
 pub use login_attempts::FailureCount;
+pub use members::{IdentityRef, IdentityRow, MemberRow, MergeRow, NewIdentity, ProfileDelta};
 pub use operators::{MembershipRow, NewOperator, OperatorRow};
+pub use orders::{OrderItemRow, OrderRow, RefundRow};
 pub use sessions::{NewSession, SessionRow};
 pub use tx::Tx;
 pub use workspaces::WorkspaceRow;

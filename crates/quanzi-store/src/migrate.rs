@@ -23,8 +23,9 @@ macro_rules! migrations {
     };
 }
 
-pub const SQLITE: &[Migration] = migrations!("sqlite": (1, "0001_foundation"));
-pub const POSTGRES: &[Migration] = migrations!("postgres": (1, "0001_foundation"));
+pub const SQLITE: &[Migration] = migrations!("sqlite": (1, "0001_foundation"), (2, "0002_members"));
+pub const POSTGRES: &[Migration] =
+    migrations!("postgres": (1, "0001_foundation"), (2, "0002_members"));
 
 /// An arbitrary constant naming quanzi's migration lock among PostgreSQL advisory locks.
 const PG_MIGRATION_LOCK: i64 = 0x7175_616e_7a69;

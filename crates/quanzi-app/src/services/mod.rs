@@ -2,8 +2,11 @@
 //! input into domain types, and makes its change in one transaction with an audit entry.
 
 pub mod api_keys;
+pub mod events;
 pub mod jobs;
+pub mod members;
 pub mod operators;
+pub mod orders;
 pub mod sessions;
 pub mod workspaces;
 

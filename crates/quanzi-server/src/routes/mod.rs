@@ -4,8 +4,11 @@
 
 pub mod api_keys;
 pub mod audit;
+pub mod events;
 pub mod jobs;
+pub mod members;
 pub mod operators;
+pub mod orders;
 pub mod sessions;
 pub mod workspace;
 

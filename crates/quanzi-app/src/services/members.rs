@@ -1,0 +1,371 @@
+//! OneID: identify (create, link, merge) and read members.
+
+use std::collections::{BTreeSet, HashMap};
+
+use quanzi_domain::auth::Scope;
+use quanzi_domain::ids::new_id_body;
+use quanzi_domain::input::InvalidInput;
+use quanzi_domain::members::{Identity, IdentityKind};
+use quanzi_store::{IdentityRef, IdentityRow, MemberRow, MergeRow, NewIdentity, StoreError, Tx};
+
+use crate::principal::Principal;
+use crate::{App, Error, Result};
+
+/// The most identities one identify call may name.
+pub const MAX_IDENTITIES: usize = 20;
+/// How often a transaction that lost a race is tried again before giving up.
+const ATTEMPTS: usize = 8;
+
+pub struct Identified {
+    pub member: MemberRow,
+    /// True when this call created the member.
+    pub created: bool,
+    /// Members merged into it by this call.
+    pub merged: Vec<String>,
+}
+
+/// Parses `(kind, value)` pairs; errors name the index (`identities[1].value`).
+pub fn parse_identities(raw: &[(String, String)]) -> Result<Vec<Identity>> {
+    if raw.is_empty() || raw.len() > MAX_IDENTITIES {
+        return Err(InvalidInput::new(
+            "identities",
+            format!("name 1 to {MAX_IDENTITIES} identities"),
+        )
+        .into());
+    }
+    let mut out = BTreeSet::new();
+    for (i, (kind, value)) in raw.iter().enumerate() {
+        let kind =
+            IdentityKind::parse(kind).map_err(|e| e.for_field(format!("identities[{i}].kind")))?;
+        let identity = Identity::parse(kind, value)
+            .map_err(|e| e.for_field(format!("identities[{i}].value")))?;
+        out.insert(identity);
+    }
+    Ok(out.into_iter().collect())
+}
+
+/// Finds the member these identities belong to, creating one if none does and merging if
+/// they belong to several (the oldest survives). `traits` (a JSON object) are merged into
+/// the member's, the new values winning.
+pub async fn identify(
+    app: &App,
+    principal: &Principal,
+    identities: &[(String, String)],
+    traits: Option<&serde_json::Map<String, serde_json::Value>>,
+) -> Result<Identified> {
+    principal.require_any(&[Scope::Storefront, Scope::Ingest])?;
+    let identities = parse_identities(identities)?;
+    if let Some(traits) = traits {
+        check_traits(traits)?;
+    }
+    let key = app.pii_key().await?;
+    let new: Vec<NewIdentity> = identities
+        .iter()
+        .map(|i| NewIdentity {
+            kind: i.kind(),
+            lookup: i.lookup_key(&key),
+            display: i.masked(),
+        })
+        .collect();
+    let via = identities
+        .iter()
+        .map(|i| i.kind().as_str())
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect::<Vec<_>>()
+        .join(",");
+    let mut last_error = None;
+    for _ in 0..ATTEMPTS {
+        match identify_once(app, principal, &new, &via, traits).await {
+            Ok(Some(done)) => return Ok(done),
+            Ok(None) => continue,
+            Err(err) if err.is_transient() => last_error = Some(err),
+            Err(err) => return Err(err.into()),
+        }
+    }
+    Err(Error::Internal(anyhow::anyhow!(
+        "identify kept losing races after {ATTEMPTS} attempts: {last_error:?}"
+    )))
+}
+
+/// One attempt; `Ok(None)` means the graph changed under us and the caller should retry.
+async fn identify_once(
+    app: &App,
+    principal: &Principal,
+    identities: &[NewIdentity],
+    via: &str,
+    traits: Option<&serde_json::Map<String, serde_json::Value>>,
+) -> Result<Option<Identified>, StoreError> {
+    let ws = &principal.workspace_id;
+    let now = app.clock.now();
+    let refs: Vec<IdentityRef> = identities
+        .iter()
+        .map(|i| (i.kind, i.lookup.clone()))
+        .collect();
+    let mut tx = app.store.begin().await?;
+    let found = tx.find_identities(ws, &refs).await?;
+    let mut owners: Vec<String> = found.values().cloned().collect();
+    owners.sort();
+    owners.dedup();
+
+    if owners.is_empty() {
+        let id = format!("mem_{}", new_id_body(now));
+        let traits_text = traits
+            .map(|t| serde_json::Value::Object(t.clone()).to_string())
+            .unwrap_or_else(|| "{}".into());
+        tx.insert_member(ws, &id, &traits_text, now).await?;
+        if !tx
+            .attach_identities(ws, &id, identities, now)
+            .await?
+            .is_empty()
+        {
+            return Ok(None);
+        }
+        let member = tx.member_for_update(&id).await?;
+        tx.commit().await?;
+        return Ok(Some(Identified {
+            member,
+            created: true,
+            merged: Vec::new(),
+        }));
+    }
+
+    let live = tx.lock_live_members(ws, &owners, true).await?;
+    // With the members locked, the graph cannot change; if it changed before we got the
+    // locks, start again from the new picture.
+    let again = tx.find_identities(ws, &refs).await?;
+    if again.values().any(|m| !live.contains_key(m)) {
+        return Ok(None);
+    }
+    let mut members: Vec<MemberRow> = Vec::new();
+    for id in live.values().collect::<BTreeSet<_>>() {
+        members.push(tx.member_for_update(id).await?);
+    }
+    members.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
+    let survivor = members[0].id.clone();
+    let mut merged = Vec::new();
+    for other in &members[1..] {
+        tx.merge_members(ws, &survivor, &other.id, via, now).await?;
+        merged.push(other.id.clone());
+    }
+    let missing: Vec<NewIdentity> = identities
+        .iter()
+        .filter(|i| !again.contains_key(&(i.kind, i.lookup.clone())))
+        .cloned()
+        .collect();
+    if !tx
+        .attach_identities(ws, &survivor, &missing, now)
+        .await?
+        .is_empty()
+    {
+        return Ok(None);
+    }
+    if let Some(traits) = traits {
+        let current = tx.member_for_update(&survivor).await?;
+        tx.set_traits(&survivor, &merge_traits(&current.traits, traits), now)
+            .await?;
+    }
+    let member = tx.member_for_update(&survivor).await?;
+    tx.commit().await?;
+    Ok(Some(Identified {
+        member,
+        created: false,
+        merged,
+    }))
+}
+
+fn check_traits(traits: &serde_json::Map<String, serde_json::Value>) -> Result<()> {
+    if traits.len() > 100 {
+        return Err(InvalidInput::new("traits", "at most 100 traits").into());
+    }
+    for (name, value) in traits {
+        if name.is_empty() || name.len() > 64 {
+            return Err(InvalidInput::new(
+                "traits",
+                format!("trait name `{name}` must be 1 to 64 characters"),
+            )
+            .into());
+        }
+        if value.to_string().len() > 2048 {
+            return Err(InvalidInput::new(
+                format!("traits.{name}"),
+                "must be at most 2 KiB as JSON",
+            )
+            .into());
+        }
+    }
+    Ok(())
+}
+
+/// Shallow merge: new keys win, `null` removes a trait.
+fn merge_traits(current: &str, new: &serde_json::Map<String, serde_json::Value>) -> String {
+    let mut merged: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_str(current).unwrap_or_default();
+    for (k, v) in new {
+        if v.is_null() {
+            merged.remove(k);
+        } else {
+            merged.insert(k.clone(), v.clone());
+        }
+    }
+    serde_json::Value::Object(merged).to_string()
+}
+
+fn require_read(principal: &Principal) -> Result<()> {
+    principal.require_any(&[Scope::Storefront, Scope::Admin])
+}
+
+pub struct MemberView {
+    pub member: MemberRow,
+    pub identities: Vec<IdentityRow>,
+    pub merges: Vec<MergeRow>,
+}
+
+async fn view(app: &App, principal: &Principal, member: MemberRow) -> Result<MemberView> {
+    let identities = app
+        .store
+        .member_identities(&principal.workspace_id, &member.id)
+        .await?;
+    let merges = app
+        .store
+        .member_merges(&principal.workspace_id, &member.id)
+        .await?;
+    Ok(MemberView {
+        member,
+        identities,
+        merges,
+    })
+}
+
+/// By id; a merged member's id answers with the survivor.
+pub async fn get(app: &App, principal: &Principal, id: &str) -> Result<MemberView> {
+    require_read(principal)?;
+    let member = app
+        .store
+        .member(&principal.workspace_id, id)
+        .await
+        .map_err(Error::not_found("member"))?;
+    view(app, principal, member).await
+}
+
+pub async fn lookup(
+    app: &App,
+    principal: &Principal,
+    kind: &str,
+    value: &str,
+) -> Result<MemberView> {
+    require_read(principal)?;
+    let identity = Identity::parse(IdentityKind::parse(kind)?, value)?;
+    let key = app.pii_key().await?;
+    let member = app
+        .store
+        .member_by_identity(
+            &principal.workspace_id,
+            identity.kind(),
+            &identity.lookup_key(&key),
+        )
+        .await
+        .map_err(Error::not_found("member"))?;
+    view(app, principal, member).await
+}
+
+/// One entry of a member's timeline.
+pub enum TimelineEntry {
+    Event(quanzi_store::EventRow),
+    Order(quanzi_store::OrderRow),
+    Merge(MergeRow),
+}
+
+impl TimelineEntry {
+    pub fn at(&self) -> quanzi_domain::time::Timestamp {
+        match self {
+            TimelineEntry::Event(e) => e.occurred_at,
+            TimelineEntry::Order(o) => o.paid_at,
+            TimelineEntry::Merge(m) => m.at,
+        }
+    }
+}
+
+/// Events, orders and merges, newest first.
+pub async fn timeline(
+    app: &App,
+    principal: &Principal,
+    id: &str,
+    limit: u32,
+) -> Result<(MemberRow, Vec<TimelineEntry>)> {
+    require_read(principal)?;
+    let ws = &principal.workspace_id;
+    let member = app
+        .store
+        .member(ws, id)
+        .await
+        .map_err(Error::not_found("member"))?;
+    let limit = limit.clamp(1, 200);
+    let mut entries: Vec<TimelineEntry> = Vec::new();
+    entries.extend(
+        app.store
+            .member_events(ws, &member.id, None, limit)
+            .await?
+            .into_iter()
+            .map(TimelineEntry::Event),
+    );
+    entries.extend(
+        app.store
+            .member_orders(ws, &member.id, limit)
+            .await?
+            .into_iter()
+            .map(TimelineEntry::Order),
+    );
+    entries.extend(
+        app.store
+            .member_merges(ws, &member.id)
+            .await?
+            .into_iter()
+            .map(TimelineEntry::Merge),
+    );
+    entries.sort_by_key(|e| std::cmp::Reverse(e.at()));
+    entries.truncate(limit as usize);
+    Ok((member, entries))
+}
+
+/// Resolves each identity to its live member, creating members for unknown identities, in
+/// bulk inside `tx`. Used by event ingestion and orders.
+pub(crate) async fn resolve_members(
+    tx: &mut Tx,
+    principal: &Principal,
+    identities: &[NewIdentity],
+    now: quanzi_domain::time::Timestamp,
+) -> Result<HashMap<IdentityRef, String>, StoreError> {
+    let ws = &principal.workspace_id;
+    let refs: Vec<IdentityRef> = identities
+        .iter()
+        .map(|i| (i.kind, i.lookup.clone()))
+        .collect();
+    let mut found = tx.find_identities(ws, &refs).await?;
+    let missing: Vec<NewIdentity> = identities
+        .iter()
+        .filter(|i| !found.contains_key(&(i.kind, i.lookup.clone())))
+        .cloned()
+        .collect();
+    if !missing.is_empty() {
+        found.extend(tx.create_members_for(ws, &missing, now).await?);
+        let still: Vec<IdentityRef> = refs
+            .iter()
+            .filter(|r| !found.contains_key(*r))
+            .cloned()
+            .collect();
+        if !still.is_empty() {
+            // Created by a concurrent transaction between our lookup and our insert.
+            found.extend(tx.find_identities(ws, &still).await?);
+        }
+    }
+    let owners: Vec<String> = found.values().cloned().collect();
+    let live = tx.lock_live_members(ws, &owners, false).await?;
+    Ok(found
+        .into_iter()
+        .map(|(k, m)| {
+            let l = live[&m].clone();
+            (k, l)
+        })
+        .collect())
+}

@@ -1,0 +1,264 @@
+//! OneID, events and orders end to end, on SQLite and PostgreSQL.
+
+mod common;
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use common::*;
+use reqwest::Method;
+use serde_json::{json, Value};
+
+async fn identify(server: &TestServer, key: &str, identities: Value) -> (u16, Value) {
+    let response = server
+        .as_key(key, Method::POST, "/api/v1/members/identify")
+        .json(&json!({"identities": identities}))
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    (status, json(response).await)
+}
+
+async fn send_events(server: &TestServer, key: &str, events: Value) -> Value {
+    let response = server
+        .as_key(key, Method::POST, "/api/v1/events")
+        .json(&json!({"events": events}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    json(response).await
+}
+
+fn event(id: &str, kind: &str, value: &str, event_type: &str) -> Value {
+    json!({"event_id": id, "type": event_type, "identity": {"kind": kind, "value": value}, "channel": "wechat"})
+}
+
+on_both_backends! {
+    identify_creates_links_and_masks(backend) {
+        let server = TestServer::start(backend).await;
+        let tenant = server.tenant("a").await;
+        let (status, first) = identify(&server, &tenant.admin_key, json!([{"kind": "phone", "value": "138 1234 1234"}])).await;
+        assert_eq!(status, 201);
+        let id = first["member"]["id"].as_str().unwrap().to_owned();
+        assert!(id.starts_with("mem_"));
+        assert_eq!(first["member"]["identities"][0]["display"], "138****1234");
+        assert!(!first.to_string().contains("13812341234"));
+        let (status, again) = identify(&server, &tenant.admin_key, json!([{"kind": "phone", "value": "+8613812341234"}, {"kind": "wechat_openid", "value": "oX1"}])).await;
+        assert_eq!(status, 200);
+        assert_eq!(again["member"]["id"], id.as_str());
+        assert_eq!(again["member"]["identities"].as_array().unwrap().len(), 2);
+        let found = json(server.as_key(&tenant.admin_key, Method::GET, "/api/v1/members/lookup?kind=phone&value=13812341234").send().await.unwrap()).await;
+        assert_eq!(found["id"], id.as_str());
+        let (_, field) = error_of(server.as_key(&tenant.admin_key, Method::POST, "/api/v1/members/identify")
+            .json(&json!({"identities": [{"kind": "qq", "value": "1"}]})).send().await.unwrap(), 400).await;
+        assert_eq!(field.as_deref(), Some("identities[0].kind"));
+        let (_, field) = error_of(server.as_key(&tenant.admin_key, Method::POST, "/api/v1/members/identify")
+            .json(&json!({"identities": [{"kind": "phone", "value": "12"}]})).send().await.unwrap(), 400).await;
+        assert_eq!(field.as_deref(), Some("identities[0].value"));
+    }
+
+    identities_never_cross_workspaces(backend) {
+        let server = TestServer::start(backend).await;
+        let a = server.tenant("a").await;
+        let b = server.tenant("b").await;
+        let (_, in_a) = identify(&server, &a.admin_key, json!([{"kind": "wechat_unionid", "value": "u-1"}])).await;
+        let missing = server.as_key(&b.admin_key, Method::GET, "/api/v1/members/lookup?kind=wechat_unionid&value=u-1").send().await.unwrap();
+        error_of(missing, 404).await;
+        let a_id = in_a["member"]["id"].as_str().unwrap();
+        error_of(server.as_key(&b.admin_key, Method::GET, &format!("/api/v1/members/{a_id}")).send().await.unwrap(), 404).await;
+        let (status, in_b) = identify(&server, &b.admin_key, json!([{"kind": "wechat_unionid", "value": "u-1"}])).await;
+        assert_eq!(status, 201, "the same identity in another workspace is another member");
+        assert_ne!(in_b["member"]["id"], in_a["member"]["id"]);
+    }
+
+    naming_two_members_merges_them_into_the_older(backend) {
+        let server = TestServer::start(backend).await;
+        let tenant = server.tenant("a").await;
+        let key = &tenant.admin_key;
+        let (_, older) = identify(&server, key, json!([{"kind": "wechat_openid", "value": "o-1"}])).await;
+        server.clock.advance(Duration::from_secs(60));
+        let (_, newer) = identify(&server, key, json!([{"kind": "douyin_id", "value": "d-1"}])).await;
+        let (older, newer) = (older["member"]["id"].as_str().unwrap().to_owned(), newer["member"]["id"].as_str().unwrap().to_owned());
+        send_events(&server, key, json!([event("e1", "douyin_id", "d-1", "share"), event("e2", "wechat_openid", "o-1", "page_view")])).await;
+        let order = server.as_key(key, Method::POST, "/api/v1/orders").json(&json!({
+            "external_id": "T1", "buyer": {"kind": "douyin_id", "value": "d-1"},
+            "items": [{"sku": "apple", "quantity": 2, "unit_price_fen": 1500}]})).send().await.unwrap();
+        assert_eq!(order.status(), 201);
+
+        let (status, merged) = identify(&server, key, json!([{"kind": "wechat_openid", "value": "o-1"}, {"kind": "douyin_id", "value": "d-1"}, {"kind": "phone", "value": "13900001111"}])).await;
+        assert_eq!(status, 200);
+        assert_eq!(merged["member"]["id"], older.as_str());
+        assert_eq!(merged["merged"], json!([newer]));
+        assert_eq!(merged["member"]["identities"].as_array().unwrap().len(), 3);
+        assert_eq!(merged["member"]["profile"]["event_count"], 2);
+        assert_eq!(merged["member"]["profile"]["order_count"], 1);
+        assert_eq!(merged["member"]["profile"]["gmv_fen"], 3000);
+        assert_eq!(merged["member"]["merges"][0]["merged_id"], newer.as_str());
+        let via_old_id = json(server.as_key(key, Method::GET, &format!("/api/v1/members/{newer}")).send().await.unwrap()).await;
+        assert_eq!(via_old_id["id"], older.as_str(), "a merged id answers with the survivor");
+        let timeline = json(server.as_key(key, Method::GET, &format!("/api/v1/members/{older}/timeline")).send().await.unwrap()).await;
+        let kinds: HashSet<&str> = timeline["items"].as_array().unwrap().iter().map(|i| i["kind"].as_str().unwrap()).collect();
+        assert_eq!(kinds, HashSet::from(["event", "order", "merge"]));
+        // Naming them together again changes nothing.
+        let (status, again) = identify(&server, key, json!([{"kind": "wechat_openid", "value": "o-1"}, {"kind": "douyin_id", "value": "d-1"}])).await;
+        assert_eq!(status, 200);
+        assert_eq!(again["merged"], json!([]));
+        assert_eq!(again["member"]["profile"]["order_count"], 1);
+    }
+
+    concurrent_chained_identifies_end_in_one_member_holding_everything(backend) {
+        let server = TestServer::start(backend).await;
+        let tenant = server.tenant("a").await;
+        let key = &tenant.admin_key;
+        const N: usize = 12;
+        // Every identity starts as its own member with one event.
+        for i in 0..N {
+            identify(&server, key, json!([{"kind": "device_id", "value": format!("dev-{i}")}])).await;
+        }
+        let events: Vec<Value> = (0..N).map(|i| event(&format!("ev-{i}"), "device_id", &format!("dev-{i}"), "click")).collect();
+        send_events(&server, key, Value::Array(events)).await;
+        // Then link them pairwise in a chain, all at once: A–B, B–C, C–D, …
+        let calls = (0..N - 1).map(|i| identify(&server, key, json!([
+            {"kind": "device_id", "value": format!("dev-{i}")},
+            {"kind": "device_id", "value": format!("dev-{}", i + 1)},
+        ])));
+        for (status, body) in futures_util::future::join_all(calls).await {
+            assert!(status == 200, "{status}: {body}");
+        }
+        let mut ids = HashSet::new();
+        for i in 0..N {
+            let found = json(server.as_key(key, Method::GET, &format!("/api/v1/members/lookup?kind=device_id&value=dev-{i}")).send().await.unwrap()).await;
+            ids.insert(found["id"].as_str().unwrap().to_owned());
+        }
+        assert_eq!(ids.len(), 1, "one member holds every identity");
+        let id = ids.into_iter().next().unwrap();
+        let member = json(server.as_key(key, Method::GET, &format!("/api/v1/members/{id}")).send().await.unwrap()).await;
+        assert_eq!(member["identities"].as_array().unwrap().len(), N);
+        assert_eq!(member["profile"]["event_count"], N as i64, "no event was lost or counted twice");
+        let workspace = quanzi_domain::ids::WorkspaceId::parse(&tenant.workspace_id).unwrap();
+        assert_eq!(server.app.store.live_member_count(&workspace).await.unwrap(), 1);
+        assert_eq!(server.app.store.count_events(&workspace).await.unwrap(), N as i64);
+    }
+
+    a_batch_sent_five_times_stores_each_event_once(backend) {
+        let server = TestServer::start(backend).await;
+        let tenant = server.tenant("a").await;
+        let batch: Vec<Value> = (0..50).map(|i| event(&format!("b-{i}"), "wechat_openid", &format!("o-{}", i % 7), "page_view")).collect();
+        let mut accepted = 0;
+        for round in 0..5 {
+            let mut events = batch.clone();
+            events.push(event(&format!("new-{round}"), "wechat_openid", "o-new", "share"));
+            let report = send_events(&server, &tenant.admin_key, Value::Array(events)).await;
+            accepted += report["accepted"].as_u64().unwrap();
+            if round == 0 {
+                assert_eq!(report["accepted"], 51);
+                assert_eq!(report["duplicates"], 0);
+            } else {
+                assert_eq!(report["accepted"], 1);
+                assert_eq!(report["duplicates"], 50);
+            }
+        }
+        assert_eq!(accepted, 55);
+        let workspace = quanzi_domain::ids::WorkspaceId::parse(&tenant.workspace_id).unwrap();
+        assert_eq!(server.app.store.count_events(&workspace).await.unwrap(), 55);
+        let member = json(server.as_key(&tenant.admin_key, Method::GET, "/api/v1/members/lookup?kind=wechat_openid&value=o-new").send().await.unwrap()).await;
+        assert_eq!(member["profile"]["event_count"], 5);
+        assert_eq!(member["profile"]["acquisition_channel"], "wechat");
+    }
+
+    bad_rows_are_reported_by_index_and_good_rows_stored(backend) {
+        let server = TestServer::start_with(backend, |c| c.server.body_limit_bytes = 2 * 1024 * 1024).await;
+        let tenant = server.tenant("a").await;
+        let now_ms = server.app.clock.now().millis();
+        let events = json!([
+            event("ok-1", "phone", "13800000001", "page_view"),
+            {"event_id": "bad-type", "type": "Page View", "identity": {"kind": "phone", "value": "13800000001"}},
+            {"event_id": "bad-kind", "type": "click", "identity": {"kind": "qq", "value": "1"}},
+            "not an object",
+            {"event_id": "future", "type": "click", "identity": {"kind": "phone", "value": "13800000001"}, "timestamp": now_ms + 3_600_000},
+            {"event_id": "late", "type": "click", "identity": {"kind": "phone", "value": "13800000001"}, "timestamp": "2020-01-01T00:00:00+08:00"},
+            {"event_id": "ok-1", "type": "click", "identity": {"kind": "phone", "value": "13800000001"}},
+            {"type": "click", "identity": {"kind": "phone", "value": "13800000001"}},
+            {"event_id": "props", "type": "click", "identity": {"kind": "phone", "value": "13800000001"}, "properties": [1]},
+        ]);
+        let report = send_events(&server, &tenant.admin_key, events).await;
+        assert_eq!(report["accepted"], 2, "{report}");
+        assert_eq!(report["duplicates"], 1);
+        let rejected: Vec<(u64, String)> = report["rejected"].as_array().unwrap().iter()
+            .map(|r| (r["index"].as_u64().unwrap(), r["field"].as_str().unwrap().to_owned())).collect();
+        assert_eq!(rejected, vec![
+            (1, "events[1].type".to_owned()),
+            (2, "events[2].identity.kind".to_owned()),
+            (3, "events[3]".to_owned()),
+            (4, "events[4].timestamp".to_owned()),
+            (7, "events[7].event_id".to_owned()),
+            (8, "events[8].properties".to_owned()),
+        ]);
+        let member = json(server.as_key(&tenant.admin_key, Method::GET, "/api/v1/members/lookup?kind=phone&value=13800000001").send().await.unwrap()).await;
+        assert_eq!(member["profile"]["first_seen_at"], "2019-12-31T16:00:00.000Z", "late events count");
+        let too_many: Vec<Value> = (0..1001).map(|i| event(&format!("x{i}"), "device_id", "d", "click")).collect();
+        let (_, field) = error_of(server.as_key(&tenant.admin_key, Method::POST, "/api/v1/events")
+            .json(&json!({"events": too_many})).send().await.unwrap(), 400).await;
+        assert_eq!(field.as_deref(), Some("events"));
+        let ingest_key = server.key_with(&tenant, &["ingest"]).await;
+        assert_eq!(server.as_key(&ingest_key, Method::POST, "/api/v1/events").json(&json!({"events": [event("k", "device_id", "d", "click")]})).send().await.unwrap().status(), 200);
+        let admin_only = server.key_with(&tenant, &["admin"]).await;
+        error_of(server.as_key(&admin_only, Method::POST, "/api/v1/events").json(&json!({"events": [event("k2", "device_id", "d", "click")]})).send().await.unwrap(), 403).await;
+    }
+
+    orders_are_idempotent_by_number_and_refunds_return_what_was_paid(backend) {
+        let server = TestServer::start(backend).await;
+        let tenant = server.tenant("a").await;
+        let key = &tenant.admin_key;
+        let order = json!({
+            "external_id": "T-100", "buyer": {"kind": "phone", "value": "13700001111"}, "channel": "douyin", "kol_id": "kol_7",
+            "items": [{"sku": "peach", "category": "fruit", "quantity": 3, "unit_price_fen": 1000}, {"sku": "box", "quantity": 1, "unit_price_fen": 500}],
+            "order_discount_fen": 700, "shipping_fen": 800, "paid_fen": 3600, "coupons": ["FULL30-7"]});
+        let created = server.as_key(key, Method::POST, "/api/v1/orders").json(&order).send().await.unwrap();
+        assert_eq!(created.status(), 201);
+        let created = json(created).await;
+        assert_eq!(created["paid_fen"], 3600);
+        assert_eq!(created["items"][0]["net_fen"].as_i64().unwrap() + created["items"][1]["net_fen"].as_i64().unwrap(), 2800);
+        let id = created["id"].as_str().unwrap().to_owned();
+        let again = server.as_key(key, Method::POST, "/api/v1/orders").json(&order).send().await.unwrap();
+        assert_eq!(again.status(), 200);
+        assert_eq!(json(again).await["id"], id.as_str());
+        let mut changed = order.clone();
+        changed["items"][0]["quantity"] = json!(4);
+        changed["paid_fen"] = json!(4600);
+        let (code, _) = error_of(server.as_key(key, Method::POST, "/api/v1/orders").json(&changed).send().await.unwrap(), 409).await;
+        assert_eq!(code, "order_conflict");
+        let mut wrong_total = order.clone();
+        wrong_total["external_id"] = json!("T-101");
+        wrong_total["paid_fen"] = json!(1);
+        let (_, field) = error_of(server.as_key(key, Method::POST, "/api/v1/orders").json(&wrong_total).send().await.unwrap(), 400).await;
+        assert_eq!(field.as_deref(), Some("paid_fen"));
+
+        let refund = |body: Value| server.as_key(key, Method::POST, &format!("/api/v1/orders/{id}/refunds")).json(&body).send();
+        let partial = refund(json!({"external_id": "R-1", "items": [{"line": 0, "quantity": 1}], "reason": "七天无理由"})).await.unwrap();
+        assert_eq!(partial.status(), 201);
+        let partial = json(partial).await;
+        assert_eq!(partial["order_status"], "partially_refunded");
+        let first_amount = partial["refund"]["amount_fen"].as_i64().unwrap();
+        assert_eq!(refund(json!({"external_id": "R-1", "items": [{"line": 0, "quantity": 1}], "reason": "七天无理由"})).await.unwrap().status(), 200);
+        let (_, field) = error_of(refund(json!({"external_id": "R-2", "items": [{"line": 0, "quantity": 5}]})).await.unwrap(), 400).await;
+        assert_eq!(field.as_deref(), Some("items[0].quantity"));
+        let rest = json(refund(json!({"external_id": "R-3"})).await.unwrap()).await;
+        assert_eq!(rest["order_status"], "refunded");
+        assert_eq!(first_amount + rest["refund"]["amount_fen"].as_i64().unwrap(), 3600, "refunds add up to what was paid");
+        error_of(refund(json!({"external_id": "R-4"})).await.unwrap(), 400).await;
+
+        let member = json(server.as_key(key, Method::GET, "/api/v1/members/lookup?kind=phone&value=13700001111").send().await.unwrap()).await;
+        assert_eq!(member["profile"]["gmv_fen"], 3600);
+        assert_eq!(member["profile"]["refund_fen"], 3600);
+        assert_eq!(member["profile"]["acquisition_channel"], "douyin");
+        let workspace = quanzi_domain::ids::WorkspaceId::parse(&tenant.workspace_id).unwrap();
+        let facts = server.app.store.domain_events_for(&workspace, &id).await.unwrap();
+        let topics: Vec<&str> = facts.iter().map(|(t, _)| t.as_str()).collect();
+        assert_eq!(topics, vec!["order.paid", "order.refunded", "order.refunded"], "the outbox carries the hooks");
+        let other = server.tenant("b").await;
+        error_of(server.as_key(&other.admin_key, Method::POST, &format!("/api/v1/orders/{id}/refunds")).json(&json!({"external_id": "X"})).send().await.unwrap(), 404).await;
+    }
+}

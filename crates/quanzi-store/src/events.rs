@@ -1,0 +1,151 @@
+//! Behaviour events: inserted in multi-row statements, deduplicated by the workspace's
+//! `(workspace_id, event_id)` primary key.
+
+use quanzi_domain::ids::WorkspaceId;
+use quanzi_domain::members::Touchpoints;
+use quanzi_domain::time::Timestamp;
+use sqlx::any::AnyRow;
+
+use crate::error::Result;
+use crate::members::{placeholders, CHUNK};
+use crate::rows::{opt_text, text, ts};
+use crate::{Store, Tx};
+
+#[derive(Debug, Clone)]
+pub struct NewEvent {
+    pub event_id: String,
+    pub member_id: String,
+    pub event_type: String,
+    pub occurred_at: Timestamp,
+    pub properties: String,
+    pub touchpoints: Touchpoints,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EventRow {
+    pub event_id: String,
+    pub member_id: String,
+    pub event_type: String,
+    pub occurred_at: Timestamp,
+    pub received_at: Timestamp,
+    pub properties: String,
+    pub touchpoints: Touchpoints,
+}
+
+const WIDTH: usize = 17;
+const COLUMNS: &str = "workspace_id, event_id, member_id, type, occurred_at, received_at, properties, channel, \
+     utm_source, utm_medium, utm_campaign, utm_content, utm_term, link_code, kol_id, campaign_id, content_id";
+
+fn event(row: &AnyRow) -> Result<EventRow> {
+    Ok(EventRow {
+        event_id: text(row, "event_id")?,
+        member_id: text(row, "member_id")?,
+        event_type: text(row, "type")?,
+        occurred_at: ts(row, "occurred_at")?,
+        received_at: ts(row, "received_at")?,
+        properties: text(row, "properties")?,
+        touchpoints: Touchpoints {
+            channel: opt_text(row, "channel")?,
+            utm_source: opt_text(row, "utm_source")?,
+            utm_medium: opt_text(row, "utm_medium")?,
+            utm_campaign: opt_text(row, "utm_campaign")?,
+            utm_content: opt_text(row, "utm_content")?,
+            utm_term: opt_text(row, "utm_term")?,
+            link_code: opt_text(row, "link_code")?,
+            kol_id: opt_text(row, "kol_id")?,
+            campaign_id: opt_text(row, "campaign_id")?,
+            content_id: opt_text(row, "content_id")?,
+        },
+    })
+}
+
+impl Tx {
+    /// Inserts events that are new; returns the event ids that were inserted (the others
+    /// were already stored).
+    pub async fn insert_events(
+        &mut self,
+        workspace: &WorkspaceId,
+        events: &[NewEvent],
+        now: Timestamp,
+    ) -> Result<Vec<String>> {
+        let mut inserted = Vec::with_capacity(events.len());
+        for chunk in events.chunks(CHUNK) {
+            let sql = format!(
+                "INSERT INTO events ({COLUMNS}) VALUES {} ON CONFLICT (workspace_id, event_id) DO NOTHING RETURNING event_id",
+                placeholders(chunk.len(), WIDTH, 0)
+            );
+            let mut query = sqlx::query(&sql);
+            for e in chunk {
+                let t = &e.touchpoints;
+                query = query
+                    .bind(workspace.as_str())
+                    .bind(&e.event_id)
+                    .bind(&e.member_id)
+                    .bind(&e.event_type)
+                    .bind(e.occurred_at.millis())
+                    .bind(now.millis())
+                    .bind(&e.properties)
+                    .bind(t.channel.as_deref())
+                    .bind(t.utm_source.as_deref())
+                    .bind(t.utm_medium.as_deref())
+                    .bind(t.utm_campaign.as_deref())
+                    .bind(t.utm_content.as_deref())
+                    .bind(t.utm_term.as_deref())
+                    .bind(t.link_code.as_deref())
+                    .bind(t.kol_id.as_deref())
+                    .bind(t.campaign_id.as_deref())
+                    .bind(t.content_id.as_deref());
+            }
+            for row in query.fetch_all(self.conn()).await? {
+                inserted.push(text(&row, "event_id")?);
+            }
+        }
+        Ok(inserted)
+    }
+}
+
+impl Store {
+    /// A member's events, newest first, before `before` (an occurred-at in millis).
+    pub async fn member_events(
+        &self,
+        workspace: &WorkspaceId,
+        member: &str,
+        before: Option<Timestamp>,
+        limit: u32,
+    ) -> Result<Vec<EventRow>> {
+        let sql = format!(
+            "SELECT {COLUMNS} FROM events WHERE workspace_id = $1 AND member_id = $2 AND occurred_at < $3
+             ORDER BY occurred_at DESC, event_id DESC LIMIT $4"
+        );
+        sqlx::query(&sql)
+            .bind(workspace.as_str())
+            .bind(member)
+            .bind(before.map(Timestamp::millis).unwrap_or(i64::MAX))
+            .bind(i64::from(limit.clamp(1, 500)))
+            .fetch_all(self.reader())
+            .await?
+            .iter()
+            .map(event)
+            .collect()
+    }
+
+    /// How many of these event ids are stored (for durability checks and tests).
+    pub async fn count_events(&self, workspace: &WorkspaceId) -> Result<i64> {
+        Ok(
+            sqlx::query_scalar("SELECT COUNT(*) FROM events WHERE workspace_id = $1")
+                .bind(workspace.as_str())
+                .fetch_one(self.reader())
+                .await?,
+        )
+    }
+
+    /// The stored event ids of a workspace.
+    pub async fn event_ids(&self, workspace: &WorkspaceId) -> Result<Vec<String>> {
+        Ok(
+            sqlx::query_scalar("SELECT event_id FROM events WHERE workspace_id = $1")
+                .bind(workspace.as_str())
+                .fetch_all(self.reader())
+                .await?,
+        )
+    }
+}

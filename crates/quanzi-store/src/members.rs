@@ -1,0 +1,607 @@
+//! Members and the OneID identity graph.
+//!
+//! Concurrency protocol (PostgreSQL; SQLite's single writer serialises everything anyway):
+//! a transaction that writes for a member first locks the member's row — `FOR UPDATE` to
+//! merge, `FOR SHARE` to attach events or orders — and then checks it is still live. A merge
+//! marks the merged member with `merged_into`, so anyone who resolved an identity to it
+//! before the merge committed sees the mark once they hold the lock and follows it to the
+//! survivor. Identities are unique per workspace by primary key, so two transactions
+//! creating the same identity cannot both succeed.
+
+use std::collections::HashMap;
+
+use quanzi_domain::ids::{new_id_body, WorkspaceId};
+use quanzi_domain::members::{IdentityKind, LookupKey};
+use quanzi_domain::time::Timestamp;
+use sqlx::any::AnyRow;
+
+use crate::connect::Backend;
+use crate::error::{Result, StoreError};
+use crate::rows::{int, opt_text, opt_ts, text, ts};
+use crate::{Store, Tx};
+
+/// A member's profile as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MemberRow {
+    pub id: String,
+    pub workspace_id: WorkspaceId,
+    pub created_at: Timestamp,
+    pub merged_into: Option<String>,
+    /// JSON object text.
+    pub traits: String,
+    pub acquisition_channel: Option<String>,
+    pub first_seen_at: Option<Timestamp>,
+    pub last_seen_at: Option<Timestamp>,
+    pub last_interaction_at: Option<Timestamp>,
+    pub event_count: i64,
+    pub order_count: i64,
+    pub gmv_fen: i64,
+    pub refund_fen: i64,
+    pub first_order_at: Option<Timestamp>,
+    pub last_order_at: Option<Timestamp>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdentityRow {
+    pub kind: IdentityKind,
+    /// Masked for PII (`138****1234`), the id itself otherwise.
+    pub display: String,
+    pub created_at: Timestamp,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MergeRow {
+    pub id: String,
+    pub survivor_id: String,
+    pub merged_id: String,
+    /// The identity kinds the linking call named.
+    pub via: String,
+    pub at: Timestamp,
+}
+
+/// (kind, lookup key) → the identity's stored form.
+pub type IdentityRef = (IdentityKind, LookupKey);
+
+/// An identity to attach: its lookup key and how it is shown.
+#[derive(Debug, Clone)]
+pub struct NewIdentity {
+    pub kind: IdentityKind,
+    pub lookup: LookupKey,
+    pub display: String,
+}
+
+/// What a batch of events adds to one member's profile.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ProfileDelta {
+    pub first_seen_at: Option<Timestamp>,
+    pub last_seen_at: Option<Timestamp>,
+    pub last_interaction_at: Option<Timestamp>,
+    pub events: i64,
+    /// The channel of the earliest event, kept only if the member has none yet.
+    pub channel: Option<String>,
+}
+
+const MEMBER_COLUMNS: &str = "id, workspace_id, created_at, merged_into, traits, acquisition_channel, first_seen_at, \
+     last_seen_at, last_interaction_at, event_count, order_count, gmv_fen, refund_fen, first_order_at, last_order_at";
+
+fn member(row: &AnyRow) -> Result<MemberRow> {
+    Ok(MemberRow {
+        id: text(row, "id")?,
+        workspace_id: WorkspaceId::from_trusted(text(row, "workspace_id")?),
+        created_at: ts(row, "created_at")?,
+        merged_into: opt_text(row, "merged_into")?,
+        traits: text(row, "traits")?,
+        acquisition_channel: opt_text(row, "acquisition_channel")?,
+        first_seen_at: opt_ts(row, "first_seen_at")?,
+        last_seen_at: opt_ts(row, "last_seen_at")?,
+        last_interaction_at: opt_ts(row, "last_interaction_at")?,
+        event_count: int(row, "event_count")?,
+        order_count: int(row, "order_count")?,
+        gmv_fen: int(row, "gmv_fen")?,
+        refund_fen: int(row, "refund_fen")?,
+        first_order_at: opt_ts(row, "first_order_at")?,
+        last_order_at: opt_ts(row, "last_order_at")?,
+    })
+}
+
+/// `($1, $2), ($3, $4), …` for `rows` tuples of `width` parameters starting after `offset`.
+pub(crate) fn placeholders(rows: usize, width: usize, offset: usize) -> String {
+    (0..rows)
+        .map(|r| {
+            let cols: Vec<String> = (0..width)
+                .map(|c| format!("${}", offset + r * width + c + 1))
+                .collect();
+            format!("({})", cols.join(", "))
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Rows per multi-row statement: well under SQLite's 32,766 and PostgreSQL's 65,535
+/// parameters for the widest statement here.
+pub(crate) const CHUNK: usize = 500;
+
+impl Tx {
+    /// Which member each of these identities belongs to (absent ones are left out).
+    pub async fn find_identities(
+        &mut self,
+        workspace: &WorkspaceId,
+        refs: &[IdentityRef],
+    ) -> Result<HashMap<IdentityRef, String>> {
+        let mut found = HashMap::new();
+        for chunk in refs.chunks(CHUNK) {
+            let sql = format!(
+                "SELECT i.kind, i.lookup_key, i.member_id FROM member_identities i
+                 JOIN (VALUES {}) AS v ON i.kind = v.column1 AND i.lookup_key = v.column2
+                 WHERE i.workspace_id = ${}",
+                placeholders(chunk.len(), 2, 0),
+                chunk.len() * 2 + 1
+            );
+            let mut query = sqlx::query(&sql);
+            for (kind, lookup) in chunk {
+                query = query.bind(kind.as_str()).bind(lookup.as_str());
+            }
+            for row in query
+                .bind(workspace.as_str())
+                .fetch_all(self.conn())
+                .await?
+            {
+                let kind = IdentityKind::parse(&text(&row, "kind")?)?;
+                found.insert(
+                    (kind, LookupKey::from_stored(text(&row, "lookup_key")?)),
+                    text(&row, "member_id")?,
+                );
+            }
+        }
+        Ok(found)
+    }
+
+    /// Locks members (`FOR UPDATE` when `exclusive`, else `FOR SHARE`, on PostgreSQL) and
+    /// maps each id to the live member it now is (itself, or the survivor it was merged
+    /// into). Survivors reached by following are locked too.
+    pub async fn lock_live_members(
+        &mut self,
+        workspace: &WorkspaceId,
+        ids: &[String],
+        exclusive: bool,
+    ) -> Result<HashMap<String, String>> {
+        let mut sorted: Vec<String> = ids.to_vec();
+        sorted.sort();
+        sorted.dedup();
+        let lock = match (self.backend(), exclusive) {
+            (Backend::Sqlite, _) => "",
+            (Backend::Postgres, true) => "FOR UPDATE",
+            (Backend::Postgres, false) => "FOR SHARE",
+        };
+        let mut next_of: HashMap<String, Option<String>> = HashMap::new();
+        let mut pending = sorted;
+        while !pending.is_empty() {
+            for chunk in pending.chunks(CHUNK) {
+                let sql = format!(
+                    "SELECT id, merged_into FROM members WHERE workspace_id = $1 AND id IN ({}) ORDER BY id {lock}",
+                    (0..chunk.len()).map(|i| format!("${}", i + 2)).collect::<Vec<_>>().join(", ")
+                );
+                let mut query = sqlx::query(&sql).bind(workspace.as_str());
+                for id in chunk {
+                    query = query.bind(id);
+                }
+                for row in query.fetch_all(self.conn()).await? {
+                    next_of.insert(text(&row, "id")?, opt_text(&row, "merged_into")?);
+                }
+            }
+            let mut follow: Vec<String> = next_of
+                .values()
+                .flatten()
+                .filter(|id| !next_of.contains_key(*id))
+                .cloned()
+                .collect();
+            follow.sort();
+            follow.dedup();
+            pending = follow;
+        }
+        let mut live = HashMap::new();
+        for id in ids {
+            let mut current = id.clone();
+            let mut hops = 0;
+            loop {
+                match next_of.get(&current) {
+                    Some(Some(next)) if hops < 64 => {
+                        current = next.clone();
+                        hops += 1;
+                    }
+                    Some(_) => break,
+                    None => return Err(StoreError::NotFound),
+                }
+            }
+            live.insert(id.clone(), current);
+        }
+        Ok(live)
+    }
+
+    pub async fn insert_member(
+        &mut self,
+        workspace: &WorkspaceId,
+        id: &str,
+        traits: &str,
+        now: Timestamp,
+    ) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO members (id, workspace_id, created_at, updated_at, traits, event_count, order_count, gmv_fen, refund_fen)
+             VALUES ($1, $2, $3, $3, $4, 0, 0, 0, 0)",
+        )
+        .bind(id)
+        .bind(workspace.as_str())
+        .bind(now.millis())
+        .bind(traits)
+        .execute(self.conn())
+        .await
+        .map_err(StoreError::unique("member"))?;
+        Ok(())
+    }
+
+    /// Attaches identities to `member`; returns those that were already taken (by anyone,
+    /// including concurrently) and so were not attached.
+    pub async fn attach_identities(
+        &mut self,
+        workspace: &WorkspaceId,
+        member: &str,
+        identities: &[NewIdentity],
+        now: Timestamp,
+    ) -> Result<Vec<IdentityRef>> {
+        let mut taken = Vec::new();
+        for identity in identities {
+            let inserted = sqlx::query(
+                "INSERT INTO member_identities (workspace_id, kind, lookup_key, member_id, display, created_at)
+                 VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (workspace_id, kind, lookup_key) DO NOTHING",
+            )
+            .bind(workspace.as_str())
+            .bind(identity.kind.as_str())
+            .bind(identity.lookup.as_str())
+            .bind(member)
+            .bind(&identity.display)
+            .bind(now.millis())
+            .execute(self.conn())
+            .await?
+            .rows_affected();
+            if inserted == 0 {
+                taken.push((identity.kind, identity.lookup.clone()));
+            }
+        }
+        Ok(taken)
+    }
+
+    /// Creates members for identities nobody has yet, one member per identity, in bulk.
+    /// Returns identity → member for those created here; identities another transaction
+    /// created meanwhile are left out (look them up again).
+    pub async fn create_members_for(
+        &mut self,
+        workspace: &WorkspaceId,
+        identities: &[NewIdentity],
+        now: Timestamp,
+    ) -> Result<HashMap<IdentityRef, String>> {
+        let mut created = HashMap::new();
+        for chunk in identities.chunks(CHUNK) {
+            let ids: Vec<String> = chunk
+                .iter()
+                .map(|_| format!("mem_{}", new_id_body(now)))
+                .collect();
+            let sql = format!(
+                "INSERT INTO member_identities (workspace_id, kind, lookup_key, member_id, display, created_at)
+                 VALUES {} ON CONFLICT (workspace_id, kind, lookup_key) DO NOTHING RETURNING kind, lookup_key, member_id",
+                placeholders(chunk.len(), 6, 0)
+            );
+            let mut query = sqlx::query(&sql);
+            for (identity, id) in chunk.iter().zip(&ids) {
+                query = query
+                    .bind(workspace.as_str())
+                    .bind(identity.kind.as_str())
+                    .bind(identity.lookup.as_str())
+                    .bind(id)
+                    .bind(&identity.display)
+                    .bind(now.millis());
+            }
+            let rows = query.fetch_all(self.conn()).await?;
+            let mut members = Vec::with_capacity(rows.len());
+            for row in rows {
+                let kind = IdentityKind::parse(&text(&row, "kind")?)?;
+                let member = text(&row, "member_id")?;
+                created.insert(
+                    (kind, LookupKey::from_stored(text(&row, "lookup_key")?)),
+                    member.clone(),
+                );
+                members.push(member);
+            }
+            for members in members.chunks(CHUNK) {
+                let sql = format!(
+                    "INSERT INTO members (id, workspace_id, created_at, updated_at, traits, event_count, order_count, gmv_fen, refund_fen)
+                     VALUES {}",
+                    (0..members.len())
+                        .map(|i| format!("(${}, $1, $2, $2, '{{}}', 0, 0, 0, 0)", i + 3))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                );
+                let mut query = sqlx::query(&sql)
+                    .bind(workspace.as_str())
+                    .bind(now.millis());
+                for id in members {
+                    query = query.bind(id);
+                }
+                query.execute(self.conn()).await?;
+            }
+        }
+        Ok(created)
+    }
+
+    /// Merges `merged` into `survivor` (both locked and live): identities, events, orders
+    /// and refunds move; counters add up; the merged member keeps a pointer and the merge is
+    /// recorded (and emitted as `member.merged`).
+    pub async fn merge_members(
+        &mut self,
+        workspace: &WorkspaceId,
+        survivor: &str,
+        merged: &str,
+        via: &str,
+        now: Timestamp,
+    ) -> Result<()> {
+        for table in ["member_identities", "events", "orders"] {
+            let sql = format!(
+                "UPDATE {table} SET member_id = $1 WHERE workspace_id = $2 AND member_id = $3"
+            );
+            sqlx::query(&sql)
+                .bind(survivor)
+                .bind(workspace.as_str())
+                .bind(merged)
+                .execute(self.conn())
+                .await?;
+        }
+        let row = sqlx::query(&format!(
+            "SELECT {MEMBER_COLUMNS} FROM members WHERE id = $1"
+        ))
+        .bind(merged)
+        .fetch_one(self.conn())
+        .await?;
+        let gone = member(&row)?;
+        sqlx::query(
+            "UPDATE members SET
+                event_count = event_count + $1, order_count = order_count + $2,
+                gmv_fen = gmv_fen + $3, refund_fen = refund_fen + $4,
+                first_seen_at = CASE WHEN first_seen_at IS NULL OR ($5 IS NOT NULL AND $5 < first_seen_at) THEN $5 ELSE first_seen_at END,
+                last_seen_at = CASE WHEN last_seen_at IS NULL OR ($6 IS NOT NULL AND $6 > last_seen_at) THEN $6 ELSE last_seen_at END,
+                last_interaction_at = CASE WHEN last_interaction_at IS NULL OR ($7 IS NOT NULL AND $7 > last_interaction_at) THEN $7 ELSE last_interaction_at END,
+                first_order_at = CASE WHEN first_order_at IS NULL OR ($8 IS NOT NULL AND $8 < first_order_at) THEN $8 ELSE first_order_at END,
+                last_order_at = CASE WHEN last_order_at IS NULL OR ($9 IS NOT NULL AND $9 > last_order_at) THEN $9 ELSE last_order_at END,
+                acquisition_channel = COALESCE(acquisition_channel, $10),
+                updated_at = $11
+             WHERE id = $12",
+        )
+        .bind(gone.event_count)
+        .bind(gone.order_count)
+        .bind(gone.gmv_fen)
+        .bind(gone.refund_fen)
+        .bind(gone.first_seen_at.map(Timestamp::millis))
+        .bind(gone.last_seen_at.map(Timestamp::millis))
+        .bind(gone.last_interaction_at.map(Timestamp::millis))
+        .bind(gone.first_order_at.map(Timestamp::millis))
+        .bind(gone.last_order_at.map(Timestamp::millis))
+        .bind(gone.acquisition_channel.clone())
+        .bind(now.millis())
+        .bind(survivor)
+        .execute(self.conn())
+        .await?;
+        sqlx::query(
+            "UPDATE members SET merged_into = $1, merged_at = $2, updated_at = $2, event_count = 0, order_count = 0,
+                    gmv_fen = 0, refund_fen = 0 WHERE id = $3",
+        )
+        .bind(survivor)
+        .bind(now.millis())
+        .bind(merged)
+        .execute(self.conn())
+        .await?;
+        // Members merged into the merged one earlier now point straight at the survivor.
+        sqlx::query(
+            "UPDATE members SET merged_into = $1 WHERE workspace_id = $2 AND merged_into = $3",
+        )
+        .bind(survivor)
+        .bind(workspace.as_str())
+        .bind(merged)
+        .execute(self.conn())
+        .await?;
+        sqlx::query("INSERT INTO member_merges (id, workspace_id, survivor_id, merged_id, via, at) VALUES ($1, $2, $3, $4, $5, $6)")
+            .bind(format!("mrg_{}", new_id_body(now)))
+            .bind(workspace.as_str())
+            .bind(survivor)
+            .bind(merged)
+            .bind(via)
+            .bind(now.millis())
+            .execute(self.conn())
+            .await?;
+        self.emit(
+            workspace,
+            "member.merged",
+            survivor,
+            &format!("{{\"survivor_id\":\"{survivor}\",\"merged_id\":\"{merged}\"}}"),
+            now,
+        )
+        .await
+    }
+
+    pub async fn set_traits(&mut self, member: &str, traits: &str, now: Timestamp) -> Result<()> {
+        sqlx::query("UPDATE members SET traits = $1, updated_at = $2 WHERE id = $3")
+            .bind(traits)
+            .bind(now.millis())
+            .bind(member)
+            .execute(self.conn())
+            .await?;
+        Ok(())
+    }
+
+    pub async fn member_for_update(&mut self, id: &str) -> Result<MemberRow> {
+        let row = sqlx::query(&format!(
+            "SELECT {MEMBER_COLUMNS} FROM members WHERE id = $1"
+        ))
+        .bind(id)
+        .fetch_optional(self.conn())
+        .await?
+        .ok_or(StoreError::NotFound)?;
+        member(&row)
+    }
+
+    /// Adds a batch's worth of activity to each member's profile in one statement per
+    /// chunk (`UPDATE … FROM (VALUES …)`, which both engines understand).
+    pub async fn apply_profile_deltas(
+        &mut self,
+        deltas: &[(String, ProfileDelta)],
+        now: Timestamp,
+    ) -> Result<()> {
+        for chunk in deltas.chunks(CHUNK) {
+            let sql = format!(
+                "UPDATE members SET
+                    first_seen_at = CASE WHEN members.first_seen_at IS NULL OR v.column2 < members.first_seen_at THEN v.column2 ELSE members.first_seen_at END,
+                    last_seen_at = CASE WHEN members.last_seen_at IS NULL OR v.column3 > members.last_seen_at THEN v.column3 ELSE members.last_seen_at END,
+                    last_interaction_at = CASE WHEN v.column4 IS NULL THEN members.last_interaction_at
+                        WHEN members.last_interaction_at IS NULL OR v.column4 > members.last_interaction_at THEN v.column4
+                        ELSE members.last_interaction_at END,
+                    event_count = members.event_count + v.column5,
+                    acquisition_channel = COALESCE(members.acquisition_channel, v.column6),
+                    updated_at = ${}
+                 FROM (VALUES {}) AS v
+                 WHERE members.id = v.column1",
+                chunk.len() * 6 + 1,
+                placeholders(chunk.len(), 6, 0)
+            );
+            let mut query = sqlx::query(&sql);
+            for (id, delta) in chunk {
+                query = query
+                    .bind(id)
+                    .bind(delta.first_seen_at.map(Timestamp::millis))
+                    .bind(delta.last_seen_at.map(Timestamp::millis))
+                    .bind(delta.last_interaction_at.map(Timestamp::millis))
+                    .bind(delta.events)
+                    .bind(delta.channel.clone());
+            }
+            query.bind(now.millis()).execute(self.conn()).await?;
+        }
+        Ok(())
+    }
+
+    /// Writes a fact to the outbox in this transaction.
+    pub async fn emit(
+        &mut self,
+        workspace: &WorkspaceId,
+        topic: &str,
+        subject: &str,
+        payload: &str,
+        now: Timestamp,
+    ) -> Result<()> {
+        sqlx::query("INSERT INTO domain_events (id, workspace_id, topic, subject_id, payload, created_at) VALUES ($1, $2, $3, $4, $5, $6)")
+            .bind(format!("dev_{}", new_id_body(now)))
+            .bind(workspace.as_str())
+            .bind(topic)
+            .bind(subject)
+            .bind(payload)
+            .bind(now.millis())
+            .execute(self.conn())
+            .await?;
+        Ok(())
+    }
+}
+
+impl Store {
+    /// The member, following merges to the survivor.
+    pub async fn member(&self, workspace: &WorkspaceId, id: &str) -> Result<MemberRow> {
+        let mut current = id.to_owned();
+        for _ in 0..64 {
+            let row = sqlx::query(&format!(
+                "SELECT {MEMBER_COLUMNS} FROM members WHERE workspace_id = $1 AND id = $2"
+            ))
+            .bind(workspace.as_str())
+            .bind(&current)
+            .fetch_optional(self.reader())
+            .await?
+            .ok_or(StoreError::NotFound)?;
+            let found = member(&row)?;
+            match found.merged_into {
+                Some(next) => current = next,
+                None => return Ok(found),
+            }
+        }
+        Err(StoreError::Corrupt(format!(
+            "merge chain from {id} does not end"
+        )))
+    }
+
+    pub async fn member_by_identity(
+        &self,
+        workspace: &WorkspaceId,
+        kind: IdentityKind,
+        lookup: &LookupKey,
+    ) -> Result<MemberRow> {
+        let member_id: Option<String> = sqlx::query_scalar(
+            "SELECT member_id FROM member_identities WHERE workspace_id = $1 AND kind = $2 AND lookup_key = $3",
+        )
+        .bind(workspace.as_str())
+        .bind(kind.as_str())
+        .bind(lookup.as_str())
+        .fetch_optional(self.reader())
+        .await?;
+        self.member(workspace, &member_id.ok_or(StoreError::NotFound)?)
+            .await
+    }
+
+    pub async fn member_identities(
+        &self,
+        workspace: &WorkspaceId,
+        member: &str,
+    ) -> Result<Vec<IdentityRow>> {
+        sqlx::query("SELECT kind, display, created_at FROM member_identities WHERE workspace_id = $1 AND member_id = $2 ORDER BY created_at, kind")
+            .bind(workspace.as_str())
+            .bind(member)
+            .fetch_all(self.reader())
+            .await?
+            .iter()
+            .map(|row| {
+                Ok(IdentityRow {
+                    kind: IdentityKind::parse(&text(row, "kind")?)?,
+                    display: text(row, "display")?,
+                    created_at: ts(row, "created_at")?,
+                })
+            })
+            .collect()
+    }
+
+    /// Merges into `member`, newest first.
+    pub async fn member_merges(
+        &self,
+        workspace: &WorkspaceId,
+        member: &str,
+    ) -> Result<Vec<MergeRow>> {
+        sqlx::query(
+            "SELECT id, survivor_id, merged_id, via, at FROM member_merges WHERE workspace_id = $1 AND survivor_id = $2 ORDER BY id DESC",
+        )
+        .bind(workspace.as_str())
+        .bind(member)
+        .fetch_all(self.reader())
+        .await?
+        .iter()
+        .map(|row| {
+            Ok(MergeRow {
+                id: text(row, "id")?,
+                survivor_id: text(row, "survivor_id")?,
+                merged_id: text(row, "merged_id")?,
+                via: text(row, "via")?,
+                at: ts(row, "at")?,
+            })
+        })
+        .collect()
+    }
+
+    /// Live members of a workspace, for tests and exports.
+    pub async fn live_member_count(&self, workspace: &WorkspaceId) -> Result<i64> {
+        Ok(sqlx::query_scalar(
+            "SELECT COUNT(*) FROM members WHERE workspace_id = $1 AND merged_into IS NULL",
+        )
+        .bind(workspace.as_str())
+        .fetch_one(self.reader())
+        .await?)
+    }
+}
