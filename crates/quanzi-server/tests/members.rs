@@ -261,4 +261,46 @@ on_both_backends! {
         let other = server.tenant("b").await;
         error_of(server.as_key(&other.admin_key, Method::POST, &format!("/api/v1/orders/{id}/refunds")).json(&json!({"external_id": "X"})).send().await.unwrap(), 404).await;
     }
+
+    concurrent_submissions_and_refunds_keep_the_money_right(backend) {
+        let server = TestServer::start(backend).await;
+        let tenant = server.tenant("a").await;
+        let key = &tenant.admin_key;
+        let order = json!({"external_id": "T-9", "buyer": {"kind": "external_id", "value": "u-9"},
+            "items": [{"sku": "tea", "quantity": 5, "unit_price_fen": 333}], "order_discount_fen": 15});
+        let posts = (0..10).map(|_| server.as_key(key, Method::POST, "/api/v1/orders").json(&order).send());
+        let mut created = 0;
+        let mut ids = HashSet::new();
+        for response in futures_util::future::join_all(posts).await {
+            let response = response.unwrap();
+            match response.status().as_u16() {
+                201 => created += 1,
+                200 => {}
+                other => panic!("unexpected {other}"),
+            }
+            ids.insert(json(response).await["id"].as_str().unwrap().to_owned());
+        }
+        assert_eq!((created, ids.len()), (1, 1), "one order, however often it is sent");
+        let id = ids.into_iter().next().unwrap();
+        let refunds = (0..10).map(|i| server.as_key(key, Method::POST, &format!("/api/v1/orders/{id}/refunds"))
+            .json(&json!({"external_id": format!("R-{i}"), "items": [{"line": 0, "quantity": 1}]})).send());
+        let mut refunded = 0;
+        let mut accepted = 0;
+        for response in futures_util::future::join_all(refunds).await {
+            let response = response.unwrap();
+            match response.status().as_u16() {
+                201 => {
+                    accepted += 1;
+                    refunded += json(response).await["refund"]["amount_fen"].as_i64().unwrap();
+                }
+                400 => { error_of(response, 400).await; }
+                other => panic!("unexpected {other}"),
+            }
+        }
+        assert_eq!(accepted, 5, "only the five units can be refunded");
+        assert_eq!(refunded, 5 * 333 - 15, "and together they return exactly what was paid");
+        let member = json(server.as_key(key, Method::GET, "/api/v1/members/lookup?kind=external_id&value=u-9").send().await.unwrap()).await;
+        assert_eq!(member["profile"]["order_count"], 1);
+        assert_eq!(member["profile"]["refund_fen"], refunded);
+    }
 }

@@ -9,7 +9,7 @@ use quanzi_domain::members::{
     allocate_refund, Identity, IdentityKind, NewOrder, NewOrderItem, RefundRequest, Touchpoints,
 };
 use quanzi_domain::time::Timestamp;
-use quanzi_store::{NewIdentity, OrderItemRow, OrderRow, RefundRow, StoreError};
+use quanzi_store::{NewIdentity, OrderItemRow, OrderRow, RefundRow};
 use sha2::{Digest, Sha256};
 
 use super::events::RawTime;
@@ -134,89 +134,68 @@ pub async fn record(app: &App, principal: &Principal, input: OrderInput) -> Resu
         display: identity.masked(),
     };
 
+    let ws = &principal.workspace_id;
     for _ in 0..8 {
         let mut tx = app.store.begin().await?;
-        let attempt: Result<Option<RecordedOrder>, StoreError> = async {
-            if let Some(existing) = tx
-                .order_by_external_id(&principal.workspace_id, &external_id)
-                .await?
-            {
-                return Ok(Some(
-                    existing_order(app, principal, existing, &fingerprint).await?,
-                ));
-            }
-            let members =
-                resolve_members(&mut tx, principal, std::slice::from_ref(&buyer), now).await?;
-            let row = OrderRow {
-                id: format!("ord_{}", new_id_body(now)),
-                external_id: external_id.clone(),
-                fingerprint: fingerprint.clone(),
-                member_id: members[&(kind, lookup.clone())].clone(),
-                paid_at,
-                received_at: now,
-                items_total_fen: items_total,
-                order_discount_fen: order.order_discount_fen,
-                shipping_fen: order.shipping_fen,
-                paid_fen: paid,
-                refunded_fen: 0,
-                shipping_refunded: false,
-                status: "paid".into(),
-                coupons: coupons.clone(),
-                touchpoints: touchpoints.clone(),
-            };
-            tx.insert_order(&principal.workspace_id, &row, &items)
-                .await?;
-            Ok(Some(RecordedOrder {
-                order: row,
-                items: items.clone(),
-                refunds: Vec::new(),
-                created: true,
-            }))
-        }
-        .await;
-        match attempt {
-            Ok(Some(recorded)) if recorded.created => {
-                tx.commit().await?;
-                return Ok(recorded);
-            }
-            Ok(Some(recorded)) => return Ok(recorded),
-            Ok(None) => continue,
-            Err(err) if err.is_transient() => continue,
-            Err(StoreError::Corrupt(msg)) if msg == "order_conflict" => {
+        if let Some(existing) = tx.order_by_external_id(ws, &external_id).await? {
+            drop(tx);
+            if existing.fingerprint != fingerprint {
                 return Err(Error::Conflict {
                     code: "order_conflict",
                     message: format!(
                         "order {external_id} was already recorded with different contents"
                     ),
-                })
+                });
             }
+            let (order, items, refunds) = app.store.order(ws, &existing.id).await?;
+            return Ok(RecordedOrder {
+                order,
+                items,
+                refunds,
+                created: false,
+            });
+        }
+        let members =
+            match resolve_members(&mut tx, principal, std::slice::from_ref(&buyer), now).await {
+                Ok(members) => members,
+                Err(err) if err.is_transient() => continue,
+                Err(err) => return Err(err.into()),
+            };
+        let row = OrderRow {
+            id: format!("ord_{}", new_id_body(now)),
+            external_id: external_id.clone(),
+            fingerprint: fingerprint.clone(),
+            member_id: members[&(kind, lookup.clone())].clone(),
+            paid_at,
+            received_at: now,
+            items_total_fen: items_total,
+            order_discount_fen: order.order_discount_fen,
+            shipping_fen: order.shipping_fen,
+            paid_fen: paid,
+            refunded_fen: 0,
+            shipping_refunded: false,
+            status: "paid".into(),
+            coupons: coupons.clone(),
+            touchpoints: touchpoints.clone(),
+        };
+        // A concurrent submission of the same order number loses the unique race here and
+        // goes round again to find the winner's order.
+        match tx.insert_order(ws, &row, &items).await {
+            Ok(()) => {}
+            Err(err) if err.is_transient() => continue,
             Err(err) => return Err(err.into()),
         }
+        tx.commit().await?;
+        return Ok(RecordedOrder {
+            order: row,
+            items,
+            refunds: Vec::new(),
+            created: true,
+        });
     }
     Err(Error::Internal(anyhow::anyhow!(
         "recording order {external_id} kept losing races"
     )))
-}
-
-async fn existing_order(
-    app: &App,
-    principal: &Principal,
-    existing: OrderRow,
-    fingerprint: &str,
-) -> Result<RecordedOrder, StoreError> {
-    if existing.fingerprint != fingerprint {
-        return Err(StoreError::Corrupt("order_conflict".into()));
-    }
-    let (order, items, refunds) = app
-        .store
-        .order(&principal.workspace_id, &existing.id)
-        .await?;
-    Ok(RecordedOrder {
-        order,
-        items,
-        refunds,
-        created: false,
-    })
 }
 
 pub async fn get(app: &App, principal: &Principal, id: &str) -> Result<RecordedOrder> {
