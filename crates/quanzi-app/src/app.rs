@@ -22,6 +22,8 @@ pub struct App {
     pub node_id: Arc<str>,
     /// The key phones and emails are hashed with, read once from the database.
     pii_key: Arc<tokio::sync::OnceCell<PiiKey>>,
+    /// The group-commit writer for event ingestion, started on first use.
+    ingest_queue: Arc<std::sync::OnceLock<crate::services::ingest_queue::Queue>>,
 }
 
 impl App {
@@ -33,7 +35,18 @@ impl App {
             config: Arc::new(config),
             node_id: format!("node_{}", random_base32(10)).into(),
             pii_key: Arc::new(tokio::sync::OnceCell::new()),
+            ingest_queue: Arc::new(std::sync::OnceLock::new()),
         }
+    }
+
+    pub(crate) fn ingest_queue(&self) -> &crate::services::ingest_queue::Queue {
+        // The writer task holds a clone of the app without the queue, so the queue's only
+        // senders are the app's users and the task ends once they are gone.
+        self.ingest_queue.get_or_init(|| {
+            let mut writer_app = self.clone();
+            writer_app.ingest_queue = Arc::new(std::sync::OnceLock::new());
+            crate::services::ingest_queue::start(writer_app)
+        })
     }
 
     /// The installation's PII hashing key, made on first use and shared by every node

@@ -18,7 +18,8 @@ on_both_backends! {
         assert_eq!(code, "unauthenticated");
         error_of(server.as_key("qz_not_a_key", Method::GET, "/api/v1/workspace").send().await.unwrap(), 401).await;
         // Right shape, wrong secret.
-        let forged = format!("{}x", &tenant.admin_key[..tenant.admin_key.len() - 1]);
+        let last = if tenant.admin_key.ends_with('x') { "y" } else { "x" };
+        let forged = format!("{}{last}", &tenant.admin_key[..tenant.admin_key.len() - 1]);
         error_of(server.as_key(&forged, Method::GET, "/api/v1/workspace").send().await.unwrap(), 401).await;
         let basic = server.request(Method::GET, "/api/v1/workspace").header("authorization", "Basic YTpi").send().await.unwrap();
         error_of(basic, 401).await;
@@ -129,10 +130,20 @@ on_both_backends! {
             .header("content-type", "application/json").body(big.clone()).send().await.unwrap();
         let (code, _) = error_of(declared, 413).await;
         assert_eq!(code, "payload_too_large");
+        // A body without Content-Length is cut off while it is read. Driven through the
+        // router directly: over a socket the client may see the connection close before it
+        // reads the 413, which would make the test depend on timing.
         let stream = futures_util::stream::iter(vec![Ok::<_, std::io::Error>(big.into_bytes())]);
-        let streamed = server.as_key(&tenant.admin_key, Method::POST, "/api/v1/keys")
-            .header("content-type", "application/json").body(reqwest::Body::wrap_stream(stream)).send().await.unwrap();
-        error_of(streamed, 413).await;
+        let request = axum::http::Request::post("/api/v1/keys")
+            .header("authorization", format!("Bearer {}", tenant.admin_key))
+            .header("content-type", "application/json")
+            .body(axum::body::Body::from_stream(stream))
+            .unwrap();
+        let router = quanzi_server::app(quanzi_server::AppState::new(server.app.clone()));
+        let response = tower::ServiceExt::oneshot(router, request).await.unwrap();
+        assert_eq!(response.status(), 413);
+        let body = axum::body::to_bytes(response.into_body(), 1 << 20).await.unwrap();
+        assert!(String::from_utf8_lossy(&body).contains("payload_too_large"));
         let idempotent = server.as_key(&tenant.admin_key, Method::POST, "/api/v1/jobs/probes")
             .header("content-type", "application/json").header("idempotency-key", "big")
             .body(format!("{{\"count\": 1, \"pad\": \"{}\"}}", "y".repeat(70 * 1024))).send().await.unwrap();

@@ -72,7 +72,7 @@ impl Tx {
         for chunk in events.chunks(CHUNK) {
             let sql = format!(
                 "INSERT INTO events ({COLUMNS}) VALUES {} ON CONFLICT (workspace_id, event_id) DO NOTHING RETURNING event_id",
-                placeholders(chunk.len(), WIDTH, 0)
+                placeholders(self.backend(), chunk.len(), WIDTH, 0)
             );
             let mut query = sqlx::query(&sql);
             for e in chunk {

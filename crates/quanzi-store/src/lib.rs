@@ -18,6 +18,7 @@
 
 mod api_keys;
 mod audit;
+mod bench;
 pub mod connect;
 mod error;
 mod events;

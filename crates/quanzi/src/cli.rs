@@ -53,6 +53,19 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 4)]
         concurrency: u32,
     },
+    /// Events per second through POST /api/v1/events, beside the database's raw ceiling.
+    Ingest {
+        #[arg(long, default_value_t = 200_000)]
+        events: usize,
+        #[arg(long, default_value_t = 1000)]
+        batch: usize,
+        /// Concurrent HTTP connections (and raw-insert streams).
+        #[arg(long, default_value_t = 4)]
+        connections: usize,
+        /// Distinct device ids the events come from.
+        #[arg(long, default_value_t = 50_000)]
+        identities: usize,
+    },
 }
 
 #[derive(Args)]

@@ -1,9 +1,10 @@
 //! Batch event ingestion. Every row is checked on its own: good rows are stored, bad rows
 //! are reported by index, duplicates (by `event_id`, within the batch or already stored)
-//! are counted and skipped. The whole batch commits in one transaction, so an answer means
+//! are counted and skipped. The answer comes after the transaction holding the batch has
+//! committed (see `ingest_queue` for how concurrent batches share one), so an answer means
 //! every accepted event is durable.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 
 use quanzi_domain::auth::Scope;
 use quanzi_domain::input::InvalidInput;
@@ -11,9 +12,8 @@ use quanzi_domain::members::{
     EventType, Identity, IdentityKind, IncomingEvent, Touchpoints, EVENT_BATCH_LIMIT,
 };
 use quanzi_domain::time::Timestamp;
-use quanzi_store::{NewEvent, NewIdentity, ProfileDelta, StoreError};
 
-use super::members::resolve_members;
+use super::ingest_queue::Submission;
 use crate::principal::Principal;
 use crate::{App, Error, Result};
 
@@ -51,8 +51,6 @@ pub struct IngestReport {
     pub rejected: Vec<Rejection>,
 }
 
-const ATTEMPTS: usize = 8;
-
 pub async fn ingest(
     app: &App,
     principal: &Principal,
@@ -67,7 +65,6 @@ pub async fn ingest(
         .into());
     }
     let now = app.clock.now();
-    let key = app.pii_key().await?;
     let mut report = IngestReport::default();
     let mut valid: Vec<IncomingEvent> = Vec::with_capacity(batch.len());
     let mut seen = HashSet::with_capacity(batch.len());
@@ -90,40 +87,23 @@ pub async fn ingest(
     if valid.is_empty() {
         return Ok(report);
     }
-    let mut identities: Vec<NewIdentity> = Vec::new();
-    let mut seen_identities = HashSet::new();
-    for e in &valid {
-        if seen_identities.insert(e.identity.clone()) {
-            identities.push(NewIdentity {
-                kind: e.identity.kind(),
-                lookup: e.identity.lookup_key(&key),
-                display: e.identity.masked(),
-            });
-        }
-    }
-    let lookups: HashMap<Identity, quanzi_domain::members::LookupKey> = seen_identities
-        .into_iter()
-        .map(|i| {
-            let k = i.lookup_key(&key);
-            (i, k)
-        })
-        .collect();
-
-    let mut last_error = None;
-    for _ in 0..ATTEMPTS {
-        match store_batch(app, principal, &valid, &identities, &lookups, now).await {
-            Ok(inserted) => {
-                report.accepted = inserted;
-                report.duplicates += valid.len() - inserted;
-                return Ok(report);
-            }
-            Err(err) if err.is_transient() => last_error = Some(err),
-            Err(err) => return Err(err.into()),
-        }
-    }
-    Err(Error::Internal(anyhow::anyhow!(
-        "ingest kept losing races: {last_error:?}"
-    )))
+    let (reply, answer) = tokio::sync::oneshot::channel();
+    let submission = Submission {
+        principal: principal.clone(),
+        events: valid,
+        reply,
+    };
+    app.ingest_queue()
+        .send(submission)
+        .await
+        .map_err(|_| Error::Internal(anyhow::anyhow!("the ingest writer has stopped")))?;
+    let (accepted, duplicates) = answer
+        .await
+        .map_err(|_| Error::Internal(anyhow::anyhow!("the ingest writer dropped a batch")))?
+        .map_err(|err| Error::Internal(anyhow::anyhow!("storing events failed: {err}")))?;
+    report.accepted = accepted;
+    report.duplicates += duplicates;
+    Ok(report)
 }
 
 fn check(raw: RawEvent, now: Timestamp) -> Result<IncomingEvent, InvalidInput> {
@@ -159,59 +139,4 @@ fn check(raw: RawEvent, now: Timestamp) -> Result<IncomingEvent, InvalidInput> {
         properties: raw.properties,
         touchpoints: raw.touchpoints.checked()?,
     })
-}
-
-/// One transaction: resolve members, insert new events, add them to profiles. Returns how
-/// many events were new.
-async fn store_batch(
-    app: &App,
-    principal: &Principal,
-    events: &[IncomingEvent],
-    identities: &[NewIdentity],
-    lookups: &HashMap<Identity, quanzi_domain::members::LookupKey>,
-    now: Timestamp,
-) -> Result<usize, StoreError> {
-    let ws = &principal.workspace_id;
-    let mut tx = app.store.begin().await?;
-    let members = resolve_members(&mut tx, principal, identities, now).await?;
-    let member_of =
-        |e: &IncomingEvent| members[&(e.identity.kind(), lookups[&e.identity].clone())].clone();
-    let rows: Vec<NewEvent> = events
-        .iter()
-        .map(|e| NewEvent {
-            event_id: e.event_id.clone(),
-            member_id: member_of(e),
-            event_type: e.event_type.as_str().to_owned(),
-            occurred_at: e.occurred_at,
-            properties: e.properties.clone(),
-            touchpoints: e.touchpoints.clone(),
-        })
-        .collect();
-    let inserted: HashSet<String> = tx
-        .insert_events(ws, &rows, now)
-        .await?
-        .into_iter()
-        .collect();
-    let mut deltas: HashMap<String, ProfileDelta> = HashMap::new();
-    for (event, row) in events.iter().zip(&rows) {
-        if !inserted.contains(&row.event_id) {
-            continue;
-        }
-        let delta = deltas.entry(row.member_id.clone()).or_default();
-        let at = event.occurred_at;
-        if delta.first_seen_at.is_none_or(|t| at < t) {
-            delta.first_seen_at = Some(at);
-            delta.channel = event.touchpoints.channel.clone().or(delta.channel.take());
-        }
-        delta.last_seen_at = Some(delta.last_seen_at.map_or(at, |t| t.max(at)));
-        if event.event_type.is_interaction() {
-            delta.last_interaction_at = Some(delta.last_interaction_at.map_or(at, |t| t.max(at)));
-        }
-        delta.events += 1;
-    }
-    let mut deltas: Vec<(String, ProfileDelta)> = deltas.into_iter().collect();
-    deltas.sort_by(|a, b| a.0.cmp(&b.0));
-    tx.apply_profile_deltas(&deltas, now).await?;
-    tx.commit().await?;
-    Ok(inserted.len())
 }

@@ -3,6 +3,7 @@
 
 pub mod api_keys;
 pub mod events;
+pub(crate) mod ingest_queue;
 pub mod jobs;
 pub mod members;
 pub mod operators;

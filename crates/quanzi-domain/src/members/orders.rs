@@ -5,6 +5,11 @@
 
 use crate::input::InvalidInput;
 
+/// ¥100,000,000 per unit: far above any real price, low enough that totals cannot overflow.
+const MAX_UNIT_PRICE_FEN: i64 = 10_000_000_000;
+/// ¥100,000 shipping.
+const MAX_SHIPPING_FEN: i64 = 10_000_000;
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewOrderItem {
     pub sku: String,
@@ -56,7 +61,7 @@ impl NewOrder {
                     "must be between 1 and 1000000",
                 ));
             }
-            if !(0..=100_000_000_00).contains(&item.unit_price_fen) {
+            if !(0..=MAX_UNIT_PRICE_FEN).contains(&item.unit_price_fen) {
                 return Err(InvalidInput::new(
                     field("unit_price_fen"),
                     "must be between 0 and 10000000000 fen",
@@ -78,7 +83,7 @@ impl NewOrder {
                 "must be between 0 and the items' total",
             ));
         }
-        if !(0..=100_000_00).contains(&self.shipping_fen) {
+        if !(0..=MAX_SHIPPING_FEN).contains(&self.shipping_fen) {
             return Err(InvalidInput::new(
                 "shipping_fen",
                 "must be between 0 and 10000000 fen",

@@ -22,6 +22,12 @@ pub async fn run(config: Config, command: BenchCommand) -> anyhow::Result<()> {
             nodes,
             concurrency,
         } => bench_jobs(config, jobs, nodes, concurrency).await,
+        BenchCommand::Ingest {
+            events,
+            batch,
+            connections,
+            identities,
+        } => super::bench_ingest::run(config, events, batch, connections, identities).await,
     }
 }
 

@@ -1,6 +1,7 @@
 //! One module per subcommand.
 
 pub mod bench;
+pub mod bench_ingest;
 pub mod key;
 pub mod migrate;
 pub mod serve;

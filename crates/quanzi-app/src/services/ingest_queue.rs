@@ -1,0 +1,187 @@
+//! Group commit for event ingestion. Concurrent ingest requests on one node hand their
+//! checked events to a single writer task, which stores everything waiting in one
+//! transaction and answers each request once that transaction has committed. Durability on
+//! acknowledgement is unchanged; what changes is that one fsync, one identity lookup and
+//! one profile update now serve many requests, and concurrent batches no longer fight over
+//! the same member rows.
+
+use std::collections::{HashMap, HashSet};
+
+use quanzi_domain::ids::WorkspaceId;
+use quanzi_domain::members::{Identity, IncomingEvent, LookupKey, PiiKey};
+use quanzi_domain::time::Timestamp;
+use quanzi_store::{NewEvent, NewIdentity, ProfileDelta, StoreError, Tx};
+use tokio::sync::{mpsc, oneshot};
+
+use super::members::resolve_members;
+use crate::principal::Principal;
+use crate::App;
+
+/// Events taken into one transaction at most (the first request is always taken whole).
+const GROUP_LIMIT: usize = 8_000;
+const ATTEMPTS: usize = 8;
+
+/// One request's checked events and where to send its (accepted, duplicates) answer.
+pub(crate) struct Submission {
+    pub principal: Principal,
+    pub events: Vec<IncomingEvent>,
+    pub reply: oneshot::Sender<Result<(usize, usize), String>>,
+}
+
+pub(crate) type Queue = mpsc::Sender<Submission>;
+
+/// Starts the writer task; it ends when every sender is gone.
+pub(crate) fn start(app: App) -> Queue {
+    let (sender, receiver) = mpsc::channel::<Submission>(256);
+    tokio::spawn(writer(app, receiver));
+    sender
+}
+
+async fn writer(app: App, mut receiver: mpsc::Receiver<Submission>) {
+    while let Some(first) = receiver.recv().await {
+        let mut group = vec![first];
+        let mut size = group[0].events.len();
+        while size < GROUP_LIMIT {
+            match receiver.try_recv() {
+                Ok(next) => {
+                    size += next.events.len();
+                    group.push(next);
+                }
+                Err(_) => break,
+            }
+        }
+        let outcome = store_group(&app, &group).await;
+        for (i, submission) in group.into_iter().enumerate() {
+            let answer = match &outcome {
+                Ok(counts) => Ok(counts[i]),
+                Err(err) => Err(err.clone()),
+            };
+            let _ = submission.reply.send(answer);
+        }
+    }
+}
+
+/// Stores a group, retrying lost races; returns (accepted, duplicates) per submission.
+async fn store_group(app: &App, group: &[Submission]) -> Result<Vec<(usize, usize)>, String> {
+    let key = app.pii_key().await.map_err(|e| format!("{e:#}"))?;
+    let mut last = None;
+    for _ in 0..ATTEMPTS {
+        match store_group_once(app, &key, group).await {
+            Ok(counts) => return Ok(counts),
+            Err(err) if err.is_transient() => last = Some(err),
+            Err(err) => return Err(err.to_string()),
+        }
+    }
+    Err(format!("ingest kept losing races: {last:?}"))
+}
+
+async fn store_group_once(
+    app: &App,
+    key: &PiiKey,
+    group: &[Submission],
+) -> Result<Vec<(usize, usize)>, StoreError> {
+    let now = app.clock.now();
+    let mut counts = vec![(0usize, 0usize); group.len()];
+    let mut workspaces: Vec<&WorkspaceId> =
+        group.iter().map(|s| &s.principal.workspace_id).collect();
+    workspaces.sort();
+    workspaces.dedup();
+    let mut tx = app.store.begin().await?;
+    for workspace in workspaces {
+        // The first occurrence of an event id in the group is stored; later ones are
+        // duplicates of it, whichever request they came in.
+        let mut seen = HashSet::new();
+        let mut events: Vec<(usize, &IncomingEvent)> = Vec::new();
+        let mut principal = None;
+        for (i, submission) in group
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| &s.principal.workspace_id == workspace)
+        {
+            principal = Some(&submission.principal);
+            for event in &submission.events {
+                if seen.insert(event.event_id.as_str()) {
+                    events.push((i, event));
+                } else {
+                    counts[i].1 += 1;
+                }
+            }
+        }
+        let Some(principal) = principal else { continue };
+        let inserted = store_events(&mut tx, principal, key, &events, now).await?;
+        for (i, event) in &events {
+            if inserted.contains(&event.event_id) {
+                counts[*i].0 += 1;
+            } else {
+                counts[*i].1 += 1;
+            }
+        }
+    }
+    tx.commit().await?;
+    Ok(counts)
+}
+
+/// Resolves members, inserts the new events and adds them to profiles, inside `tx`.
+async fn store_events(
+    tx: &mut Tx,
+    principal: &Principal,
+    key: &PiiKey,
+    events: &[(usize, &IncomingEvent)],
+    now: Timestamp,
+) -> Result<HashSet<String>, StoreError> {
+    let mut lookups: HashMap<&Identity, LookupKey> = HashMap::new();
+    let mut identities: Vec<NewIdentity> = Vec::new();
+    for (_, e) in events {
+        if !lookups.contains_key(&e.identity) {
+            let lookup = e.identity.lookup_key(key);
+            identities.push(NewIdentity {
+                kind: e.identity.kind(),
+                lookup: lookup.clone(),
+                display: e.identity.masked(),
+            });
+            lookups.insert(&e.identity, lookup);
+        }
+    }
+    let members = resolve_members(tx, principal, &identities, now).await?;
+    let rows: Vec<NewEvent> = events
+        .iter()
+        .map(|(_, e)| NewEvent {
+            event_id: e.event_id.clone(),
+            member_id: members[&(e.identity.kind(), lookups[&e.identity].clone())].clone(),
+            event_type: e.event_type.as_str().to_owned(),
+            occurred_at: e.occurred_at,
+            properties: e.properties.clone(),
+            touchpoints: e.touchpoints.clone(),
+        })
+        .collect();
+    let inserted: HashSet<String> = tx
+        .insert_events(&principal.workspace_id, &rows, now)
+        .await?
+        .into_iter()
+        .collect();
+    let mut deltas: HashMap<&str, ProfileDelta> = HashMap::new();
+    for ((_, event), row) in events.iter().zip(&rows) {
+        if !inserted.contains(&row.event_id) {
+            continue;
+        }
+        let delta = deltas.entry(row.member_id.as_str()).or_default();
+        let at = event.occurred_at;
+        if delta.first_seen_at.is_none_or(|t| at < t) {
+            delta.first_seen_at = Some(at);
+            if event.touchpoints.channel.is_some() {
+                delta.channel = event.touchpoints.channel.clone();
+            }
+        }
+        delta.last_seen_at = Some(delta.last_seen_at.map_or(at, |t| t.max(at)));
+        if event.event_type.is_interaction() {
+            delta.last_interaction_at = Some(delta.last_interaction_at.map_or(at, |t| t.max(at)));
+        }
+        delta.events += 1;
+    }
+    // Sorted, so concurrent writers on other nodes lock member rows in the same order.
+    let mut deltas: Vec<(String, ProfileDelta)> =
+        deltas.into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
+    deltas.sort_by(|a, b| a.0.cmp(&b.0));
+    tx.apply_profile_deltas(&deltas, now).await?;
+    Ok(inserted)
+}

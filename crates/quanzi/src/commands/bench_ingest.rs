@@ -1,0 +1,227 @@
+//! `quanzi bench ingest`: events per second through `POST /api/v1/events` on a real server
+//! (in this process, over loopback, durable on acknowledgement), beside the raw ceiling of
+//! the same database for the same rows.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use quanzi_app::config::Config;
+use quanzi_app::principal::Principal;
+use quanzi_app::services::{api_keys, workspaces};
+use quanzi_app::App;
+use quanzi_domain::members::Touchpoints;
+use quanzi_domain::time::Timestamp;
+use quanzi_server::AppState;
+use quanzi_store::NewEvent;
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::net::TcpStream;
+use tokio_util::sync::CancellationToken;
+
+const TYPES: [&str; 6] = [
+    "page_view",
+    "exposure",
+    "click",
+    "share",
+    "content_view",
+    "add_to_cart",
+];
+const CHANNELS: [&str; 4] = ["wechat", "douyin", "tmall", "xiaohongshu"];
+
+pub async fn run(
+    mut config: Config,
+    events: usize,
+    batch: usize,
+    connections: usize,
+    identities: usize,
+) -> anyhow::Result<()> {
+    config.jobs.enabled = false;
+    config.server.listen = "127.0.0.1:0".into();
+    config.server.body_limit_bytes = config.server.body_limit_bytes.max(4 * 1024 * 1024);
+    config.log.filter = "warn".into();
+    let app = App::open(config).await?;
+    let created = workspaces::create(
+        &app,
+        workspaces::NewWorkspace {
+            name: "bench ingest",
+            owner_email: &format!(
+                "bench-{}@quanzi.local",
+                quanzi_domain::ids::random_base32(8)
+            ),
+            owner_name: None,
+            owner_password: Some("bench password"),
+        },
+    )
+    .await
+    .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let caller = Principal::cli(created.workspace.id.clone());
+    let key = api_keys::create(&app, &caller, "bench", &["ingest".to_owned()])
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?
+        .token;
+
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let address = listener.local_addr()?;
+    let shutdown = CancellationToken::new();
+    let server = tokio::spawn(quanzi_server::serve(
+        listener,
+        AppState::new(app.clone()),
+        shutdown.clone(),
+    ));
+
+    let batches = events / batch;
+    let now_ms = app.clock.now().millis();
+    let bodies: Vec<Vec<u8>> = (0..batches)
+        .map(|b| body(b, batch, identities, now_ms))
+        .collect();
+    let bodies = Arc::new(bodies);
+
+    // Warm-up: the first batches create most members; the measured run then mixes new and
+    // known identities like a live storefront.
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for c in 0..connections {
+        let (bodies, key) = (bodies.clone(), key.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut stream = TcpStream::connect(address).await?;
+            let mut accepted = 0usize;
+            for body in bodies.iter().skip(c).step_by(connections) {
+                accepted += post(&mut stream, &key, body).await?;
+            }
+            Ok::<_, anyhow::Error>(accepted)
+        }));
+    }
+    let mut accepted = 0;
+    for task in tasks {
+        accepted += task.await??;
+    }
+    let http = started.elapsed();
+    shutdown.cancel();
+    let _ = server.await;
+
+    // The raw ceiling: the same rows straight into a bare table, same batch size and
+    // concurrency, no quanzi logic.
+    let rows: Vec<Vec<NewEvent>> = (0..batches)
+        .map(|b| raw_rows(b, batch, identities, now_ms))
+        .collect();
+    let rows = Arc::new(rows);
+    app.store.bench_raw_prepare().await?;
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for c in 0..connections {
+        let (rows, store) = (rows.clone(), app.store.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut written = 0;
+            for batch in rows.iter().skip(c).step_by(connections) {
+                written += store
+                    .bench_raw_insert(batch, Timestamp::from_millis(now_ms))
+                    .await?;
+            }
+            Ok::<_, anyhow::Error>(written)
+        }));
+    }
+    let mut written = 0;
+    for task in tasks {
+        written += task.await??;
+    }
+    let raw = started.elapsed();
+    app.store.bench_raw_cleanup().await?;
+
+    let http_rate = accepted as f64 / http.as_secs_f64();
+    let raw_rate = written as f64 / raw.as_secs_f64();
+    println!("backend             {}", app.store.backend().as_str());
+    println!("events              {} in batches of {batch}, {connections} connections, {identities} distinct identities", batches * batch);
+    println!(
+        "quanzi HTTP ingest  {http_rate:.0} events/s ({accepted} accepted in {:.2} s)",
+        http.as_secs_f64()
+    );
+    println!(
+        "raw bulk insert     {raw_rate:.0} events/s ({written} rows in {:.2} s)",
+        raw.as_secs_f64()
+    );
+    println!("ratio               {:.2}", http_rate / raw_rate);
+    Ok(())
+}
+
+fn event_fields(
+    b: usize,
+    i: usize,
+    identities: usize,
+) -> (String, &'static str, String, &'static str) {
+    let n = b * 7919 + i * 104_729;
+    (
+        format!("b{b}-e{i}"),
+        TYPES[n % TYPES.len()],
+        format!("dev-{}", n % identities),
+        CHANNELS[(n / 7) % CHANNELS.len()],
+    )
+}
+
+fn body(b: usize, batch: usize, identities: usize, now_ms: i64) -> Vec<u8> {
+    let events: Vec<String> = (0..batch)
+        .map(|i| {
+            let (id, kind, device, channel) = event_fields(b, i, identities);
+            format!(
+                r#"{{"event_id":"{id}","type":"{kind}","identity":{{"kind":"device_id","value":"{device}"}},"timestamp":{},"channel":"{channel}","campaign_id":"cmp_1","properties":{{"page":"/item/{}"}}}}"#,
+                now_ms - (i as i64) * 1000,
+                i % 100
+            )
+        })
+        .collect();
+    format!(r#"{{"events":[{}]}}"#, events.join(",")).into_bytes()
+}
+
+fn raw_rows(b: usize, batch: usize, identities: usize, now_ms: i64) -> Vec<NewEvent> {
+    (0..batch)
+        .map(|i| {
+            let (id, kind, device, channel) = event_fields(b, i, identities);
+            NewEvent {
+                event_id: id,
+                member_id: device,
+                event_type: kind.to_owned(),
+                occurred_at: Timestamp::from_millis(now_ms - (i as i64) * 1000),
+                properties: format!(r#"{{"page":"/item/{}"}}"#, i % 100),
+                touchpoints: Touchpoints {
+                    channel: Some(channel.to_owned()),
+                    campaign_id: Some("cmp_1".into()),
+                    ..Touchpoints::default()
+                },
+            }
+        })
+        .collect()
+}
+
+/// One keep-alive HTTP/1.1 POST; returns the batch's `accepted` count. A hand-rolled client
+/// keeps the benchmark's own cost (and dependencies) small.
+async fn post(stream: &mut TcpStream, key: &str, body: &[u8]) -> anyhow::Result<usize> {
+    let head = format!(
+        "POST /api/v1/events HTTP/1.1\r\nHost: bench\r\nAuthorization: Bearer {key}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    );
+    stream.write_all(head.as_bytes()).await?;
+    stream.write_all(body).await?;
+    let mut reader = BufReader::new(&mut *stream);
+    let mut status = String::new();
+    reader.read_line(&mut status).await?;
+    let mut length = 0usize;
+    loop {
+        let mut line = String::new();
+        reader.read_line(&mut line).await?;
+        if line == "\r\n" || line.is_empty() {
+            break;
+        }
+        if let Some(value) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+            length = value.trim().parse()?;
+        }
+    }
+    let mut response = vec![0; length];
+    reader.read_exact(&mut response).await?;
+    let text = String::from_utf8_lossy(&response);
+    anyhow::ensure!(status.contains(" 200 "), "ingest failed: {status} {text}");
+    let accepted = text
+        .split("\"accepted\":")
+        .nth(1)
+        .and_then(|rest| rest.split(|c: char| !c.is_ascii_digit()).next())
+        .and_then(|digits| digits.parse().ok())
+        .unwrap_or(0);
+    Ok(accepted)
+}
