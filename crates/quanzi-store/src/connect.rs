@@ -97,7 +97,8 @@ impl Store {
         };
         let pragmas = format!(
             "PRAGMA journal_mode = WAL; PRAGMA synchronous = {sync}; \
-             PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON;"
+             PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON; \
+             PRAGMA cache_size = -65536; PRAGMA mmap_size = 268435456; PRAGMA temp_store = MEMORY;"
         );
         let pool_options = |max: u32| {
             let pragmas = pragmas.clone();
