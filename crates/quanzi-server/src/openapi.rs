@@ -25,7 +25,7 @@ use crate::routes::{
         api_keys::create, api_keys::list, api_keys::get_one, api_keys::revoke,
         sessions::login, sessions::current, sessions::logout,
         jobs::enqueue_probes, jobs::list, jobs::get_one, jobs::retry,
-        members::identify, members::get_one, members::lookup, members::timeline,
+        members::identify, members::get_one, members::lookup, members::timeline, members::refresh_rfm,
         events::ingest,
         orders::create, orders::get_one, orders::refund,
     ),

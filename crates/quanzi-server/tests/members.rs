@@ -304,3 +304,41 @@ on_both_backends! {
         assert_eq!(member["profile"]["refund_fen"], refunded);
     }
 }
+
+on_both_backends! {
+    rfm_scores_come_from_the_daily_job_and_lifecycle_follows_the_clock(backend) {
+        let server = TestServer::start(backend).await;
+        let tenant = server.tenant("a").await;
+        let key = &tenant.admin_key;
+        for (i, fen) in [1000, 2000, 3000, 4000, 5000].iter().enumerate() {
+            let order = json!({"external_id": format!("T-{i}"), "buyer": {"kind": "external_id", "value": format!("u-{i}")},
+                "items": [{"sku": "s", "quantity": 1, "unit_price_fen": fen}]});
+            assert_eq!(server.as_key(key, Method::POST, "/api/v1/orders").json(&order).send().await.unwrap().status(), 201);
+        }
+        let before = json(server.as_key(key, Method::GET, "/api/v1/members/lookup?kind=external_id&value=u-4").send().await.unwrap()).await;
+        assert!(before["rfm"].is_null());
+        assert_eq!(before["lifecycle_stage"], "new");
+        let job = json(server.as_key(key, Method::POST, "/api/v1/members/rfm/refresh").send().await.unwrap()).await;
+        let job_id = job["job_id"].as_str().unwrap().to_owned();
+        eventually(Duration::from_secs(30), || {
+            let request = server.as_key(key, Method::GET, &format!("/api/v1/jobs/{job_id}")).send();
+            async move { json(request.await.unwrap()).await["state"] == "done" }
+        }).await;
+        let best = json(server.as_key(key, Method::GET, "/api/v1/members/lookup?kind=external_id&value=u-4").send().await.unwrap()).await;
+        assert_eq!(best["rfm"]["monetary"], 5);
+        let least = json(server.as_key(key, Method::GET, "/api/v1/members/lookup?kind=external_id&value=u-0").send().await.unwrap()).await;
+        assert_eq!(least["rfm"]["monetary"], 1);
+        assert_eq!(least["rfm"]["frequency"], best["rfm"]["frequency"], "equal order counts score equally");
+
+        server.clock.advance(Duration::from_secs(8 * 86_400));
+        send_events(&server, key, json!([event("later", "external_id", "u-4", "share")])).await;
+        let growing = json(server.as_key(key, Method::GET, "/api/v1/members/lookup?kind=external_id&value=u-4").send().await.unwrap()).await;
+        assert_eq!(growing["lifecycle_stage"], "growing");
+        server.clock.advance(Duration::from_secs(31 * 86_400));
+        let quiet = json(server.as_key(key, Method::GET, "/api/v1/members/lookup?kind=external_id&value=u-4").send().await.unwrap()).await;
+        assert_eq!(quiet["lifecycle_stage"], "churn_risk");
+        server.clock.advance(Duration::from_secs(60 * 86_400));
+        let dormant = json(server.as_key(key, Method::GET, "/api/v1/members/lookup?kind=external_id&value=u-4").send().await.unwrap()).await;
+        assert_eq!(dormant["lifecycle_stage"], "dormant");
+    }
+}

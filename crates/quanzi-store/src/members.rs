@@ -11,13 +11,13 @@
 use std::collections::HashMap;
 
 use quanzi_domain::ids::{new_id_body, WorkspaceId};
-use quanzi_domain::members::{IdentityKind, LookupKey};
+use quanzi_domain::members::{IdentityKind, LookupKey, RfmInput, RfmScore};
 use quanzi_domain::time::Timestamp;
 use sqlx::any::AnyRow;
 
 use crate::connect::Backend;
 use crate::error::{Result, StoreError};
-use crate::rows::{int, opt_text, opt_ts, text, ts};
+use crate::rows::{int, opt_int, opt_text, opt_ts, text, ts};
 use crate::{Store, Tx};
 
 /// A member's profile as stored.
@@ -39,6 +39,8 @@ pub struct MemberRow {
     pub refund_fen: i64,
     pub first_order_at: Option<Timestamp>,
     pub last_order_at: Option<Timestamp>,
+    /// Set by the RFM job once the member has ordered.
+    pub rfm: Option<(RfmScore, Timestamp)>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -82,7 +84,8 @@ pub struct ProfileDelta {
 }
 
 const MEMBER_COLUMNS: &str = "id, workspace_id, created_at, merged_into, traits, acquisition_channel, first_seen_at, \
-     last_seen_at, last_interaction_at, event_count, order_count, gmv_fen, refund_fen, first_order_at, last_order_at";
+     last_seen_at, last_interaction_at, event_count, order_count, gmv_fen, refund_fen, first_order_at, last_order_at, \
+     rfm_recency, rfm_frequency, rfm_monetary, rfm_at";
 
 fn member(row: &AnyRow) -> Result<MemberRow> {
     Ok(MemberRow {
@@ -101,6 +104,22 @@ fn member(row: &AnyRow) -> Result<MemberRow> {
         refund_fen: int(row, "refund_fen")?,
         first_order_at: opt_ts(row, "first_order_at")?,
         last_order_at: opt_ts(row, "last_order_at")?,
+        rfm: match (
+            opt_int(row, "rfm_recency")?,
+            opt_int(row, "rfm_frequency")?,
+            opt_int(row, "rfm_monetary")?,
+            opt_ts(row, "rfm_at")?,
+        ) {
+            (Some(r), Some(f), Some(m), Some(at)) => Some((
+                RfmScore {
+                    recency: r as u8,
+                    frequency: f as u8,
+                    monetary: m as u8,
+                },
+                at,
+            )),
+            _ => None,
+        },
     })
 }
 
@@ -489,6 +508,66 @@ impl Tx {
                     .bind(delta.events)
                     .bind(delta.channel.clone())
                     .bind(now.millis());
+            }
+            query.execute(self.conn()).await?;
+        }
+        Ok(())
+    }
+
+    /// What RFM is computed from: every live member of the workspace who has ordered.
+    pub async fn rfm_inputs(
+        &mut self,
+        workspace: &WorkspaceId,
+        now: Timestamp,
+    ) -> Result<Vec<RfmInput>> {
+        sqlx::query(
+            "SELECT id, last_order_at, order_count, gmv_fen - refund_fen AS monetary FROM members
+             WHERE workspace_id = $1 AND merged_into IS NULL AND order_count > 0 ORDER BY id",
+        )
+        .bind(workspace.as_str())
+        .fetch_all(self.conn())
+        .await?
+        .iter()
+        .map(|row| {
+            let last = opt_ts(row, "last_order_at")?.unwrap_or(now);
+            Ok(RfmInput {
+                member_id: text(row, "id")?,
+                days_since_last_order: now.since(last).as_secs() as i64 / 86_400,
+                orders: int(row, "order_count")?,
+                monetary_fen: int(row, "monetary")?,
+            })
+        })
+        .collect()
+    }
+
+    /// Stores RFM scores computed at `at`; members who no longer qualify lose theirs.
+    pub async fn set_rfm(
+        &mut self,
+        workspace: &WorkspaceId,
+        scores: &[(String, RfmScore)],
+        at: Timestamp,
+    ) -> Result<()> {
+        sqlx::query(
+            "UPDATE members SET rfm_recency = NULL, rfm_frequency = NULL, rfm_monetary = NULL, rfm_at = NULL
+             WHERE workspace_id = $1 AND rfm_at IS NOT NULL AND (order_count = 0 OR merged_into IS NOT NULL)",
+        )
+        .bind(workspace.as_str())
+        .execute(self.conn())
+        .await?;
+        for chunk in scores.chunks(CHUNK) {
+            let sql = format!(
+                "UPDATE members SET rfm_recency = v.column2, rfm_frequency = v.column3, rfm_monetary = v.column4, rfm_at = v.column5
+                 FROM (VALUES {}) AS v WHERE members.id = v.column1",
+                placeholders(self.backend(), chunk.len(), 5, 0)
+            );
+            let mut query = sqlx::query(&sql);
+            for (id, score) in chunk {
+                query = query
+                    .bind(id)
+                    .bind(i64::from(score.recency))
+                    .bind(i64::from(score.frequency))
+                    .bind(i64::from(score.monetary))
+                    .bind(at.millis());
             }
             query.execute(self.conn()).await?;
         }

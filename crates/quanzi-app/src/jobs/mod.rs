@@ -13,6 +13,7 @@
 pub mod maintenance;
 pub mod probe;
 mod registry;
+pub mod rfm;
 mod worker;
 
 pub use registry::{handler_fn, JobFuture, JobHandler, JobRun, Registry};
@@ -23,5 +24,17 @@ pub fn builtin_registry() -> Registry {
     let mut registry = Registry::default();
     registry.register(probe::PROBE_KIND, probe::handler());
     registry.register(maintenance::PRUNE_KIND, maintenance::handler());
+    registry.register(rfm::RFM_KIND, rfm::handler());
     registry
+}
+
+/// Enqueues the periodic jobs that are due (each has a dedup key per period, so every node
+/// may call this and only one job per period exists).
+pub async fn schedule_periodic(
+    app: &crate::App,
+    now: quanzi_domain::time::Timestamp,
+) -> anyhow::Result<()> {
+    maintenance::schedule(app, now).await?;
+    rfm::schedule_daily(app, now).await?;
+    Ok(())
 }

@@ -8,7 +8,6 @@ use quanzi_store::{ClaimedJob, StoreError};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
-use super::maintenance;
 use super::registry::{JobRun, Registry};
 use crate::App;
 
@@ -52,9 +51,9 @@ impl WorkerPool {
             let now = self.app.clock.now();
             let hour = now.millis().div_euclid(3_600_000);
             if scheduled_hour != Some(hour) {
-                match maintenance::schedule(&self.app, now).await {
+                match super::schedule_periodic(&self.app, now).await {
                     Ok(_) => scheduled_hour = Some(hour),
-                    Err(err) => tracing::warn!(error = %err, "could not schedule maintenance"),
+                    Err(err) => tracing::warn!(error = %err, "could not schedule periodic jobs"),
                 }
             }
             // Burying abandoned jobs is a write: once per lease length is often enough.

@@ -369,3 +369,9 @@ pub(crate) async fn resolve_members(
         })
         .collect())
 }
+
+/// Queues a recomputation of the workspace's RFM scores (they are also recomputed daily).
+pub async fn refresh_rfm(app: &App, principal: &Principal) -> Result<quanzi_domain::ids::JobId> {
+    principal.require(Scope::Admin)?;
+    Ok(crate::jobs::rfm::enqueue_now(app, &principal.workspace_id).await?)
+}

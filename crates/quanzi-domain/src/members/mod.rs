@@ -2,10 +2,14 @@
 
 mod events;
 mod identity;
+mod lifecycle;
 mod orders;
+mod rfm;
 
 pub use events::{EventType, IncomingEvent, Touchpoints, EVENT_BATCH_LIMIT};
 pub use identity::{Identity, IdentityKind, LookupKey, PiiKey};
+pub use lifecycle::LifecycleStage;
 pub use orders::{
     allocate_refund, NewOrder, NewOrderItem, OrderLine, RefundLine, RefundPlan, RefundRequest,
 };
+pub use rfm::{rfm_scores, RfmInput, RfmScore};

@@ -66,6 +66,19 @@ pub struct ProfileResponse {
 }
 
 #[derive(Serialize, ToSchema)]
+pub struct RfmResponse {
+    /// 1–5: 5 bought most recently.
+    pub recency: u8,
+    /// 1–5: 5 ordered most often.
+    pub frequency: u8,
+    /// 1–5: 5 spent most (paid minus refunded).
+    pub monetary: u8,
+    /// e.g. `555`.
+    pub code: String,
+    pub computed_at: String,
+}
+
+#[derive(Serialize, ToSchema)]
 pub struct MemberResponse {
     /// `mem_…`
     pub id: String,
@@ -76,6 +89,12 @@ pub struct MemberResponse {
     /// Members merged into this one.
     pub merges: Vec<MergeResponse>,
     pub profile: ProfileResponse,
+    /// `new` (first 7 days), `growing` (to 3 months), `mature`, `churn_risk` (30 days
+    /// without interaction) or `dormant` (90 days without activity).
+    pub lifecycle_stage: String,
+    /// Quintile scores among the workspace's buyers, recomputed daily; absent before the
+    /// first order.
+    pub rfm: Option<RfmResponse>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -110,33 +129,53 @@ fn profile(m: &MemberRow) -> ProfileResponse {
     }
 }
 
-impl From<MemberView> for MemberResponse {
-    fn from(view: MemberView) -> Self {
-        Self {
-            id: view.member.id.clone(),
-            created_at: view.member.created_at.to_rfc3339(),
-            traits: serde_json::from_str(&view.member.traits)
-                .unwrap_or_else(|_| serde_json::json!({})),
-            identities: view
-                .identities
-                .into_iter()
-                .map(|i| IdentityResponse {
-                    kind: i.kind.as_str().to_owned(),
-                    display: i.display,
-                    linked_at: i.created_at.to_rfc3339(),
-                })
-                .collect(),
-            merges: view
-                .merges
-                .into_iter()
-                .map(|m| MergeResponse {
-                    merged_id: m.merged_id,
-                    via: m.via,
-                    at: m.at.to_rfc3339(),
-                })
-                .collect(),
-            profile: profile(&view.member),
-        }
+fn lifecycle(m: &MemberRow, now: quanzi_domain::time::Timestamp) -> String {
+    let since = m.first_seen_at.unwrap_or(m.created_at).min(m.created_at);
+    let last_activity = [m.last_seen_at, m.last_order_at]
+        .into_iter()
+        .flatten()
+        .max();
+    quanzi_domain::members::LifecycleStage::of(now, since, last_activity, m.last_interaction_at)
+        .as_str()
+        .to_owned()
+}
+
+fn rfm(m: &MemberRow) -> Option<RfmResponse> {
+    m.rfm.map(|(score, at)| RfmResponse {
+        recency: score.recency,
+        frequency: score.frequency,
+        monetary: score.monetary,
+        code: score.code(),
+        computed_at: at.to_rfc3339(),
+    })
+}
+
+fn member_response(view: MemberView, now: quanzi_domain::time::Timestamp) -> MemberResponse {
+    MemberResponse {
+        lifecycle_stage: lifecycle(&view.member, now),
+        rfm: rfm(&view.member),
+        id: view.member.id.clone(),
+        created_at: view.member.created_at.to_rfc3339(),
+        traits: serde_json::from_str(&view.member.traits).unwrap_or_else(|_| serde_json::json!({})),
+        identities: view
+            .identities
+            .into_iter()
+            .map(|i| IdentityResponse {
+                kind: i.kind.as_str().to_owned(),
+                display: i.display,
+                linked_at: i.created_at.to_rfc3339(),
+            })
+            .collect(),
+        merges: view
+            .merges
+            .into_iter()
+            .map(|m| MergeResponse {
+                merged_id: m.merged_id,
+                via: m.via,
+                at: m.at.to_rfc3339(),
+            })
+            .collect(),
+        profile: profile(&view.member),
     }
 }
 
@@ -158,8 +197,9 @@ pub async fn identify(
         .collect();
     let done = members::identify(&state.app, &caller, &pairs, body.traits.as_ref()).await?;
     let view = members::get(&state.app, &caller, &done.member.id).await;
+    let now = state.app.clock.now();
     let member = match view {
-        Ok(view) => view.into(),
+        Ok(view) => member_response(view, now),
         // A key with only the ingest scope may identify but not read profiles back.
         Err(_) => MemberResponse {
             id: done.member.id.clone(),
@@ -169,6 +209,8 @@ pub async fn identify(
             identities: Vec::new(),
             merges: Vec::new(),
             profile: profile(&done.member),
+            lifecycle_stage: lifecycle(&done.member, now),
+            rfm: rfm(&done.member),
         },
     };
     let status = if done.created {
@@ -193,7 +235,10 @@ pub async fn get_one(
     Caller(caller): Caller,
     Path(id): Path<String>,
 ) -> ApiResult<Json<MemberResponse>> {
-    Ok(Json(members::get(&state.app, &caller, &id).await?.into()))
+    Ok(Json(member_response(
+        members::get(&state.app, &caller, &id).await?,
+        state.app.clock.now(),
+    )))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -211,11 +256,8 @@ pub async fn lookup(
     Caller(caller): Caller,
     ApiQuery(query): ApiQuery<LookupQuery>,
 ) -> ApiResult<Json<MemberResponse>> {
-    Ok(Json(
-        members::lookup(&state.app, &caller, &query.kind, &query.value)
-            .await?
-            .into(),
-    ))
+    let view = members::lookup(&state.app, &caller, &query.kind, &query.value).await?;
+    Ok(Json(member_response(view, state.app.clock.now())))
 }
 
 #[derive(Serialize, ToSchema)]
@@ -288,6 +330,28 @@ pub async fn timeline(
     }))
 }
 
+#[derive(Serialize, ToSchema)]
+pub struct RefreshResponse {
+    /// Follow it at `/api/v1/jobs/{id}`.
+    pub job_id: String,
+}
+
+/// Recomputes the workspace's RFM scores now (they are also recomputed daily).
+#[utoipa::path(post, path = "/api/v1/members/rfm/refresh", tag = "members",
+    responses((status = 202, body = RefreshResponse), (status = 403, body = ErrorBody)), security(("bearer" = []), ("session" = [])))]
+pub async fn refresh_rfm(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+) -> ApiResult<(StatusCode, Json<RefreshResponse>)> {
+    let job = members::refresh_rfm(&state.app, &caller).await?;
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(RefreshResponse {
+            job_id: job.to_string(),
+        }),
+    ))
+}
+
 pub fn router(state: &AppState) -> Router<AppState> {
     Router::new()
         .route(
@@ -295,6 +359,7 @@ pub fn router(state: &AppState) -> Router<AppState> {
             with_idempotency(post(identify), state),
         )
         .route("/api/v1/members/lookup", get(lookup))
+        .route("/api/v1/members/rfm/refresh", post(refresh_rfm))
         .route("/api/v1/members/{id}", get(get_one))
         .route("/api/v1/members/{id}/timeline", get(timeline))
 }
