@@ -20,4 +20,5 @@ pub mod ids;
 pub mod input;
 pub mod jobs;
 pub mod members;
+pub mod segments;
 pub mod time;

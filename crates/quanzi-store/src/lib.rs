@@ -32,6 +32,7 @@ mod orders;
 mod probes;
 mod rows;
 mod secrets;
+mod segments;
 mod sessions;
 #[cfg(feature = "testkit")]
 pub mod testkit;
@@ -49,6 +50,7 @@ pub use login_attempts::FailureCount;
 pub use members::{IdentityRef, IdentityRow, MemberRow, MergeRow, NewIdentity, ProfileDelta};
 pub use operators::{MembershipRow, NewOperator, OperatorRow};
 pub use orders::{OrderItemRow, OrderRow, RefundRow};
+pub use segments::SegmentRow;
 pub use sessions::{NewSession, SessionRow};
 pub use tx::Tx;
 pub use workspaces::WorkspaceRow;

@@ -23,10 +23,8 @@ macro_rules! migrations {
     };
 }
 
-pub const SQLITE: &[Migration] =
-    migrations!("sqlite": (1, "0001_foundation"), (2, "0002_members"), (3, "0003_rfm"));
-pub const POSTGRES: &[Migration] =
-    migrations!("postgres": (1, "0001_foundation"), (2, "0002_members"), (3, "0003_rfm"));
+pub const SQLITE: &[Migration] = migrations!("sqlite": (1, "0001_foundation"), (2, "0002_members"), (3, "0003_rfm"), (4, "0004_segments"));
+pub const POSTGRES: &[Migration] = migrations!("postgres": (1, "0001_foundation"), (2, "0002_members"), (3, "0003_rfm"), (4, "0004_segments"));
 
 /// An arbitrary constant naming quanzi's migration lock among PostgreSQL advisory locks.
 const PG_MIGRATION_LOCK: i64 = 0x7175_616e_7a69;

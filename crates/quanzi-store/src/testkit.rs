@@ -119,3 +119,75 @@ impl Drop for TestDb {
         }
     }
 }
+
+/// Writes a member with exactly the given profile, events and orders, bypassing the
+/// counters the real paths keep: the segment property test needs facts it chose itself.
+pub async fn write_member_facts(
+    tx: &mut crate::Tx,
+    workspace: &quanzi_domain::ids::WorkspaceId,
+    id: &str,
+    facts: &quanzi_domain::segments::MemberFacts,
+) -> crate::error::Result<()> {
+    let traits = format!(
+        "{{{}}}",
+        facts
+            .traits
+            .iter()
+            .map(|(k, v)| match v.parse::<i64>() {
+                Ok(n) => format!("\"{k}\":{n}"),
+                Err(_) => format!("\"{k}\":\"{v}\""),
+            })
+            .collect::<Vec<_>>()
+            .join(",")
+    );
+    tx.insert_member(workspace, id, &traits, facts.created_at)
+        .await?;
+    let ms = |t: Option<quanzi_domain::time::Timestamp>| t.map(|t| t.millis());
+    sqlx::query(
+        "UPDATE members SET first_seen_at = $1, last_seen_at = $2, last_interaction_at = $3, last_order_at = $4,
+            order_count = $5, gmv_fen = $6, refund_fen = $7, event_count = $8,
+            rfm_recency = $9, rfm_frequency = $10, rfm_monetary = $11, rfm_at = $12 WHERE id = $13",
+    )
+    .bind(ms(facts.first_seen_at))
+    .bind(ms(facts.last_seen_at))
+    .bind(ms(facts.last_interaction_at))
+    .bind(ms(facts.last_order_at))
+    .bind(facts.order_count)
+    .bind(facts.gmv_fen)
+    .bind(facts.refund_fen)
+    .bind(facts.event_count)
+    .bind(facts.rfm.map(|r| i64::from(r.recency)))
+    .bind(facts.rfm.map(|r| i64::from(r.frequency)))
+    .bind(facts.rfm.map(|r| i64::from(r.monetary)))
+    .bind(facts.rfm.map(|_| 0i64))
+    .bind(id)
+    .execute(tx.conn())
+    .await?;
+    for (i, (event_type, at)) in facts.events.iter().enumerate() {
+        sqlx::query(
+            "INSERT INTO events (workspace_id, event_id, member_id, type, occurred_at, received_at, properties)
+             VALUES ($1, $2, $3, $4, $5, $5, '{}')",
+        )
+        .bind(workspace.as_str())
+        .bind(format!("{id}-e{i}"))
+        .bind(id)
+        .bind(event_type)
+        .bind(at.millis())
+        .execute(tx.conn())
+        .await?;
+    }
+    for (i, at) in facts.orders.iter().enumerate() {
+        sqlx::query(
+            "INSERT INTO orders (id, workspace_id, external_id, fingerprint, member_id, paid_at, received_at, items_total_fen,
+                order_discount_fen, shipping_fen, paid_fen, refunded_fen, shipping_refunded, status, coupons)
+             VALUES ($1, $2, $1, '', $3, $4, $4, 0, 0, 0, 0, 0, 0, 'paid', '[]')",
+        )
+        .bind(format!("{id}-o{i}"))
+        .bind(workspace.as_str())
+        .bind(id)
+        .bind(at.millis())
+        .execute(tx.conn())
+        .await?;
+    }
+    Ok(())
+}

@@ -29,6 +29,21 @@ impl LifecycleStage {
         }
     }
 
+    /// The stage of a stored profile: known since the earlier of creation and first
+    /// activity; active at the later of last seen and last order.
+    pub fn of_profile(
+        now: Timestamp,
+        created_at: Timestamp,
+        first_seen_at: Option<Timestamp>,
+        last_seen_at: Option<Timestamp>,
+        last_order_at: Option<Timestamp>,
+        last_interaction_at: Option<Timestamp>,
+    ) -> Self {
+        let since = first_seen_at.unwrap_or(created_at).min(created_at);
+        let last_activity = [last_seen_at, last_order_at].into_iter().flatten().max();
+        Self::of(now, since, last_activity, last_interaction_at)
+    }
+
     /// `since` is when the member was first seen (or created), `last_activity` any event or
     /// order, `last_interaction` an engaging event or an order.
     pub fn of(

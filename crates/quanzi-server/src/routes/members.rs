@@ -130,14 +130,16 @@ fn profile(m: &MemberRow) -> ProfileResponse {
 }
 
 fn lifecycle(m: &MemberRow, now: quanzi_domain::time::Timestamp) -> String {
-    let since = m.first_seen_at.unwrap_or(m.created_at).min(m.created_at);
-    let last_activity = [m.last_seen_at, m.last_order_at]
-        .into_iter()
-        .flatten()
-        .max();
-    quanzi_domain::members::LifecycleStage::of(now, since, last_activity, m.last_interaction_at)
-        .as_str()
-        .to_owned()
+    quanzi_domain::members::LifecycleStage::of_profile(
+        now,
+        m.created_at,
+        m.first_seen_at,
+        m.last_seen_at,
+        m.last_order_at,
+        m.last_interaction_at,
+    )
+    .as_str()
+    .to_owned()
 }
 
 fn rfm(m: &MemberRow) -> Option<RfmResponse> {
