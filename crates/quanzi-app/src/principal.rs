@@ -65,6 +65,26 @@ impl Principal {
         }
     }
 
+    /// Console work: operators whose role is at least `least` (owner > admin > operator >
+    /// analyst > partner), or API keys holding `scope`.
+    pub fn require_console(&self, least: Role, scope: Scope) -> Result<()> {
+        let allowed = match &self.actor {
+            Actor::Operator { role, .. } => *role <= least,
+            Actor::ApiKey { scopes, .. } => scopes.contains(scope),
+            Actor::Cli => true,
+        };
+        if allowed {
+            Ok(())
+        } else {
+            Err(Error::Forbidden(match &self.actor {
+                Actor::Operator { role, .. } => {
+                    format!("the {role} role cannot do this (needs {least} or above)")
+                }
+                _ => format!("this API key lacks the `{scope}` scope"),
+            }))
+        }
+    }
+
     /// The role an operator acts with; API keys with the admin scope act as admins.
     pub fn role(&self) -> Role {
         match &self.actor {

@@ -6,7 +6,7 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder
 use utoipa::{Modify, OpenApi};
 
 use crate::routes::{
-    api_keys, audit, events, jobs, members, operators, orders, sessions, workspace,
+    api_keys, audit, events, jobs, members, operators, orders, segments, sessions, workspace,
 };
 
 #[derive(OpenApi)]
@@ -28,6 +28,7 @@ use crate::routes::{
         members::identify, members::get_one, members::lookup, members::timeline, members::refresh_rfm,
         events::ingest,
         orders::create, orders::get_one, orders::refund,
+        segments::preview, segments::create, segments::list, segments::get_one, segments::refresh, segments::export, segments::of_member,
     ),
     components(schemas(crate::error::ErrorBody, crate::error::ErrorDetail)),
     modifiers(&Security),
@@ -40,6 +41,7 @@ use crate::routes::{
         (name = "members", description = "OneID: members, identities, profiles, timelines"),
         (name = "events", description = "Behaviour event ingestion"),
         (name = "orders", description = "Paid orders and refunds"),
+        (name = "segments", description = "Audiences by condition: preview, save, export"),
     )
 )]
 pub struct ApiDoc;

@@ -14,6 +14,7 @@ pub mod maintenance;
 pub mod probe;
 mod registry;
 pub mod rfm;
+pub mod segments;
 mod worker;
 
 pub use registry::{handler_fn, JobFuture, JobHandler, JobRun, Registry};
@@ -25,6 +26,7 @@ pub fn builtin_registry() -> Registry {
     registry.register(probe::PROBE_KIND, probe::handler());
     registry.register(maintenance::PRUNE_KIND, maintenance::handler());
     registry.register(rfm::RFM_KIND, rfm::handler());
+    registry.register(segments::REFRESH_KIND, segments::handler());
     registry
 }
 
@@ -36,5 +38,6 @@ pub async fn schedule_periodic(
 ) -> anyhow::Result<()> {
     maintenance::schedule(app, now).await?;
     rfm::schedule_daily(app, now).await?;
+    segments::schedule_daily(app, now).await?;
     Ok(())
 }
