@@ -73,3 +73,90 @@ impl Store {
         Ok(written)
     }
 }
+
+/// Synthetic data for the segment benchmark, loaded with multi-row inserts.
+impl Store {
+    /// `count` members with profiles spread over the last 180 days; ids `mem_b{i:09}`.
+    pub async fn bench_load_members(&self, workspace: &quanzi_domain::ids::WorkspaceId, count: usize, now: Timestamp) -> Result<()> {
+        const DAY: i64 = 86_400_000;
+        let mut i = 0;
+        while i < count {
+            let mut tx = self.begin().await?;
+            let backend = tx.backend();
+            for _ in 0..20 {
+                if i >= count {
+                    break;
+                }
+                let n = (count - i).min(CHUNK);
+                let sql = format!(
+                    "INSERT INTO members (id, workspace_id, created_at, updated_at, traits, event_count, order_count, gmv_fen, refund_fen,
+                        first_seen_at, last_seen_at, last_interaction_at, last_order_at)
+                     SELECT v.column1, v.column2, v.column3, v.column3, v.column4, v.column5, v.column6, v.column7, 0, v.column3, v.column8, v.column8, v.column9
+                     FROM (VALUES {}) AS v",
+                    placeholders(backend, n, 9, 0)
+                );
+                let mut query = sqlx::query(&sql);
+                for k in i..i + n {
+                    let h = (k as i64).wrapping_mul(2_654_435_761) & 0x7fff_ffff;
+                    let created = now.millis() - (h % 180) * DAY;
+                    let orders = h % 4;
+                    query = query
+                        .bind(format!("mem_b{k:09}"))
+                        .bind(workspace.as_str())
+                        .bind(created)
+                        .bind(format!("{{\"city\":\"{}\"}}", ["杭州", "上海", "北京", "成都"][(h % 4) as usize]))
+                        .bind(10_i64)
+                        .bind(orders)
+                        .bind(orders * 9_900)
+                        .bind(now.millis() - (h % 100) * DAY)
+                        .bind((orders > 0).then(|| now.millis() - (h % 120) * DAY));
+                }
+                query.execute(tx.conn()).await?;
+                i += n;
+            }
+            tx.commit().await?;
+        }
+        Ok(())
+    }
+
+    /// `count` events over the last 90 days for members `mem_b0…mem_b{members-1}`.
+    pub async fn bench_load_events(&self, workspace: &quanzi_domain::ids::WorkspaceId, members: usize, count: usize, now: Timestamp) -> Result<()> {
+        const TYPES: [&str; 6] = ["page_view", "exposure", "click", "share", "content_view", "add_to_cart"];
+        let mut i = 0;
+        while i < count {
+            let mut tx = self.begin().await?;
+            let backend = tx.backend();
+            for _ in 0..20 {
+                if i >= count {
+                    break;
+                }
+                let n = (count - i).min(CHUNK);
+                let sql = format!(
+                    "INSERT INTO events (workspace_id, event_id, member_id, type, occurred_at, received_at, properties)
+                     SELECT v.column1, v.column2, v.column3, v.column4, v.column5, v.column5, '{{}}' FROM (VALUES {}) AS v",
+                    placeholders(backend, n, 5, 0)
+                );
+                let mut query = sqlx::query(&sql);
+                for k in i..i + n {
+                    let h = (k as i64).wrapping_mul(0x9E37_79B9) & 0x7fff_ffff;
+                    query = query
+                        .bind(workspace.as_str())
+                        .bind(format!("e{k}"))
+                        .bind(format!("mem_b{:09}", h as usize % members))
+                        .bind(TYPES[(h / 7) as usize % TYPES.len()])
+                        .bind(now.millis() - (h % (90 * 86_400)) * 1000);
+                }
+                query.execute(tx.conn()).await?;
+                i += n;
+            }
+            tx.commit().await?;
+        }
+        Ok(())
+    }
+
+    /// Refreshes planner statistics after a bulk load (PostgreSQL `ANALYZE`, SQLite `ANALYZE`).
+    pub async fn bench_analyze(&self) -> Result<()> {
+        sqlx::query("ANALYZE").execute(self.writer()).await?;
+        Ok(())
+    }
+}

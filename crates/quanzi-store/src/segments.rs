@@ -105,7 +105,13 @@ fn emit(sql: &mut Sql, ws: &WorkspaceId, condition: &Condition, now: Timestamp) 
                 sql.arg(Arg::Text(event_type.as_str().to_owned()));
                 sql.push(" AND occurred_at >= ");
                 sql.arg(Arg::Int(since));
-                sql.push(" GROUP BY member_id HAVING COUNT(*) ");
+                // SQLite would otherwise walk the member index in order to skip a sort,
+                // reading every event of the workspace instead of the window's; `+` stops
+                // it from using an index for the grouping.
+                sql.push(match sql.backend {
+                    Backend::Sqlite => " GROUP BY +member_id HAVING COUNT(*) ",
+                    Backend::Postgres => " GROUP BY member_id HAVING COUNT(*) ",
+                });
                 sql.push(having.0);
                 sql.push(" ");
                 sql.arg(Arg::Int(having.1));

@@ -66,6 +66,16 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 50_000)]
         identities: usize,
     },
+    /// Segment preview time over a large synthetic workspace.
+    Segments {
+        #[arg(long, default_value_t = 1_000_000)]
+        members: usize,
+        #[arg(long, default_value_t = 10_000_000)]
+        events: usize,
+        /// Timed runs per rule (the best is reported).
+        #[arg(long, default_value_t = 3)]
+        runs: usize,
+    },
 }
 
 #[derive(Args)]

@@ -28,6 +28,7 @@ pub async fn run(config: Config, command: BenchCommand) -> anyhow::Result<()> {
             connections,
             identities,
         } => super::bench_ingest::run(config, events, batch, connections, identities).await,
+        BenchCommand::Segments { members, events, runs } => super::bench_segments::run(config, members, events, runs).await,
     }
 }
 

@@ -2,6 +2,7 @@
 
 pub mod bench;
 pub mod bench_ingest;
+pub mod bench_segments;
 pub mod key;
 pub mod migrate;
 pub mod serve;
