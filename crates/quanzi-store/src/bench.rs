@@ -46,25 +46,7 @@ impl Store {
                 );
                 let mut query = sqlx::query(&sql);
                 for e in chunk {
-                    let t = &e.touchpoints;
-                    query = query
-                        .bind("ws_bench")
-                        .bind(&e.event_id)
-                        .bind(&e.member_id)
-                        .bind(&e.event_type)
-                        .bind(e.occurred_at.millis())
-                        .bind(now.millis())
-                        .bind(&e.properties)
-                        .bind(t.channel.as_deref())
-                        .bind(t.utm_source.as_deref())
-                        .bind(t.utm_medium.as_deref())
-                        .bind(t.utm_campaign.as_deref())
-                        .bind(t.utm_content.as_deref())
-                        .bind(t.utm_term.as_deref())
-                        .bind(t.link_code.as_deref())
-                        .bind(t.kol_id.as_deref())
-                        .bind(t.campaign_id.as_deref())
-                        .bind(t.content_id.as_deref());
+                    query = crate::events::bind_event(query, "ws_bench", e, now);
                 }
                 written += query.execute(tx.conn()).await?.rows_affected() as usize;
             }
@@ -77,7 +59,12 @@ impl Store {
 /// Synthetic data for the segment benchmark, loaded with multi-row inserts.
 impl Store {
     /// `count` members with profiles spread over the last 180 days; ids `mem_b{i:09}`.
-    pub async fn bench_load_members(&self, workspace: &quanzi_domain::ids::WorkspaceId, count: usize, now: Timestamp) -> Result<()> {
+    pub async fn bench_load_members(
+        &self,
+        workspace: &quanzi_domain::ids::WorkspaceId,
+        count: usize,
+        now: Timestamp,
+    ) -> Result<()> {
         const DAY: i64 = 86_400_000;
         let mut i = 0;
         while i < count {
@@ -104,7 +91,10 @@ impl Store {
                         .bind(format!("mem_b{k:09}"))
                         .bind(workspace.as_str())
                         .bind(created)
-                        .bind(format!("{{\"city\":\"{}\"}}", ["杭州", "上海", "北京", "成都"][(h % 4) as usize]))
+                        .bind(format!(
+                            "{{\"city\":\"{}\"}}",
+                            ["杭州", "上海", "北京", "成都"][(h % 4) as usize]
+                        ))
                         .bind(10_i64)
                         .bind(orders)
                         .bind(orders * 9_900)
@@ -120,8 +110,21 @@ impl Store {
     }
 
     /// `count` events over the last 90 days for members `mem_b0…mem_b{members-1}`.
-    pub async fn bench_load_events(&self, workspace: &quanzi_domain::ids::WorkspaceId, members: usize, count: usize, now: Timestamp) -> Result<()> {
-        const TYPES: [&str; 6] = ["page_view", "exposure", "click", "share", "content_view", "add_to_cart"];
+    pub async fn bench_load_events(
+        &self,
+        workspace: &quanzi_domain::ids::WorkspaceId,
+        members: usize,
+        count: usize,
+        now: Timestamp,
+    ) -> Result<()> {
+        const TYPES: [&str; 6] = [
+            "page_view",
+            "exposure",
+            "click",
+            "share",
+            "content_view",
+            "add_to_cart",
+        ];
         let mut i = 0;
         while i < count {
             let mut tx = self.begin().await?;
@@ -154,9 +157,14 @@ impl Store {
         Ok(())
     }
 
-    /// Refreshes planner statistics after a bulk load (PostgreSQL `ANALYZE`, SQLite `ANALYZE`).
+    /// What autovacuum would have done by the time anyone queries a loaded workspace:
+    /// planner statistics, and on PostgreSQL the visibility map index-only scans need.
     pub async fn bench_analyze(&self) -> Result<()> {
-        sqlx::query("ANALYZE").execute(self.writer()).await?;
+        let sql = match self.backend() {
+            crate::Backend::Sqlite => "ANALYZE",
+            crate::Backend::Postgres => "VACUUM ANALYZE",
+        };
+        sqlx::query(sql).execute(self.writer()).await?;
         Ok(())
     }
 }

@@ -8,7 +8,7 @@ use sqlx::any::AnyRow;
 
 use crate::error::Result;
 use crate::members::{placeholders, CHUNK};
-use crate::rows::{opt_text, text, ts};
+use crate::rows::{bind_touchpoints, text, touchpoints, ts, AnyQuery};
 use crate::{Store, Tx};
 
 #[derive(Debug, Clone)]
@@ -44,19 +44,26 @@ fn event(row: &AnyRow) -> Result<EventRow> {
         occurred_at: ts(row, "occurred_at")?,
         received_at: ts(row, "received_at")?,
         properties: text(row, "properties")?,
-        touchpoints: Touchpoints {
-            channel: opt_text(row, "channel")?,
-            utm_source: opt_text(row, "utm_source")?,
-            utm_medium: opt_text(row, "utm_medium")?,
-            utm_campaign: opt_text(row, "utm_campaign")?,
-            utm_content: opt_text(row, "utm_content")?,
-            utm_term: opt_text(row, "utm_term")?,
-            link_code: opt_text(row, "link_code")?,
-            kol_id: opt_text(row, "kol_id")?,
-            campaign_id: opt_text(row, "campaign_id")?,
-            content_id: opt_text(row, "content_id")?,
-        },
+        touchpoints: touchpoints(row)?,
     })
+}
+
+/// Binds one event's 17 columns in `COLUMNS` order.
+pub(crate) fn bind_event<'q>(
+    query: AnyQuery<'q>,
+    workspace: &'q str,
+    e: &'q NewEvent,
+    received_at: Timestamp,
+) -> AnyQuery<'q> {
+    let query = query
+        .bind(workspace)
+        .bind(&e.event_id)
+        .bind(&e.member_id)
+        .bind(&e.event_type)
+        .bind(e.occurred_at.millis())
+        .bind(received_at.millis())
+        .bind(&e.properties);
+    bind_touchpoints(query, &e.touchpoints)
 }
 
 impl Tx {
@@ -76,25 +83,7 @@ impl Tx {
             );
             let mut query = sqlx::query(&sql);
             for e in chunk {
-                let t = &e.touchpoints;
-                query = query
-                    .bind(workspace.as_str())
-                    .bind(&e.event_id)
-                    .bind(&e.member_id)
-                    .bind(&e.event_type)
-                    .bind(e.occurred_at.millis())
-                    .bind(now.millis())
-                    .bind(&e.properties)
-                    .bind(t.channel.as_deref())
-                    .bind(t.utm_source.as_deref())
-                    .bind(t.utm_medium.as_deref())
-                    .bind(t.utm_campaign.as_deref())
-                    .bind(t.utm_content.as_deref())
-                    .bind(t.utm_term.as_deref())
-                    .bind(t.link_code.as_deref())
-                    .bind(t.kol_id.as_deref())
-                    .bind(t.campaign_id.as_deref())
-                    .bind(t.content_id.as_deref());
+                query = bind_event(query, workspace.as_str(), e, now);
             }
             for row in query.fetch_all(self.conn()).await? {
                 inserted.push(text(&row, "event_id")?);

@@ -9,7 +9,7 @@ use sqlx::any::AnyRow;
 
 use crate::connect::Backend;
 use crate::error::{Result, StoreError};
-use crate::rows::{int, opt_text, text, ts};
+use crate::rows::{bind_touchpoints, int, opt_text, text, touchpoints, ts};
 use crate::{Store, Tx};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -98,18 +98,7 @@ fn order(row: &AnyRow) -> Result<OrderRow> {
         shipping_refunded: int(row, "shipping_refunded")? != 0,
         status: text(row, "status")?,
         coupons: text(row, "coupons")?,
-        touchpoints: Touchpoints {
-            channel: opt_text(row, "channel")?,
-            utm_source: opt_text(row, "utm_source")?,
-            utm_medium: opt_text(row, "utm_medium")?,
-            utm_campaign: opt_text(row, "utm_campaign")?,
-            utm_content: opt_text(row, "utm_content")?,
-            utm_term: opt_text(row, "utm_term")?,
-            link_code: opt_text(row, "link_code")?,
-            kol_id: opt_text(row, "kol_id")?,
-            campaign_id: opt_text(row, "campaign_id")?,
-            content_id: opt_text(row, "content_id")?,
-        },
+        touchpoints: touchpoints(row)?,
     })
 }
 
@@ -168,37 +157,29 @@ impl Tx {
         items: &[OrderItemRow],
     ) -> Result<()> {
         let t = &row.touchpoints;
-        sqlx::query(&format!(
+        let sql = format!(
             "INSERT INTO orders (workspace_id, {ORDER_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25)"
-        ))
-        .bind(workspace.as_str())
-        .bind(&row.id)
-        .bind(&row.external_id)
-        .bind(&row.fingerprint)
-        .bind(&row.member_id)
-        .bind(row.paid_at.millis())
-        .bind(row.received_at.millis())
-        .bind(row.items_total_fen)
-        .bind(row.order_discount_fen)
-        .bind(row.shipping_fen)
-        .bind(row.paid_fen)
-        .bind(row.refunded_fen)
-        .bind(i64::from(row.shipping_refunded))
-        .bind(&row.status)
-        .bind(&row.coupons)
-        .bind(t.channel.as_deref())
-        .bind(t.utm_source.as_deref())
-        .bind(t.utm_medium.as_deref())
-        .bind(t.utm_campaign.as_deref())
-        .bind(t.utm_content.as_deref())
-        .bind(t.utm_term.as_deref())
-        .bind(t.link_code.as_deref())
-        .bind(t.kol_id.as_deref())
-        .bind(t.campaign_id.as_deref())
-        .bind(t.content_id.as_deref())
-        .execute(self.conn())
-        .await
-        .map_err(StoreError::unique("order"))?;
+        );
+        let insert = sqlx::query(&sql)
+            .bind(workspace.as_str())
+            .bind(&row.id)
+            .bind(&row.external_id)
+            .bind(&row.fingerprint)
+            .bind(&row.member_id)
+            .bind(row.paid_at.millis())
+            .bind(row.received_at.millis())
+            .bind(row.items_total_fen)
+            .bind(row.order_discount_fen)
+            .bind(row.shipping_fen)
+            .bind(row.paid_fen)
+            .bind(row.refunded_fen)
+            .bind(i64::from(row.shipping_refunded))
+            .bind(&row.status)
+            .bind(&row.coupons);
+        bind_touchpoints(insert, t)
+            .execute(self.conn())
+            .await
+            .map_err(StoreError::unique("order"))?;
         for it in items {
             sqlx::query(&format!(
                 "INSERT INTO order_items (order_id, workspace_id, {ITEM_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"

@@ -191,3 +191,20 @@ pub async fn write_member_facts(
     }
     Ok(())
 }
+
+/// Polls `check` until it returns true, failing after `limit`: waiting on an observable
+/// condition, never sleeping for a guessed time.
+pub async fn eventually<F, Fut>(limit: std::time::Duration, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = tokio::time::Instant::now() + limit;
+    while !check().await {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "condition not reached within {limit:?}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}

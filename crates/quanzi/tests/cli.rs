@@ -22,7 +22,7 @@ fn print_default_config_prints_toml_that_loads_back() {
         ],
         &[],
     );
-    let all = quanzi_store::migrate::SQLITE.len();
+    let all = quanzi_store::migrate::MIGRATIONS.len();
     assert!(
         migrated.contains(&format!("{all} migration(s) applied")),
         "{migrated}"

@@ -41,3 +41,28 @@ pub async fn schedule_periodic(
     segments::schedule_daily(app, now).await?;
     Ok(())
 }
+
+/// Enqueues `kind` for every workspace once per UTC day (the dedup key names the day), to
+/// run `delay` after `now`.
+pub(crate) async fn enqueue_daily_per_workspace(
+    app: &crate::App,
+    now: quanzi_domain::time::Timestamp,
+    kind: &str,
+    delay: std::time::Duration,
+) -> anyhow::Result<()> {
+    let day = now.millis().div_euclid(86_400_000);
+    let job_kind = quanzi_domain::jobs::JobKind::parse(kind)?;
+    for workspace in app.store.workspaces().await? {
+        let job = quanzi_store::NewJob {
+            id: quanzi_domain::ids::JobId::generate(now),
+            workspace_id: Some(workspace.id.clone()),
+            kind: job_kind.clone(),
+            payload: "{}".into(),
+            dedup_key: Some(format!("{kind}:{}:{day}", workspace.id)),
+            run_at: now.plus(delay),
+            max_attempts: 5,
+        };
+        app.store.enqueue_job(&job, now).await?;
+    }
+    Ok(())
+}

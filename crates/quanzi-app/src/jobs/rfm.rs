@@ -14,7 +14,6 @@ use super::{handler_fn, JobHandler, JobRun};
 use crate::App;
 
 pub const RFM_KIND: &str = "members.rfm";
-const DAY_MS: i64 = 86_400_000;
 
 pub fn handler() -> Arc<dyn JobHandler> {
     handler_fn(run)
@@ -42,17 +41,13 @@ async fn run(run: JobRun) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn job(
-    workspace: &WorkspaceId,
-    now: Timestamp,
-    dedup_key: Option<String>,
-) -> anyhow::Result<NewJob> {
+fn job(workspace: &WorkspaceId, now: Timestamp) -> anyhow::Result<NewJob> {
     Ok(NewJob {
         id: JobId::generate(now),
         workspace_id: Some(workspace.clone()),
         kind: JobKind::parse(RFM_KIND)?,
         payload: "{}".into(),
-        dedup_key,
+        dedup_key: None,
         run_at: now,
         max_attempts: 5,
     })
@@ -60,20 +55,13 @@ fn job(
 
 /// Enqueues today's recomputation for every workspace that has none yet.
 pub async fn schedule_daily(app: &App, now: Timestamp) -> anyhow::Result<()> {
-    let day = now.millis().div_euclid(DAY_MS);
-    for workspace in app.store.workspaces().await? {
-        let key = format!("{RFM_KIND}:{}:{day}", workspace.id);
-        app.store
-            .enqueue_job(&job(&workspace.id, now, Some(key))?, now)
-            .await?;
-    }
-    Ok(())
+    super::enqueue_daily_per_workspace(app, now, RFM_KIND, std::time::Duration::ZERO).await
 }
 
 /// Enqueues a recomputation now; returns the job's id.
 pub async fn enqueue_now(app: &App, workspace: &WorkspaceId) -> anyhow::Result<JobId> {
     let now = app.clock.now();
-    let new = job(workspace, now, None)?;
+    let new = job(workspace, now)?;
     app.store.enqueue_job(&new, now).await?;
     Ok(new.id)
 }

@@ -3,16 +3,12 @@
 
 use std::sync::Arc;
 
-use quanzi_domain::ids::JobId;
-use quanzi_domain::jobs::JobKind;
 use quanzi_domain::time::Timestamp;
-use quanzi_store::NewJob;
 
 use super::{handler_fn, JobHandler, JobRun};
 use crate::App;
 
 pub const REFRESH_KIND: &str = "segments.refresh";
-const DAY_MS: i64 = 86_400_000;
 
 pub fn handler() -> Arc<dyn JobHandler> {
     handler_fn(run)
@@ -44,20 +40,8 @@ async fn run(run: JobRun) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// An hour after the day's RFM recomputation was queued, so daily scores feed daily audiences.
 pub async fn schedule_daily(app: &App, now: Timestamp) -> anyhow::Result<()> {
-    let day = now.millis().div_euclid(DAY_MS);
-    for workspace in app.store.workspaces().await? {
-        let job = NewJob {
-            id: JobId::generate(now),
-            workspace_id: Some(workspace.id.clone()),
-            kind: JobKind::parse(REFRESH_KIND)?,
-            payload: "{}".into(),
-            dedup_key: Some(format!("{REFRESH_KIND}:{}:{day}", workspace.id)),
-            // An hour after midnight UTC's RFM run has had its chance.
-            run_at: now.plus(std::time::Duration::from_secs(3600)),
-            max_attempts: 5,
-        };
-        app.store.enqueue_job(&job, now).await?;
-    }
-    Ok(())
+    super::enqueue_daily_per_workspace(app, now, REFRESH_KIND, std::time::Duration::from_secs(3600))
+        .await
 }

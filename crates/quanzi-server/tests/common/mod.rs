@@ -3,7 +3,6 @@
 #![allow(dead_code)]
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use quanzi_app::config::Config;
 use quanzi_app::services::workspaces::{self, NewWorkspace};
@@ -141,22 +140,8 @@ pub async fn error_of(response: Response, status: u16) -> (String, Option<String
     )
 }
 
-/// Polls `check` until it returns true, failing after `limit`. Waiting on an observable
-/// condition, not sleeping for a guessed time.
-pub async fn eventually<F, Fut>(limit: Duration, mut check: F)
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
-    let deadline = tokio::time::Instant::now() + limit;
-    while !check().await {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "condition not reached within {limit:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
+#[allow(unused_imports)]
+pub use quanzi_store::testkit::eventually;
 
 /// Generates `mod $name { sqlite, postgres }` around an async test body taking the backend.
 #[macro_export]

@@ -10,7 +10,6 @@ use quanzi_app::jobs::{builtin_registry, JobStats, WorkerPool};
 use quanzi_app::principal::Principal;
 use quanzi_app::services::{jobs, workspaces};
 use quanzi_app::App;
-use quanzi_domain::jobs::JobState;
 use tokio_util::sync::CancellationToken;
 
 use crate::cli::BenchCommand;
@@ -28,7 +27,11 @@ pub async fn run(config: Config, command: BenchCommand) -> anyhow::Result<()> {
             connections,
             identities,
         } => super::bench_ingest::run(config, events, batch, connections, identities).await,
-        BenchCommand::Segments { members, events, runs } => super::bench_segments::run(config, members, events, runs).await,
+        BenchCommand::Segments {
+            members,
+            events,
+            runs,
+        } => super::bench_segments::run(config, members, events, runs).await,
     }
 }
 
@@ -78,14 +81,16 @@ async fn bench_jobs(
     }
     let started = Instant::now();
     // Poll sparingly: the measuring must not compete with the measured for two cores.
+    // Count probe executions, not queue states: the pools also schedule their daily jobs.
     loop {
-        let counts = setup.store.job_state_counts().await?;
-        let pending: i64 = counts
+        let runs: i64 = setup
+            .store
+            .probe_run_counts()
+            .await?
             .iter()
-            .filter(|c| matches!(c.state, JobState::Queued | JobState::Running))
-            .map(|c| c.count)
+            .map(|(_, n)| n)
             .sum();
-        if pending == 0 {
+        if runs >= i64::from(count) {
             break;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
