@@ -54,6 +54,7 @@ pub fn app(state: AppState) -> Router {
         .merge(routes::events::router(&state))
         .merge(routes::orders::router(&state))
         .merge(routes::segments::router(&state))
+        .merge(routes::privacy::router(&state))
         .layer(from_fn_with_state(state.clone(), auth::authenticate));
 
     Router::new()

@@ -6,7 +6,8 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder
 use utoipa::{Modify, OpenApi};
 
 use crate::routes::{
-    api_keys, audit, events, jobs, members, operators, orders, segments, sessions, workspace,
+    api_keys, audit, events, jobs, members, operators, orders, privacy, segments, sessions,
+    workspace,
 };
 
 #[derive(OpenApi)]
@@ -29,6 +30,7 @@ use crate::routes::{
         events::ingest,
         orders::create, orders::get_one, orders::refund,
         segments::preview, segments::create, segments::list, segments::get_one, segments::refresh, segments::export, segments::of_member,
+        privacy::set_consent, privacy::consents, privacy::export, privacy::erase,
     ),
     components(schemas(crate::error::ErrorBody, crate::error::ErrorDetail)),
     modifiers(&Security),
@@ -42,6 +44,7 @@ use crate::routes::{
         (name = "events", description = "Behaviour event ingestion"),
         (name = "orders", description = "Paid orders and refunds"),
         (name = "segments", description = "Audiences by condition: preview, save, export"),
+        (name = "privacy", description = "PIPL: marketing consent, member export and erasure"),
     )
 )]
 pub struct ApiDoc;

@@ -342,3 +342,60 @@ on_both_backends! {
         assert_eq!(dormant["lifecycle_stage"], "dormant");
     }
 }
+
+on_both_backends! {
+    consent_gates_marketing_and_erasure_removes_personal_data(backend) {
+        let server = TestServer::start(backend).await;
+        let tenant = server.tenant("a").await;
+        let key = &tenant.admin_key;
+        let (_, who) = identify(&server, key, json!([{"kind": "phone", "value": "13600001234"}, {"kind": "wechat_openid", "value": "o-p"}])).await;
+        let id = who["member"]["id"].as_str().unwrap().to_owned();
+        let set = |channel: &str, granted: bool| server.as_key(key, Method::PUT, &format!("/api/v1/members/{id}/consents/{channel}"))
+            .json(&json!({"granted": granted, "source": "mini_program_signup"})).send();
+        let granted = json(set("sms", true).await.unwrap()).await;
+        assert_eq!(granted["items"][0]["channel"], "sms");
+        assert_eq!(granted["items"][0]["granted"], true);
+        server.clock.advance(Duration::from_secs(60));
+        set("wecom", true).await.unwrap();
+        let withdrawn = json(set("sms", false).await.unwrap()).await;
+        let sms = withdrawn["items"].as_array().unwrap().iter().find(|c| c["channel"] == "sms").unwrap();
+        assert_eq!(sms["granted"], false, "the latest decision stands");
+        let (_, field) = error_of(set("fax", true).await.unwrap(), 400).await;
+        assert_eq!(field.as_deref(), Some("channel"));
+        let reachable = json(server.as_key(key, Method::POST, "/api/v1/segments/preview")
+            .json(&json!({"condition": {"consent": {"channel": "wecom"}}})).send().await.unwrap()).await;
+        assert_eq!(reachable["count"], 1);
+        let by_sms = json(server.as_key(key, Method::POST, "/api/v1/segments/preview")
+            .json(&json!({"condition": {"consent": {"channel": "sms"}}})).send().await.unwrap()).await;
+        assert_eq!(by_sms["count"], 0, "withdrawn consent is no consent");
+
+        send_events(&server, key, json!([{"event_id": "p1", "type": "comment", "identity": {"kind": "wechat_openid", "value": "o-p"},
+            "properties": {"text": "我的电话 13600001234"}}])).await;
+        let order = json!({"external_id": "P-1", "buyer": {"kind": "wechat_openid", "value": "o-p"}, "items": [{"sku": "x", "quantity": 1, "unit_price_fen": 990}]});
+        server.as_key(key, Method::POST, "/api/v1/orders").json(&order).send().await.unwrap();
+        let export = json(server.as_key(key, Method::GET, &format!("/api/v1/members/{id}/export")).send().await.unwrap()).await;
+        assert_eq!(export["identities"].as_array().unwrap().len(), 2);
+        assert!(export.to_string().contains("136****1234") && !export.to_string().contains("\"13600001234\""));
+        assert_eq!(export["orders"][0]["paid_fen"], 990);
+        let storefront = server.key_with(&tenant, &["storefront"]).await;
+        error_of(server.as_key(&storefront, Method::GET, &format!("/api/v1/members/{id}/export")).send().await.unwrap(), 403).await;
+
+        let erased = server.as_key(key, Method::POST, &format!("/api/v1/members/{id}/erase")).send().await.unwrap();
+        assert_eq!(erased.status(), 200);
+        let after = json(server.as_key(key, Method::GET, &format!("/api/v1/members/{id}/export")).send().await.unwrap()).await;
+        assert!(after["identities"].as_array().unwrap().is_empty());
+        assert!(after["consents"].as_array().unwrap().is_empty());
+        assert_eq!(after["events"][0]["properties"], json!({}), "free text may hold personal data");
+        assert_eq!(after["orders"][0]["paid_fen"], 990, "aggregates stay");
+        assert!(after["member"]["erased_at"].is_string());
+        error_of(server.as_key(key, Method::GET, "/api/v1/members/lookup?kind=phone&value=13600001234").send().await.unwrap(), 404).await;
+        let everyone = json(server.as_key(key, Method::POST, "/api/v1/segments/preview").json(&json!({"condition": {"all": []}})).send().await.unwrap()).await;
+        assert_eq!(everyone["count"], 0, "erased members leave every audience");
+        let (status, again) = identify(&server, key, json!([{"kind": "phone", "value": "13600001234"}])).await;
+        assert_eq!(status, 201, "the person starts afresh");
+        assert_ne!(again["member"]["id"], id.as_str());
+        let log = json(server.as_key(key, Method::GET, "/api/v1/audit-log").send().await.unwrap()).await;
+        let actions: Vec<&str> = log["items"].as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
+        assert!(actions.contains(&"member.erase") && actions.contains(&"member.export"));
+    }
+}

@@ -47,7 +47,9 @@ pub use events::{EventRow, NewEvent};
 pub use idempotency::{ClaimOutcome, StoredResponse};
 pub use jobs::{ClaimedJob, JobLease, JobRow, JobStateCount, NewJob};
 pub use login_attempts::FailureCount;
-pub use members::{IdentityRef, IdentityRow, MemberRow, MergeRow, NewIdentity, ProfileDelta};
+pub use members::{
+    ConsentRow, IdentityRef, IdentityRow, MemberRow, MergeRow, NewIdentity, ProfileDelta,
+};
 pub use operators::{MembershipRow, NewOperator, OperatorRow};
 pub use orders::{OrderItemRow, OrderRow, RefundRow};
 pub use segments::SegmentRow;

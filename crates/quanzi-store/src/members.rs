@@ -11,7 +11,7 @@
 use std::collections::HashMap;
 
 use quanzi_domain::ids::{new_id_body, WorkspaceId};
-use quanzi_domain::members::{IdentityKind, LookupKey, RfmInput, RfmScore};
+use quanzi_domain::members::{ConsentChannel, IdentityKind, LookupKey, RfmInput, RfmScore};
 use quanzi_domain::time::Timestamp;
 use sqlx::any::AnyRow;
 
@@ -41,6 +41,16 @@ pub struct MemberRow {
     pub last_order_at: Option<Timestamp>,
     /// Set by the RFM job once the member has ordered.
     pub rfm: Option<(RfmScore, Timestamp)>,
+    /// When the member's personal information was erased on request.
+    pub erased_at: Option<Timestamp>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConsentRow {
+    pub channel: ConsentChannel,
+    pub granted: bool,
+    pub source: String,
+    pub at: Timestamp,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -85,7 +95,7 @@ pub struct ProfileDelta {
 
 const MEMBER_COLUMNS: &str = "id, workspace_id, created_at, merged_into, traits, acquisition_channel, first_seen_at, \
      last_seen_at, last_interaction_at, event_count, order_count, gmv_fen, refund_fen, first_order_at, last_order_at, \
-     rfm_recency, rfm_frequency, rfm_monetary, rfm_at";
+     rfm_recency, rfm_frequency, rfm_monetary, rfm_at, erased_at";
 
 fn member(row: &AnyRow) -> Result<MemberRow> {
     Ok(MemberRow {
@@ -120,6 +130,7 @@ fn member(row: &AnyRow) -> Result<MemberRow> {
             )),
             _ => None,
         },
+        erased_at: opt_ts(row, "erased_at")?,
     })
 }
 
@@ -373,6 +384,25 @@ impl Tx {
         via: &str,
         now: Timestamp,
     ) -> Result<()> {
+        // Consents follow the survivor; per channel the most recent decision stands.
+        sqlx::query(
+            "INSERT INTO member_consents (workspace_id, member_id, channel, granted, source, at)
+             SELECT workspace_id, $1, channel, granted, source, at FROM member_consents
+             WHERE workspace_id = $2 AND member_id = $3
+             ON CONFLICT (workspace_id, member_id, channel) DO UPDATE
+             SET granted = excluded.granted, source = excluded.source, at = excluded.at
+             WHERE excluded.at > member_consents.at",
+        )
+        .bind(survivor)
+        .bind(workspace.as_str())
+        .bind(merged)
+        .execute(self.conn())
+        .await?;
+        sqlx::query("DELETE FROM member_consents WHERE workspace_id = $1 AND member_id = $2")
+            .bind(workspace.as_str())
+            .bind(merged)
+            .execute(self.conn())
+            .await?;
         for table in ["member_identities", "events", "orders"] {
             let sql = format!(
                 "UPDATE {table} SET member_id = $1 WHERE workspace_id = $2 AND member_id = $3"
@@ -574,6 +604,81 @@ impl Tx {
         Ok(())
     }
 
+    /// Records a consent decision (the latest per channel is kept; the outbox keeps the
+    /// history as `member.consent_changed`).
+    pub async fn set_consent(
+        &mut self,
+        workspace: &WorkspaceId,
+        member: &str,
+        consent: &ConsentRow,
+    ) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO member_consents (workspace_id, member_id, channel, granted, source, at) VALUES ($1, $2, $3, $4, $5, $6)
+             ON CONFLICT (workspace_id, member_id, channel) DO UPDATE
+             SET granted = excluded.granted, source = excluded.source, at = excluded.at",
+        )
+        .bind(workspace.as_str())
+        .bind(member)
+        .bind(consent.channel.as_str())
+        .bind(i64::from(consent.granted))
+        .bind(&consent.source)
+        .bind(consent.at.millis())
+        .execute(self.conn())
+        .await?;
+        let payload = format!(
+            "{{\"member_id\":\"{member}\",\"channel\":\"{}\",\"granted\":{},\"source\":{},\"at\":{}}}",
+            consent.channel.as_str(),
+            consent.granted,
+            json_string(&consent.source),
+            consent.at.millis()
+        );
+        self.emit(
+            workspace,
+            "member.consent_changed",
+            member,
+            &payload,
+            consent.at,
+        )
+        .await
+    }
+
+    /// Erases a member's personal information (PIPL): identities, traits, consents, event
+    /// properties and segment memberships go; the member id stays as an anonymous key so
+    /// aggregates (orders, counts) still add up.
+    pub async fn erase_member(
+        &mut self,
+        workspace: &WorkspaceId,
+        member: &str,
+        now: Timestamp,
+    ) -> Result<()> {
+        for sql in [
+            "DELETE FROM member_identities WHERE workspace_id = $1 AND member_id = $2",
+            "DELETE FROM member_consents WHERE workspace_id = $1 AND member_id = $2",
+            "DELETE FROM segment_members WHERE workspace_id = $1 AND member_id = $2",
+            "UPDATE events SET properties = '{}' WHERE workspace_id = $1 AND member_id = $2",
+        ] {
+            sqlx::query(sql)
+                .bind(workspace.as_str())
+                .bind(member)
+                .execute(self.conn())
+                .await?;
+        }
+        sqlx::query("UPDATE members SET traits = '{}', erased_at = $1, updated_at = $1 WHERE workspace_id = $2 AND id = $3")
+            .bind(now.millis())
+            .bind(workspace.as_str())
+            .bind(member)
+            .execute(self.conn())
+            .await?;
+        self.emit(
+            workspace,
+            "member.erased",
+            member,
+            &format!("{{\"member_id\":\"{member}\"}}"),
+            now,
+        )
+        .await
+    }
+
     /// Writes a fact to the outbox in this transaction.
     pub async fn emit(
         &mut self,
@@ -685,6 +790,28 @@ impl Store {
         .collect()
     }
 
+    pub async fn member_consents(
+        &self,
+        workspace: &WorkspaceId,
+        member: &str,
+    ) -> Result<Vec<ConsentRow>> {
+        sqlx::query("SELECT channel, granted, source, at FROM member_consents WHERE workspace_id = $1 AND member_id = $2 ORDER BY channel")
+            .bind(workspace.as_str())
+            .bind(member)
+            .fetch_all(self.reader())
+            .await?
+            .iter()
+            .map(|row| {
+                Ok(ConsentRow {
+                    channel: ConsentChannel::parse(&text(row, "channel")?)?,
+                    granted: int(row, "granted")? != 0,
+                    source: text(row, "source")?,
+                    at: ts(row, "at")?,
+                })
+            })
+            .collect()
+    }
+
     /// Live members of a workspace, for tests and exports.
     pub async fn live_member_count(&self, workspace: &WorkspaceId) -> Result<i64> {
         Ok(sqlx::query_scalar(
@@ -694,4 +821,20 @@ impl Store {
         .fetch_one(self.reader())
         .await?)
     }
+}
+
+/// A JSON string literal (for outbox payloads written without serde).
+pub(crate) fn json_string(raw: &str) -> String {
+    let mut out = String::with_capacity(raw.len() + 2);
+    out.push('"');
+    for c in raw.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            c if c.is_control() => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
 }

@@ -33,6 +33,7 @@ pub const MIGRATIONS: &[Migration] = shared!(
     (3, "0003_rfm"),
     (4, "0004_segments"),
     (5, "0005_events_window_index"),
+    (6, "0006_consent_erasure"),
 );
 
 /// An arbitrary constant naming quanzi's migration lock among PostgreSQL advisory locks.

@@ -57,7 +57,7 @@ fn compile(
     };
     sql.push("m.workspace_id = ");
     sql.arg(Arg::Text(workspace.to_string()));
-    sql.push(" AND m.merged_into IS NULL AND ");
+    sql.push(" AND m.merged_into IS NULL AND m.erased_at IS NULL AND ");
     emit(&mut sql, workspace, condition, now);
     sql
 }
@@ -181,6 +181,13 @@ fn emit(sql: &mut Sql, ws: &WorkspaceId, condition: &Condition, now: Timestamp) 
                 sql.arg(Arg::Text(stage.as_str().to_owned()));
             }
             sql.push(")");
+        }
+        Condition::Consent(channel) => {
+            sql.push("(m.id IN (SELECT member_id FROM member_consents WHERE workspace_id = ");
+            sql.arg(Arg::Text(ws.to_string()));
+            sql.push(" AND channel = ");
+            sql.arg(Arg::Text(channel.as_str().to_owned()));
+            sql.push(" AND granted = 1))");
         }
         Condition::Trait { name, test } => {
             let value = |sql: &mut Sql| match sql.backend {

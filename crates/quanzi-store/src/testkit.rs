@@ -176,6 +176,16 @@ pub async fn write_member_facts(
         .execute(tx.conn())
         .await?;
     }
+    for channel in &facts.consents {
+        sqlx::query(
+            "INSERT INTO member_consents (workspace_id, member_id, channel, granted, source, at) VALUES ($1, $2, $3, 1, 'test', 0)",
+        )
+        .bind(workspace.as_str())
+        .bind(id)
+        .bind(channel.as_str())
+        .execute(tx.conn())
+        .await?;
+    }
     for (i, at) in facts.orders.iter().enumerate() {
         sqlx::query(
             "INSERT INTO orders (id, workspace_id, external_id, fingerprint, member_id, paid_at, received_at, items_total_fen,

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use quanzi_domain::ids::WorkspaceId;
-use quanzi_domain::members::{EventType, LifecycleStage, RfmScore};
+use quanzi_domain::members::{ConsentChannel, EventType, LifecycleStage, RfmScore};
 use quanzi_domain::segments::{Cmp, Condition, MemberFacts, ProfileField, RfmDimension, TraitTest};
 use quanzi_domain::time::Timestamp;
 use quanzi_store::testkit::{write_member_facts, TestDb};
@@ -60,6 +60,10 @@ fn facts(rng: &mut StdRng) -> MemberFacts {
             .map(|_| (TYPES[rng.gen_range(0..3)].to_owned(), ago(rng, 60)))
             .collect(),
         orders: (0..rng.gen_range(0..4)).map(|_| ago(rng, 120)).collect(),
+        consents: [ConsentChannel::Sms, ConsentChannel::Wecom]
+            .into_iter()
+            .filter(|_| rng.gen_bool(0.4))
+            .collect(),
     }
 }
 
@@ -84,7 +88,14 @@ fn condition(rng: &mut StdRng, depth: usize) -> Condition {
             _ => Condition::Not(Box::new(condition(rng, depth + 1))),
         };
     }
-    match rng.gen_range(0..6) {
+    match rng.gen_range(0..7) {
+        6 => Condition::Consent(
+            [
+                ConsentChannel::Sms,
+                ConsentChannel::Wecom,
+                ConsentChannel::Email,
+            ][rng.gen_range(0..3)],
+        ),
         0 => Condition::Events {
             event_type: EventType::parse(TYPES[rng.gen_range(0..3)]).unwrap(),
             within_days: rng.gen_range(1..70),

@@ -80,7 +80,7 @@ fn text_value(value: &Value, path: &str) -> std::result::Result<String, InvalidI
 fn parse(value: &Value, path: &str, depth: usize) -> std::result::Result<Condition, InvalidInput> {
     let node = object(value, path)?;
     if node.len() != 1 {
-        return Err(bad(path, "must have exactly one key: all, any, not, event, order, profile, rfm, lifecycle or trait"));
+        return Err(bad(path, "must have exactly one key: all, any, not, event, order, profile, rfm, lifecycle, trait or consent"));
     }
     let (kind, body) = node.iter().next().expect("one key");
     let here = format!("{path}.{kind}");
@@ -178,7 +178,13 @@ fn parse(value: &Value, path: &str, depth: usize) -> std::result::Result<Conditi
             };
             Condition::Trait { name, test }
         }
-        other => return Err(bad(path, format!("`{other}` is not a condition: use all, any, not, event, order, profile, rfm, lifecycle or trait"))),
+        "consent" => {
+            let b = object(body, &here)?;
+            Condition::Consent(
+                quanzi_domain::members::ConsentChannel::parse(string(b, "channel", &here)?).map_err(|e| e.for_field(format!("{here}.channel")))?,
+            )
+        }
+        other => return Err(bad(path, format!("`{other}` is not a condition: use all, any, not, event, order, profile, rfm, lifecycle, trait or consent"))),
     })
 }
 

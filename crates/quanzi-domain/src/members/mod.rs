@@ -1,11 +1,13 @@
 //! Members and OneID: identities, their normal forms and masks, event and order rules.
 
+mod consent;
 mod events;
 mod identity;
 mod lifecycle;
 mod orders;
 mod rfm;
 
+pub use consent::{check_source, ConsentChannel};
 pub use events::{EventType, IncomingEvent, Touchpoints, EVENT_BATCH_LIMIT};
 pub use identity::{Identity, IdentityKind, LookupKey, PiiKey};
 pub use lifecycle::LifecycleStage;

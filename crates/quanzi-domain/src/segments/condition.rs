@@ -1,5 +1,5 @@
 use crate::input::InvalidInput;
-use crate::members::{EventType, LifecycleStage};
+use crate::members::{ConsentChannel, EventType, LifecycleStage};
 
 /// Deepest nesting and most nodes a segment may have: enough for any real audience, and a
 /// bound on the SQL it compiles to.
@@ -156,6 +156,8 @@ pub enum Condition {
         name: String,
         test: TraitTest,
     },
+    /// Has a recorded "yes" for marketing on the channel.
+    Consent(ConsentChannel),
 }
 
 impl Condition {

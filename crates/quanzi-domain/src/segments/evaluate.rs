@@ -27,6 +27,8 @@ pub struct MemberFacts {
     pub events: Vec<(String, Timestamp)>,
     /// When each order was paid.
     pub orders: Vec<Timestamp>,
+    /// Channels with consent granted.
+    pub consents: Vec<crate::members::ConsentChannel>,
 }
 
 /// "Never" counts as this many days ago.
@@ -100,6 +102,7 @@ impl Condition {
                 cmp.holds(i64::from(score.unwrap_or(0)), *value)
             }
             Condition::Lifecycle(stages) => stages.contains(&member.stage(now)),
+            Condition::Consent(channel) => member.consents.contains(channel),
             Condition::Trait { name, test } => {
                 let value = member.traits.get(name);
                 match test {

@@ -95,6 +95,8 @@ pub struct MemberResponse {
     /// Quintile scores among the workspace's buyers, recomputed daily; absent before the
     /// first order.
     pub rfm: Option<RfmResponse>,
+    /// Set once the member's personal information was erased on request.
+    pub erased_at: Option<String>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -156,6 +158,7 @@ fn member_response(view: MemberView, now: quanzi_domain::time::Timestamp) -> Mem
     MemberResponse {
         lifecycle_stage: lifecycle(&view.member, now),
         rfm: rfm(&view.member),
+        erased_at: view.member.erased_at.map(|t| t.to_rfc3339()),
         id: view.member.id.clone(),
         created_at: view.member.created_at.to_rfc3339(),
         traits: serde_json::from_str(&view.member.traits).unwrap_or_else(|_| serde_json::json!({})),
@@ -213,6 +216,7 @@ pub async fn identify(
             profile: profile(&done.member),
             lifecycle_stage: lifecycle(&done.member, now),
             rfm: rfm(&done.member),
+            erased_at: None,
         },
     };
     let status = if done.created {

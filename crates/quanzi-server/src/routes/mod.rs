@@ -9,6 +9,7 @@ pub mod jobs;
 pub mod members;
 pub mod operators;
 pub mod orders;
+pub mod privacy;
 pub mod segments;
 pub mod sessions;
 pub mod workspace;
