@@ -55,6 +55,7 @@ pub fn app(state: AppState) -> Router {
         .merge(routes::orders::router(&state))
         .merge(routes::segments::router(&state))
         .merge(routes::privacy::router(&state))
+        .merge(routes::tags::router(&state))
         .layer(from_fn_with_state(state.clone(), auth::authenticate));
 
     Router::new()

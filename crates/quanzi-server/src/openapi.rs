@@ -6,7 +6,7 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder
 use utoipa::{Modify, OpenApi};
 
 use crate::routes::{
-    api_keys, audit, events, jobs, members, operators, orders, privacy, segments, sessions,
+    api_keys, audit, events, jobs, members, operators, orders, privacy, segments, sessions, tags,
     workspace,
 };
 
@@ -31,6 +31,7 @@ use crate::routes::{
         orders::create, orders::get_one, orders::refund,
         segments::preview, segments::create, segments::list, segments::get_one, segments::refresh, segments::export, segments::of_member,
         privacy::set_consent, privacy::consents, privacy::export, privacy::erase,
+        tags::create_group, tags::list_groups, tags::create_tag, tags::of_member, tags::tag_member, tags::untag_member,
     ),
     components(schemas(crate::error::ErrorBody, crate::error::ErrorDetail)),
     modifiers(&Security),
@@ -45,6 +46,7 @@ use crate::routes::{
         (name = "orders", description = "Paid orders and refunds"),
         (name = "segments", description = "Audiences by condition: preview, save, export"),
         (name = "privacy", description = "PIPL: marketing consent, member export and erasure"),
+        (name = "tags", description = "Interest tag groups and tags, manual and rule-driven"),
     )
 )]
 pub struct ApiDoc;

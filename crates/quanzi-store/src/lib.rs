@@ -34,6 +34,7 @@ mod rows;
 mod secrets;
 mod segments;
 mod sessions;
+mod tags;
 #[cfg(feature = "testkit")]
 pub mod testkit;
 mod tx;
@@ -54,6 +55,7 @@ pub use operators::{MembershipRow, NewOperator, OperatorRow};
 pub use orders::{OrderItemRow, OrderRow, RefundRow};
 pub use segments::SegmentRow;
 pub use sessions::{NewSession, SessionRow};
+pub use tags::{MemberTagRow, TagGroupRow, TagRow};
 pub use tx::Tx;
 pub use workspaces::WorkspaceRow;
 

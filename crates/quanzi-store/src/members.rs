@@ -403,6 +403,8 @@ impl Tx {
             .bind(merged)
             .execute(self.conn())
             .await?;
+        self.move_member_tags(workspace, merged, Some(survivor))
+            .await?;
         for table in ["member_identities", "events", "orders"] {
             let sql = format!(
                 "UPDATE {table} SET member_id = $1 WHERE workspace_id = $2 AND member_id = $3"
@@ -642,8 +644,8 @@ impl Tx {
         .await
     }
 
-    /// Erases a member's personal information (PIPL): identities, traits, consents, event
-    /// properties and segment memberships go; the member id stays as an anonymous key so
+    /// Erases a member's personal information (PIPL): identities, traits, consents, tags,
+    /// event properties and segment memberships go; the member id stays as an anonymous key so
     /// aggregates (orders, counts) still add up.
     pub async fn erase_member(
         &mut self,
@@ -655,6 +657,7 @@ impl Tx {
             "DELETE FROM member_identities WHERE workspace_id = $1 AND member_id = $2",
             "DELETE FROM member_consents WHERE workspace_id = $1 AND member_id = $2",
             "DELETE FROM segment_members WHERE workspace_id = $1 AND member_id = $2",
+            "DELETE FROM member_tags WHERE workspace_id = $1 AND member_id = $2",
             "UPDATE events SET properties = '{}' WHERE workspace_id = $1 AND member_id = $2",
         ] {
             sqlx::query(sql)

@@ -34,6 +34,7 @@ pub const MIGRATIONS: &[Migration] = shared!(
     (4, "0004_segments"),
     (5, "0005_events_window_index"),
     (6, "0006_consent_erasure"),
+    (7, "0007_tags"),
 );
 
 /// An arbitrary constant naming quanzi's migration lock among PostgreSQL advisory locks.

@@ -189,6 +189,13 @@ fn emit(sql: &mut Sql, ws: &WorkspaceId, condition: &Condition, now: Timestamp) 
             sql.arg(Arg::Text(channel.as_str().to_owned()));
             sql.push(" AND granted = 1))");
         }
+        Condition::Tag(tag) => {
+            sql.push("(m.id IN (SELECT member_id FROM member_tags WHERE workspace_id = ");
+            sql.arg(Arg::Text(ws.to_string()));
+            sql.push(" AND tag_id = ");
+            sql.arg(Arg::Text(tag.clone()));
+            sql.push("))");
+        }
         Condition::Trait { name, test } => {
             let value = |sql: &mut Sql| match sql.backend {
                 Backend::Sqlite => {
@@ -538,6 +545,59 @@ impl Tx {
             .bind(now.millis())
             .bind(id)
             .bind(workspace.as_str())
+            .execute(self.conn())
+            .await?;
+        Ok(inserted)
+    }
+}
+
+impl Tx {
+    /// Replaces the members a rule tag gives (`source = 'rule'`); members tagged by hand
+    /// keep their tag either way. Returns how many carry it by rule now.
+    pub async fn materialize_rule_tag(
+        &mut self,
+        workspace: &WorkspaceId,
+        tag: &str,
+        condition: &Condition,
+        now: Timestamp,
+    ) -> Result<i64> {
+        sqlx::query(
+            "DELETE FROM member_tags WHERE workspace_id = $1 AND tag_id = $2 AND source = 'rule'",
+        )
+        .bind(workspace.as_str())
+        .bind(tag)
+        .execute(self.conn())
+        .await?;
+        let backend = self.backend();
+        let mut all = Sql {
+            backend,
+            text: String::new(),
+            args: Vec::new(),
+        };
+        all.push("INSERT INTO member_tags (workspace_id, member_id, tag_id, source, at) SELECT ");
+        all.arg(Arg::Text(workspace.to_string()));
+        all.push(", m.id, ");
+        all.arg(Arg::Text(tag.to_owned()));
+        all.push(", 'rule', ");
+        all.arg(Arg::Int(now.millis()));
+        all.push(" FROM members m WHERE ");
+        let where_ = compile(backend, workspace, condition, now);
+        let offset = all.args.len();
+        let text = match backend {
+            Backend::Sqlite => where_.text.clone(),
+            Backend::Postgres => renumber(&where_.text, offset),
+        };
+        all.push(&text);
+        // SQLite needs a WHERE before ON CONFLICT in INSERT … SELECT; this one has it.
+        all.push(" ON CONFLICT (workspace_id, member_id, tag_id) DO NOTHING");
+        all.args.extend(where_.args.iter().cloned());
+        let inserted = bind(sqlx::query(&all.text), &all.args)
+            .execute(self.conn())
+            .await?
+            .rows_affected() as i64;
+        sqlx::query("UPDATE tags SET refreshed_at = $1 WHERE id = $2")
+            .bind(now.millis())
+            .bind(tag)
             .execute(self.conn())
             .await?;
         Ok(inserted)

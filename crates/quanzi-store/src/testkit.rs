@@ -186,6 +186,14 @@ pub async fn write_member_facts(
         .execute(tx.conn())
         .await?;
     }
+    for tag in &facts.tags {
+        sqlx::query("INSERT INTO member_tags (workspace_id, member_id, tag_id, source, at) VALUES ($1, $2, $3, 'manual', 0)")
+            .bind(workspace.as_str())
+            .bind(id)
+            .bind(tag)
+            .execute(tx.conn())
+            .await?;
+    }
     for (i, at) in facts.orders.iter().enumerate() {
         sqlx::query(
             "INSERT INTO orders (id, workspace_id, external_id, fingerprint, member_id, paid_at, received_at, items_total_fen,

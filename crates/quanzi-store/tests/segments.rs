@@ -64,6 +64,11 @@ fn facts(rng: &mut StdRng) -> MemberFacts {
             .into_iter()
             .filter(|_| rng.gen_bool(0.4))
             .collect(),
+        tags: ["tag_a", "tag_b"]
+            .into_iter()
+            .filter(|_| rng.gen_bool(0.4))
+            .map(str::to_owned)
+            .collect(),
     }
 }
 
@@ -88,7 +93,8 @@ fn condition(rng: &mut StdRng, depth: usize) -> Condition {
             _ => Condition::Not(Box::new(condition(rng, depth + 1))),
         };
     }
-    match rng.gen_range(0..7) {
+    match rng.gen_range(0..8) {
+        7 => Condition::Tag(["tag_a", "tag_b", "tag_c"][rng.gen_range(0..3)].to_owned()),
         6 => Condition::Consent(
             [
                 ConsentChannel::Sms,

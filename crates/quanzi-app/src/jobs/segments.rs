@@ -1,5 +1,6 @@
-//! `segments.refresh`: re-materialises every segment of a workspace, once a day (after
-//! the RFM recomputation is queued, so daily scores feed daily audiences).
+//! `segments.refresh`: re-evaluates every rule tag and re-materialises every segment of a
+//! workspace, once a day (after the RFM recomputation is queued, so daily scores feed daily
+//! audiences).
 
 use std::sync::Arc;
 
@@ -20,6 +21,10 @@ async fn run(run: JobRun) -> anyhow::Result<()> {
         .workspace_id
         .clone()
         .ok_or_else(|| anyhow::anyhow!("segments.refresh needs a workspace"))?;
+    // Rule tags first: segments may select by tag.
+    crate::services::tags::refresh_rule_tags(&run.app, &workspace)
+        .await
+        .map_err(|e| anyhow::anyhow!("rule tags: {e}"))?;
     let mut after = None;
     loop {
         let page = run

@@ -11,6 +11,7 @@ pub mod orders;
 pub mod privacy;
 pub mod segments;
 pub mod sessions;
+pub mod tags;
 pub mod workspaces;
 
 /// Audit details as a JSON object of string fields (no serde_json in this crate: the

@@ -80,7 +80,7 @@ fn text_value(value: &Value, path: &str) -> std::result::Result<String, InvalidI
 fn parse(value: &Value, path: &str, depth: usize) -> std::result::Result<Condition, InvalidInput> {
     let node = object(value, path)?;
     if node.len() != 1 {
-        return Err(bad(path, "must have exactly one key: all, any, not, event, order, profile, rfm, lifecycle, trait or consent"));
+        return Err(bad(path, "must have exactly one key: all, any, not, event, order, profile, rfm, lifecycle, trait, tag or consent"));
     }
     let (kind, body) = node.iter().next().expect("one key");
     let here = format!("{path}.{kind}");
@@ -178,13 +178,21 @@ fn parse(value: &Value, path: &str, depth: usize) -> std::result::Result<Conditi
             };
             Condition::Trait { name, test }
         }
+        "tag" => {
+            let b = object(body, &here)?;
+            let id = string(b, "id", &here)?;
+            if !id.starts_with("tag_") || id.len() > 64 {
+                return Err(bad(format!("{here}.id"), "must be a tag id (`tag_…`)"));
+            }
+            Condition::Tag(id.to_owned())
+        }
         "consent" => {
             let b = object(body, &here)?;
             Condition::Consent(
                 quanzi_domain::members::ConsentChannel::parse(string(b, "channel", &here)?).map_err(|e| e.for_field(format!("{here}.channel")))?,
             )
         }
-        other => return Err(bad(path, format!("`{other}` is not a condition: use all, any, not, event, order, profile, rfm, lifecycle, trait or consent"))),
+        other => return Err(bad(path, format!("`{other}` is not a condition: use all, any, not, event, order, profile, rfm, lifecycle, trait, tag or consent"))),
     })
 }
 

@@ -158,6 +158,8 @@ pub enum Condition {
     },
     /// Has a recorded "yes" for marketing on the channel.
     Consent(ConsentChannel),
+    /// Carries the tag (`tag_…`), set by hand or by the tag's rule.
+    Tag(String),
 }
 
 impl Condition {

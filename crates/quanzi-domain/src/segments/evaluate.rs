@@ -29,6 +29,8 @@ pub struct MemberFacts {
     pub orders: Vec<Timestamp>,
     /// Channels with consent granted.
     pub consents: Vec<crate::members::ConsentChannel>,
+    /// Ids of the tags the member carries.
+    pub tags: Vec<String>,
 }
 
 /// "Never" counts as this many days ago.
@@ -103,6 +105,7 @@ impl Condition {
             }
             Condition::Lifecycle(stages) => stages.contains(&member.stage(now)),
             Condition::Consent(channel) => member.consents.contains(channel),
+            Condition::Tag(tag) => member.tags.contains(tag),
             Condition::Trait { name, test } => {
                 let value = member.traits.get(name);
                 match test {

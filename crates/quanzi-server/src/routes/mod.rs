@@ -12,6 +12,7 @@ pub mod orders;
 pub mod privacy;
 pub mod segments;
 pub mod sessions;
+pub mod tags;
 pub mod workspace;
 
 use axum::middleware::from_fn_with_state;
