@@ -26,7 +26,7 @@ use crate::routes::{
         api_keys::create, api_keys::list, api_keys::get_one, api_keys::revoke,
         sessions::login, sessions::current, sessions::logout,
         jobs::enqueue_probes, jobs::list, jobs::get_one, jobs::retry,
-        members::identify, members::get_one, members::lookup, members::timeline, members::refresh_rfm,
+        members::identify, members::search, members::get_one, members::lookup, members::timeline, members::refresh_rfm,
         events::ingest,
         orders::create, orders::get_one, orders::refund,
         segments::preview, segments::create, segments::list, segments::get_one, segments::refresh, segments::export, segments::of_member,

@@ -399,3 +399,30 @@ on_both_backends! {
         assert!(actions.contains(&"member.erase") && actions.contains(&"member.export"));
     }
 }
+
+on_both_backends! {
+    operators_find_members_by_whatever_they_have(backend) {
+        let server = TestServer::start(backend).await;
+        let tenant = server.tenant("a").await;
+        let key = &tenant.admin_key;
+        let (_, li) = identify(&server, key, json!([{"kind": "phone", "value": "13512345678"}, {"kind": "wechat_unionid", "value": "uLi"}])).await;
+        identify(&server, key, json!([{"kind": "email", "value": "wang@example.com"}])).await;
+        let li_id = li["member"]["id"].as_str().unwrap().to_owned();
+        let search = |q: &str| server.as_key(key, Method::GET, &format!("/api/v1/members?q={}", q.replace('+', "%2B").replace(' ', "%20"))).send();
+        for q in ["135 1234 5678", "+8613512345678", "uLi", li_id.as_str()] {
+            let found = json(search(q).await.unwrap()).await;
+            assert_eq!(found["items"].as_array().unwrap().len(), 1, "{q}");
+            assert_eq!(found["items"][0]["id"], li_id.as_str(), "{q}");
+        }
+        let found = json(search("WANG@example.com").await.unwrap()).await;
+        assert_eq!(found["items"].as_array().unwrap().len(), 1);
+        assert!(json(search("nobody").await.unwrap()).await["items"].as_array().unwrap().is_empty());
+        let page = json(server.as_key(key, Method::GET, "/api/v1/members?limit=1").send().await.unwrap()).await;
+        assert_eq!(page["items"].as_array().unwrap().len(), 1);
+        let next = page["next_cursor"].as_str().unwrap();
+        let rest = json(server.as_key(key, Method::GET, &format!("/api/v1/members?limit=1&after={next}")).send().await.unwrap()).await;
+        assert_eq!(rest["items"].as_array().unwrap().len(), 1);
+        let other = server.tenant("b").await;
+        assert!(json(server.as_key(&other.admin_key, Method::GET, "/api/v1/members?q=uLi").send().await.unwrap()).await["items"].as_array().unwrap().is_empty());
+    }
+}

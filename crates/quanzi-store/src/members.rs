@@ -815,6 +815,56 @@ impl Store {
             .collect()
     }
 
+    /// Members holding an identity whose lookup key is one of `keys` (any kind), live ones.
+    pub async fn members_by_lookup_keys(
+        &self,
+        workspace: &WorkspaceId,
+        keys: &[String],
+    ) -> Result<Vec<MemberRow>> {
+        let mut ids: Vec<String> = Vec::new();
+        for key in keys {
+            let found: Vec<String> = sqlx::query_scalar(
+                "SELECT member_id FROM member_identities WHERE workspace_id = $1 AND lookup_key = $2 ORDER BY member_id LIMIT 50",
+            )
+            .bind(workspace.as_str())
+            .bind(key)
+            .fetch_all(self.reader())
+            .await?;
+            ids.extend(found);
+        }
+        ids.sort();
+        ids.dedup();
+        let mut out = Vec::new();
+        for id in ids {
+            let member = self.member(workspace, &id).await?;
+            if !out.iter().any(|m: &MemberRow| m.id == member.id) {
+                out.push(member);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Live members in id order (newest last), a page at a time.
+    pub async fn members_page(
+        &self,
+        workspace: &WorkspaceId,
+        after: Option<&str>,
+        limit: u32,
+    ) -> Result<crate::Page<MemberRow>> {
+        let rows = sqlx::query(&format!(
+            "SELECT {MEMBER_COLUMNS} FROM members WHERE workspace_id = $1 AND merged_into IS NULL AND id > $2 ORDER BY id LIMIT $3"
+        ))
+        .bind(workspace.as_str())
+        .bind(after.unwrap_or(""))
+        .bind(crate::page_limit(limit))
+        .fetch_all(self.reader())
+        .await?
+        .iter()
+        .map(member)
+        .collect::<Result<Vec<_>>>()?;
+        Ok(crate::into_page(rows, limit, |m| m.id.clone()))
+    }
+
     /// Live members of a workspace, for tests and exports.
     pub async fn live_member_count(&self, workspace: &WorkspaceId) -> Result<i64> {
         Ok(sqlx::query_scalar(

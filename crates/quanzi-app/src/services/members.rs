@@ -375,3 +375,42 @@ pub async fn refresh_rfm(app: &App, principal: &Principal) -> Result<quanzi_doma
     principal.require(Scope::Admin)?;
     Ok(crate::jobs::rfm::enqueue_now(app, &principal.workspace_id).await?)
 }
+
+/// Finds members by anything a person might type: a phone in any common spelling, an
+/// email, a platform id, a member id. Without `query`, lists members a page at a time.
+pub async fn search(
+    app: &App,
+    principal: &Principal,
+    query: Option<&str>,
+    after: Option<&str>,
+    limit: u32,
+) -> Result<quanzi_store::Page<MemberRow>> {
+    require_read(principal)?;
+    let ws = &principal.workspace_id;
+    let Some(query) = query.map(str::trim).filter(|q| !q.is_empty()) else {
+        return Ok(app.store.members_page(ws, after, limit).await?);
+    };
+    if query.starts_with("mem_") {
+        let found = match app.store.member(ws, query).await {
+            Ok(member) => vec![member],
+            Err(StoreError::NotFound) => Vec::new(),
+            Err(err) => return Err(err.into()),
+        };
+        return Ok(quanzi_store::Page {
+            items: found,
+            next_cursor: None,
+        });
+    }
+    let key = app.pii_key().await?;
+    let mut keys = vec![query.to_owned()];
+    for kind in [IdentityKind::Phone, IdentityKind::Email] {
+        if let Ok(identity) = Identity::parse(kind, query) {
+            keys.push(identity.lookup_key(&key).as_str().to_owned());
+        }
+    }
+    let items = app.store.members_by_lookup_keys(ws, &keys).await?;
+    Ok(quanzi_store::Page {
+        items,
+        next_cursor: None,
+    })
+}

@@ -336,6 +336,61 @@ pub async fn timeline(
     }))
 }
 
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct SearchQuery {
+    /// A phone (any common spelling), email, platform id or member id; leave out to list.
+    pub q: Option<String>,
+    pub after: Option<String>,
+    pub limit: Option<u32>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct MemberList {
+    pub items: Vec<MemberSummary>,
+    pub next_cursor: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct MemberSummary {
+    pub id: String,
+    pub created_at: String,
+    pub lifecycle_stage: String,
+    pub profile: ProfileResponse,
+}
+
+/// Search by any identity, or list members a page at a time.
+#[utoipa::path(get, path = "/api/v1/members", tag = "members", params(SearchQuery),
+    responses((status = 200, body = MemberList)), security(("bearer" = []), ("session" = [])))]
+pub async fn search(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    ApiQuery(query): ApiQuery<SearchQuery>,
+) -> ApiResult<Json<MemberList>> {
+    let page = members::search(
+        &state.app,
+        &caller,
+        query.q.as_deref(),
+        query.after.as_deref(),
+        query.limit.unwrap_or(50),
+    )
+    .await?;
+    let now = state.app.clock.now();
+    Ok(Json(MemberList {
+        items: page
+            .items
+            .iter()
+            .map(|m| MemberSummary {
+                id: m.id.clone(),
+                created_at: m.created_at.to_rfc3339(),
+                lifecycle_stage: lifecycle(m, now),
+                profile: profile(m),
+            })
+            .collect(),
+        next_cursor: page.next_cursor,
+    }))
+}
+
 #[derive(Serialize, ToSchema)]
 pub struct RefreshResponse {
     /// Follow it at `/api/v1/jobs/{id}`.
@@ -364,6 +419,7 @@ pub fn router(state: &AppState) -> Router<AppState> {
             "/api/v1/members/identify",
             with_idempotency(post(identify), state),
         )
+        .route("/api/v1/members", get(search))
         .route("/api/v1/members/lookup", get(lookup))
         .route("/api/v1/members/rfm/refresh", post(refresh_rfm))
         .route("/api/v1/members/{id}", get(get_one))
