@@ -33,6 +33,21 @@ impl Error {
     }
 }
 
+impl Error {
+    /// Maps a uniqueness conflict to a `Conflict` with a stable code and a message for the
+    /// caller; anything else passes through.
+    pub fn on_conflict(
+        code: &'static str,
+        message: impl Into<String>,
+    ) -> impl FnOnce(StoreError) -> Error {
+        let message = message.into();
+        move |err| match err {
+            StoreError::Conflict { .. } => Error::Conflict { code, message },
+            other => other.into(),
+        }
+    }
+}
+
 impl From<StoreError> for Error {
     fn from(err: StoreError) -> Self {
         match err {

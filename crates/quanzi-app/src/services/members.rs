@@ -414,3 +414,21 @@ pub async fn search(
         next_cursor: None,
     })
 }
+
+/// The member behind `id` (following merges), refusing one erased on request: nothing new
+/// may be attached to a person who asked to be forgotten.
+pub(crate) async fn unerased(app: &App, principal: &Principal, id: &str) -> Result<MemberRow> {
+    let member = app
+        .store
+        .member(&principal.workspace_id, id)
+        .await
+        .map_err(Error::not_found("member"))?;
+    if member.erased_at.is_some() {
+        return Err(Error::Conflict {
+            code: "member_erased",
+            message: "this member was erased on request; identify them again to start afresh"
+                .into(),
+        });
+    }
+    Ok(member)
+}

@@ -1,7 +1,7 @@
 use quanzi_domain::auth::{Role, Scope};
 use quanzi_domain::ids::OperatorId;
 use quanzi_domain::input::{DisplayName, Email, Password};
-use quanzi_store::{MembershipRow, NewAuditEntry, NewOperator, Page, StoreError};
+use quanzi_store::{MembershipRow, NewAuditEntry, NewOperator, Page};
 
 use super::audit_details;
 use crate::principal::Principal;
@@ -40,13 +40,10 @@ pub async fn add(app: &App, principal: &Principal, input: NewMember<'_>) -> Resu
         created_at: now,
     })
     .await
-    .map_err(|err| match err {
-        StoreError::Conflict { .. } => Error::Conflict {
-            code: "operator_exists",
-            message: format!("an operator with email {email} already exists"),
-        },
-        other => other.into(),
-    })?;
+    .map_err(Error::on_conflict(
+        "operator_exists",
+        format!("an operator with email {email} already exists"),
+    ))?;
     tx.insert_membership(&principal.workspace_id, &id, role, now)
         .await?;
     tx.audit(&NewAuditEntry {

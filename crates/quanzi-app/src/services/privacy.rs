@@ -22,17 +22,7 @@ pub async fn set_consent(
     let channel = ConsentChannel::parse(channel)?;
     let source = check_source(source)?;
     let ws = &principal.workspace_id;
-    let member = app
-        .store
-        .member(ws, member)
-        .await
-        .map_err(Error::not_found("member"))?;
-    if member.erased_at.is_some() {
-        return Err(Error::Conflict {
-            code: "member_erased",
-            message: "this member was erased; identify them again to start afresh".into(),
-        });
-    }
+    let member = super::members::unerased(app, principal, member).await?;
     let now = app.clock.now();
     let mut tx = app.store.begin().await?;
     tx.set_consent(

@@ -6,7 +6,7 @@ use quanzi_domain::ids::new_id_body;
 use quanzi_domain::input::InvalidInput;
 use quanzi_domain::members::EventType;
 use quanzi_domain::segments::{Cmp, Condition, ProfileField, RfmDimension, TraitTest};
-use quanzi_store::{Page, SegmentRow, StoreError};
+use quanzi_store::{Page, SegmentRow};
 use serde_json::Value;
 
 use crate::principal::Principal;
@@ -239,13 +239,10 @@ pub async fn create(
     let mut tx = app.store.begin().await?;
     tx.insert_segment(&principal.workspace_id, &row)
         .await
-        .map_err(|err| match err {
-            StoreError::Conflict { .. } => Error::Conflict {
-                code: "segment_exists",
-                message: format!("a segment named {} exists", row.name),
-            },
-            other => other.into(),
-        })?;
+        .map_err(Error::on_conflict(
+            "segment_exists",
+            format!("a segment named {} exists", row.name),
+        ))?;
     tx.materialize_segment(&principal.workspace_id, &row.id, &parsed, now)
         .await?;
     tx.commit().await?;

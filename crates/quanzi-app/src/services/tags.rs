@@ -4,7 +4,7 @@
 use quanzi_domain::auth::{Role, Scope};
 use quanzi_domain::ids::new_id_body;
 use quanzi_domain::input::DisplayName;
-use quanzi_store::{MemberTagRow, StoreError, TagGroupRow, TagRow};
+use quanzi_store::{MemberTagRow, TagGroupRow, TagRow};
 use serde_json::Value;
 
 use super::segments::parse_condition;
@@ -27,13 +27,10 @@ pub async fn create_group(app: &App, principal: &Principal, name: &str) -> Resul
     let mut tx = app.store.begin().await?;
     tx.insert_tag_group(&principal.workspace_id, &row)
         .await
-        .map_err(|err| match err {
-            StoreError::Conflict { .. } => Error::Conflict {
-                code: "tag_group_exists",
-                message: format!("a tag group named {} exists", row.name),
-            },
-            other => other.into(),
-        })?;
+        .map_err(Error::on_conflict(
+            "tag_group_exists",
+            format!("a tag group named {} exists", row.name),
+        ))?;
     tx.commit().await?;
     Ok(row)
 }
@@ -83,13 +80,10 @@ pub async fn create_tag(
     let mut tx = app.store.begin().await?;
     tx.insert_tag(&principal.workspace_id, &row)
         .await
-        .map_err(|err| match err {
-            StoreError::Conflict { .. } => Error::Conflict {
-                code: "tag_exists",
-                message: format!("the group already has a tag named {}", row.name),
-            },
-            other => other.into(),
-        })?;
+        .map_err(Error::on_conflict(
+            "tag_exists",
+            format!("the group already has a tag named {}", row.name),
+        ))?;
     if let Some(condition) = &condition {
         tx.materialize_rule_tag(&principal.workspace_id, &row.id, condition, now)
             .await?;
@@ -114,17 +108,7 @@ pub async fn tag_member(
 ) -> Result<Vec<MemberTagRow>> {
     manage(principal).or_else(|_| principal.require(Scope::Storefront))?;
     let ws = &principal.workspace_id;
-    let member = app
-        .store
-        .member(ws, member)
-        .await
-        .map_err(Error::not_found("member"))?;
-    if member.erased_at.is_some() {
-        return Err(Error::Conflict {
-            code: "member_erased",
-            message: "this member was erased".into(),
-        });
-    }
+    let member = super::members::unerased(app, principal, member).await?;
     app.store
         .tag(ws, tag)
         .await

@@ -92,15 +92,10 @@ pub async fn create(app: &App, input: NewWorkspace<'_>) -> Result<CreatedWorkspa
             created_at: now,
         })
         .await
-        .map_err(|err| match err {
-            StoreError::Conflict { .. } => Error::Conflict {
-                code: "operator_exists",
-                message: format!(
-                    "an operator with email {email} was created at the same time; try again"
-                ),
-            },
-            other => other.into(),
-        })?;
+        .map_err(Error::on_conflict(
+            "operator_exists",
+            format!("an operator with email {email} was created at the same time; try again"),
+        ))?;
     }
     tx.insert_membership(&workspace.id, &owner_id, Role::Owner, now)
         .await?;

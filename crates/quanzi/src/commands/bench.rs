@@ -46,21 +46,8 @@ async fn bench_jobs(
     config.jobs.concurrency = concurrency;
     config.jobs.poll_interval_ms = 10;
     let setup = App::open(config.clone()).await?;
-    let created = workspaces::create(
-        &setup,
-        workspaces::NewWorkspace {
-            name: "bench",
-            owner_email: &format!(
-                "bench-{}@quanzi.local",
-                quanzi_domain::ids::random_base32(8)
-            ),
-            owner_name: None,
-            owner_password: Some("bench password"),
-        },
-    )
-    .await
-    .map_err(|e| anyhow::anyhow!("{e}"))?;
-    let caller = Principal::cli(created.workspace.id.clone());
+    let workspace = super::bench::bench_workspace(&setup, "bench").await?;
+    let caller = Principal::cli(workspace.clone());
     let enqueue_started = Instant::now();
     let mut remaining = count;
     while remaining > 0 {
@@ -125,4 +112,26 @@ async fn bench_jobs(
         runs == i64::from(count)
     );
     Ok(())
+}
+
+/// A fresh workspace for one benchmark run (with an owner nobody logs in as).
+pub(super) async fn bench_workspace(
+    app: &App,
+    name: &str,
+) -> anyhow::Result<quanzi_domain::ids::WorkspaceId> {
+    let created = workspaces::create(
+        app,
+        workspaces::NewWorkspace {
+            name,
+            owner_email: &format!(
+                "bench-{}@quanzi.local",
+                quanzi_domain::ids::random_base32(8)
+            ),
+            owner_name: None,
+            owner_password: Some("bench password"),
+        },
+    )
+    .await
+    .map_err(|e| anyhow::anyhow!("{e}"))?;
+    Ok(created.workspace.id)
 }

@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use quanzi_app::config::Config;
 use quanzi_app::principal::Principal;
-use quanzi_app::services::{api_keys, workspaces};
+use quanzi_app::services::api_keys;
 use quanzi_app::App;
 use quanzi_domain::members::Touchpoints;
 use quanzi_domain::time::Timestamp;
@@ -39,21 +39,8 @@ pub async fn run(
     config.server.body_limit_bytes = config.server.body_limit_bytes.max(4 * 1024 * 1024);
     config.log.filter = "warn".into();
     let app = App::open(config).await?;
-    let created = workspaces::create(
-        &app,
-        workspaces::NewWorkspace {
-            name: "bench ingest",
-            owner_email: &format!(
-                "bench-{}@quanzi.local",
-                quanzi_domain::ids::random_base32(8)
-            ),
-            owner_name: None,
-            owner_password: Some("bench password"),
-        },
-    )
-    .await
-    .map_err(|e| anyhow::anyhow!("{e}"))?;
-    let caller = Principal::cli(created.workspace.id.clone());
+    let workspace = super::bench::bench_workspace(&app, "bench ingest").await?;
+    let caller = Principal::cli(workspace.clone());
     let key = api_keys::create(&app, &caller, "bench", &["ingest".to_owned()])
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))?

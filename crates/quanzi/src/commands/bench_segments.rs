@@ -4,7 +4,7 @@ use std::time::Instant;
 
 use quanzi_app::config::Config;
 use quanzi_app::principal::Principal;
-use quanzi_app::services::{segments, workspaces};
+use quanzi_app::services::segments;
 use quanzi_app::App;
 use serde_json::json;
 
@@ -16,21 +16,7 @@ pub async fn run(
 ) -> anyhow::Result<()> {
     config.jobs.enabled = false;
     let app = App::open(config).await?;
-    let created = workspaces::create(
-        &app,
-        workspaces::NewWorkspace {
-            name: "bench segments",
-            owner_email: &format!(
-                "bench-{}@quanzi.local",
-                quanzi_domain::ids::random_base32(8)
-            ),
-            owner_name: None,
-            owner_password: Some("bench password"),
-        },
-    )
-    .await
-    .map_err(|e| anyhow::anyhow!("{e}"))?;
-    let workspace = created.workspace.id.clone();
+    let workspace = super::bench::bench_workspace(&app, "bench segments").await?;
     let now = app.clock.now();
     let started = Instant::now();
     app.store
