@@ -7,6 +7,7 @@
 
 use std::collections::{HashMap, HashSet};
 
+use futures_util::FutureExt;
 use quanzi_domain::ids::WorkspaceId;
 use quanzi_domain::members::{Identity, IncomingEvent, LookupKey, PiiKey};
 use quanzi_domain::time::Timestamp;
@@ -50,7 +51,18 @@ async fn writer(app: App, mut receiver: mpsc::Receiver<Submission>) {
                 Err(_) => break,
             }
         }
-        let outcome = store_group(&app, &group).await;
+        // A panic while storing must not take the writer down with it: every later ingest
+        // on this node would fail. The group's requests get an error and the loop goes on.
+        let outcome = match std::panic::AssertUnwindSafe(store_group(&app, &group))
+            .catch_unwind()
+            .await
+        {
+            Ok(outcome) => outcome,
+            Err(_) => {
+                tracing::error!(batches = group.len(), "storing an ingest group panicked");
+                Err("the ingest writer failed on this batch".to_owned())
+            }
+        };
         for (i, submission) in group.into_iter().enumerate() {
             let answer = match &outcome {
                 Ok(counts) => Ok(counts[i]),
