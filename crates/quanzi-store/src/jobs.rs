@@ -71,6 +71,15 @@ pub struct JobStateCount {
 const COLUMNS: &str = "id, workspace_id, kind, payload, state, run_at, attempts, max_attempts, \
                        locked_by, locked_until, last_error, created_at, finished_at";
 
+/// A fenced update changed the job only if this worker still held the lease.
+fn fenced(done: sqlx::any::AnyQueryResult) -> Result<()> {
+    if done.rows_affected() == 1 {
+        Ok(())
+    } else {
+        Err(StoreError::LeaseLost)
+    }
+}
+
 fn job(row: &AnyRow) -> Result<JobRow> {
     Ok(JobRow {
         id: JobId::from_trusted(text(row, "id")?),
@@ -126,11 +135,7 @@ impl Tx {
         .bind(lease.attempt)
         .execute(self.conn())
         .await?;
-        if done.rows_affected() == 1 {
-            Ok(())
-        } else {
-            Err(StoreError::LeaseLost)
-        }
+        fenced(done)
     }
 }
 
@@ -271,11 +276,7 @@ impl Store {
         .bind(lease.attempt)
         .execute(self.writer())
         .await?;
-        if done.rows_affected() == 1 {
-            Ok(())
-        } else {
-            Err(StoreError::LeaseLost)
-        }
+        fenced(done)
     }
 
     /// Extends a lease the worker still holds (heartbeat for long jobs).
@@ -296,11 +297,7 @@ impl Store {
         .bind(lease.attempt)
         .execute(self.writer())
         .await?;
-        if done.rows_affected() == 1 {
-            Ok(())
-        } else {
-            Err(StoreError::LeaseLost)
-        }
+        fenced(done)
     }
 
     /// Puts a dead job of `workspace` back in the queue with fresh attempts.
