@@ -426,3 +426,29 @@ on_both_backends! {
         assert!(json(server.as_key(&other.admin_key, Method::GET, "/api/v1/members?q=uLi").send().await.unwrap()).await["items"].as_array().unwrap().is_empty());
     }
 }
+
+on_both_backends! {
+    concurrent_batches_of_two_workspaces_with_the_same_event_ids_stay_apart(backend) {
+        let server = TestServer::start(backend).await;
+        let a = server.tenant("a").await;
+        let b = server.tenant("b").await;
+        // The same event ids in both workspaces, sent at once so the writer groups them.
+        let batch = |key: &str, n: usize| {
+            let events: Vec<Value> = (0..n).map(|i| event(&format!("same-{i}"), "device_id", &format!("d-{i}"), "click")).collect();
+            server.as_key(key, Method::POST, "/api/v1/events").json(&json!({"events": events})).send()
+        };
+        let sends = (0..6).map(|round| batch(if round % 2 == 0 { &a.admin_key } else { &b.admin_key }, 40));
+        let mut accepted = 0;
+        for response in futures_util::future::join_all(sends).await {
+            let report = json(response.unwrap()).await;
+            accepted += report["accepted"].as_u64().unwrap();
+            assert_eq!(report["accepted"].as_u64().unwrap() + report["duplicates"].as_u64().unwrap(), 40);
+        }
+        assert_eq!(accepted, 80, "each workspace stored its 40 once");
+        for tenant in [&a, &b] {
+            let ws = quanzi_domain::ids::WorkspaceId::parse(&tenant.workspace_id).unwrap();
+            assert_eq!(server.app.store.count_events(&ws).await.unwrap(), 40);
+            assert_eq!(server.app.store.live_member_count(&ws).await.unwrap(), 40);
+        }
+    }
+}
