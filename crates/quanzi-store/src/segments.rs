@@ -375,6 +375,36 @@ impl Store {
             })??)
     }
 
+    /// How many members match and the first `sample` of them by id, in one pass: the
+    /// window count is computed over every match before the limit applies (a separate
+    /// count and sample query cost half as much again).
+    pub async fn segment_preview(
+        &self,
+        workspace: &WorkspaceId,
+        condition: &Condition,
+        now: Timestamp,
+        sample: u32,
+    ) -> Result<(i64, Vec<String>)> {
+        let where_ = compile(self.backend(), workspace, condition, now);
+        let sql = format!(
+            "SELECT m.id, COUNT(*) OVER () AS total FROM members m WHERE {} ORDER BY m.id LIMIT {}",
+            where_.text,
+            sample.clamp(1, 1000)
+        );
+        let rows = bind(sqlx::query(&sql), &where_.args)
+            .fetch_all(self.reader())
+            .await?;
+        let total = match rows.first() {
+            Some(row) => crate::rows::int(row, "total")?,
+            None => 0,
+        };
+        let ids = rows
+            .iter()
+            .map(|row| text(row, "id"))
+            .collect::<Result<Vec<_>>>()?;
+        Ok((total, ids))
+    }
+
     /// Matching member ids in id order (for previews and tests).
     pub async fn segment_member_ids(
         &self,

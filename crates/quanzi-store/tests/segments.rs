@@ -217,6 +217,12 @@ async fn sql_agrees_with_the_reference_evaluator(backend: Backend) {
                 .unwrap(),
             expected.len() as i64
         );
+        let (total, sample) = store
+            .segment_preview(&workspace, &condition, NOW, 5)
+            .await
+            .unwrap();
+        assert_eq!(total, expected.len() as i64);
+        assert_eq!(sample, expected.iter().take(5).cloned().collect::<Vec<_>>());
         if !expected.is_empty() && expected.len() < members.len() {
             informative += 1;
         }

@@ -206,13 +206,9 @@ pub async fn preview(app: &App, principal: &Principal, condition: &Value) -> Res
     read(principal)?;
     let condition = parse_condition(condition)?;
     let now = app.clock.now();
-    let count = app
+    let (count, sample) = app
         .store
-        .segment_count(&principal.workspace_id, &condition, now)
-        .await?;
-    let sample = app
-        .store
-        .segment_member_ids(&principal.workspace_id, &condition, now, 20)
+        .segment_preview(&principal.workspace_id, &condition, now, 20)
         .await?;
     Ok(Preview { count, sample })
 }
