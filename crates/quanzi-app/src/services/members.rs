@@ -432,3 +432,11 @@ pub(crate) async fn unerased(app: &App, principal: &Principal, id: &str) -> Resu
     }
     Ok(member)
 }
+
+/// The member behind `id` in the caller's workspace, following merges; 404 otherwise.
+pub(crate) async fn find(app: &App, principal: &Principal, id: &str) -> Result<MemberRow> {
+    app.store
+        .member(&principal.workspace_id, id)
+        .await
+        .map_err(Error::not_found("member"))
+}

@@ -6,7 +6,7 @@ use quanzi_store::{ConsentRow, NewAuditEntry};
 
 use super::audit_details;
 use crate::principal::Principal;
-use crate::{App, Error, Result};
+use crate::{App, Result};
 
 /// Records a member's yes or no for marketing on a channel (from the storefront, a form, a
 /// support call). The latest decision per channel stands; every change is kept in the outbox.
@@ -42,11 +42,7 @@ pub async fn set_consent(
 
 pub async fn consents(app: &App, principal: &Principal, member: &str) -> Result<Vec<ConsentRow>> {
     principal.require_any(&[Scope::Storefront, Scope::Admin])?;
-    let member = app
-        .store
-        .member(&principal.workspace_id, member)
-        .await
-        .map_err(Error::not_found("member"))?;
+    let member = super::members::find(app, principal, member).await?;
     Ok(app
         .store
         .member_consents(&principal.workspace_id, &member.id)
@@ -74,11 +70,7 @@ pub struct MemberExport {
 pub async fn export(app: &App, principal: &Principal, member: &str) -> Result<MemberExport> {
     principal.require_console(Role::Admin, Scope::Admin)?;
     let ws = &principal.workspace_id;
-    let member = app
-        .store
-        .member(ws, member)
-        .await
-        .map_err(Error::not_found("member"))?;
+    let member = super::members::find(app, principal, member).await?;
     let export = MemberExport {
         identities: app.store.member_identities(ws, &member.id).await?,
         consents: app.store.member_consents(ws, &member.id).await?,
@@ -112,11 +104,7 @@ pub async fn erase(
 ) -> Result<quanzi_store::MemberRow> {
     principal.require_console(Role::Admin, Scope::Admin)?;
     let ws = &principal.workspace_id;
-    let member = app
-        .store
-        .member(ws, member)
-        .await
-        .map_err(Error::not_found("member"))?;
+    let member = super::members::find(app, principal, member).await?;
     let now = app.clock.now();
     let mut tx = app.store.begin().await?;
     tx.lock_live_members(ws, std::slice::from_ref(&member.id), true)

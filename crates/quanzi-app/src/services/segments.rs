@@ -328,11 +328,7 @@ pub async fn export_csv(
 
 pub async fn of_member(app: &App, principal: &Principal, member: &str) -> Result<Vec<SegmentRow>> {
     read(principal)?;
-    let member = app
-        .store
-        .member(&principal.workspace_id, member)
-        .await
-        .map_err(Error::not_found("member"))?;
+    let member = super::members::find(app, principal, member).await?;
     Ok(app
         .store
         .member_segments(&principal.workspace_id, &member.id)

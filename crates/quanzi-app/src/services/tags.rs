@@ -127,11 +127,7 @@ pub async fn untag_member(
 ) -> Result<Vec<MemberTagRow>> {
     manage(principal).or_else(|_| principal.require(Scope::Storefront))?;
     let ws = &principal.workspace_id;
-    let member = app
-        .store
-        .member(ws, member)
-        .await
-        .map_err(Error::not_found("member"))?;
+    let member = super::members::find(app, principal, member).await?;
     let mut tx = app.store.begin().await?;
     tx.untag_member(ws, &member.id, tag).await?;
     tx.commit().await?;
@@ -146,11 +142,7 @@ pub async fn of_member(
     principal
         .require_console(Role::Analyst, Scope::Admin)
         .or_else(|_| principal.require(Scope::Storefront))?;
-    let member = app
-        .store
-        .member(&principal.workspace_id, member)
-        .await
-        .map_err(Error::not_found("member"))?;
+    let member = super::members::find(app, principal, member).await?;
     Ok(app
         .store
         .member_tags(&principal.workspace_id, &member.id)
