@@ -15,10 +15,12 @@
 #![forbid(unsafe_code)]
 
 pub mod auth;
+pub mod calendar;
 pub mod idempotency;
 pub mod ids;
 pub mod input;
 pub mod jobs;
+pub mod loyalty;
 pub mod members;
 pub mod segments;
 pub mod time;

@@ -6,7 +6,7 @@ use quanzi_domain::time::Timestamp;
 
 use crate::error::Result;
 use crate::events::NewEvent;
-use crate::members::{placeholders, CHUNK};
+use crate::sql::{placeholders, CHUNK};
 use crate::Store;
 
 impl Store {

@@ -7,8 +7,8 @@ use quanzi_domain::time::Timestamp;
 use sqlx::any::AnyRow;
 
 use crate::error::Result;
-use crate::members::{placeholders, CHUNK};
 use crate::rows::{bind_touchpoints, text, touchpoints, ts, AnyQuery};
+use crate::sql::{placeholders, CHUNK};
 use crate::{Store, Tx};
 
 #[derive(Debug, Clone)]

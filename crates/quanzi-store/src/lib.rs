@@ -25,6 +25,7 @@ mod events;
 mod idempotency;
 mod jobs;
 mod login_attempts;
+mod loyalty;
 mod members;
 pub mod migrate;
 mod operators;
@@ -34,6 +35,7 @@ mod rows;
 mod secrets;
 mod segments;
 mod sessions;
+mod sql;
 mod tags;
 #[cfg(feature = "testkit")]
 pub mod testkit;

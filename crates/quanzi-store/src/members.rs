@@ -18,6 +18,7 @@ use sqlx::any::AnyRow;
 use crate::connect::Backend;
 use crate::error::{Result, StoreError};
 use crate::rows::{int, opt_int, opt_text, opt_ts, text, ts};
+use crate::sql::{param, placeholders, CHUNK};
 use crate::{Store, Tx};
 
 /// A member's profile as stored.
@@ -133,35 +134,6 @@ fn member(row: &AnyRow) -> Result<MemberRow> {
         erased_at: opt_ts(row, "erased_at")?,
     })
 }
-
-/// Placeholder number `n` (1-based). SQLite gets anonymous `?`: it resolves a named or
-/// numbered parameter by walking a list, which made binding 8,500 parameters quadratic and
-/// took half the ingest time. Statements built with this must therefore bind in the
-/// textual order of their placeholders.
-pub(crate) fn param(backend: Backend, n: usize) -> String {
-    match backend {
-        Backend::Sqlite => "?".to_owned(),
-        Backend::Postgres => format!("${n}"),
-    }
-}
-
-/// `($1, $2), ($3, $4), …` (or `(?, ?), …`) for `rows` tuples of `width` parameters
-/// numbered after `offset`.
-pub(crate) fn placeholders(backend: Backend, rows: usize, width: usize, offset: usize) -> String {
-    (0..rows)
-        .map(|r| {
-            let cols: Vec<String> = (0..width)
-                .map(|c| param(backend, offset + r * width + c + 1))
-                .collect();
-            format!("({})", cols.join(", "))
-        })
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
-/// Rows per multi-row statement: well under SQLite's 32,766 and PostgreSQL's 65,535
-/// parameters for the widest statement here.
-pub(crate) const CHUNK: usize = 500;
 
 impl Tx {
     /// Which member each of these identities belongs to (absent ones are left out).

@@ -35,6 +35,7 @@ pub const MIGRATIONS: &[Migration] = shared!(
     (5, "0005_events_window_index"),
     (6, "0006_consent_erasure"),
     (7, "0007_tags"),
+    (8, "0008_loyalty"),
 );
 
 /// An arbitrary constant naming quanzi's migration lock among PostgreSQL advisory locks.

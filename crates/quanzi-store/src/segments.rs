@@ -12,8 +12,8 @@ use sqlx::any::AnyRow;
 
 use crate::connect::Backend;
 use crate::error::{Result, StoreError};
-use crate::members::param;
 use crate::rows::{opt_int, opt_ts, text, ts};
+use crate::sql::param;
 use crate::{into_page, page_limit, Page, Store, Tx};
 
 const DAY_MS: i64 = 86_400_000;

@@ -1,0 +1,110 @@
+-- The points ledger. Member accounts (wallet, debt) carry counters and are the only rows
+-- that are locked; system accounts (sources, sinks, expiry) are derived from transfers.
+CREATE TABLE loyalty_accounts (
+    workspace_id    TEXT NOT NULL,
+    code            TEXT NOT NULL,
+    member_id       TEXT NOT NULL,
+    kind            TEXT NOT NULL,
+    debits_pending  BIGINT NOT NULL DEFAULT 0,
+    debits_posted   BIGINT NOT NULL DEFAULT 0,
+    credits_pending BIGINT NOT NULL DEFAULT 0,
+    credits_posted  BIGINT NOT NULL DEFAULT 0,
+    created_at      BIGINT NOT NULL,
+    updated_at      BIGINT NOT NULL,
+    PRIMARY KEY (workspace_id, code),
+    CHECK (debits_pending >= 0 AND debits_posted >= 0 AND credits_pending >= 0 AND credits_posted >= 0),
+    -- A wallet never goes negative, whatever the application does.
+    CHECK (kind <> 'wallet' OR debits_posted + debits_pending <= credits_posted)
+);
+CREATE INDEX loyalty_accounts_member ON loyalty_accounts (workspace_id, member_id);
+
+-- Every request id seen, its fingerprint and how it ended: the idempotency record.
+CREATE TABLE loyalty_ops (
+    workspace_id TEXT NOT NULL,
+    id           TEXT NOT NULL,
+    kind         TEXT NOT NULL,
+    fingerprint  TEXT NOT NULL,
+    error        TEXT,
+    member_id    TEXT,
+    created_at   BIGINT NOT NULL,
+    PRIMARY KEY (workspace_id, id)
+);
+
+-- Immutable, balanced transfers.
+CREATE TABLE loyalty_transfers (
+    workspace_id TEXT NOT NULL,
+    id           TEXT NOT NULL,
+    op_id        TEXT NOT NULL,
+    kind         TEXT NOT NULL,
+    debit        TEXT NOT NULL,
+    credit       TEXT NOT NULL,
+    amount       BIGINT NOT NULL CHECK (amount > 0),
+    phase        TEXT NOT NULL,
+    pending_id   TEXT,
+    lot_id       TEXT,
+    order_id     TEXT,
+    reason       TEXT,
+    member_id    TEXT,
+    created_at   BIGINT NOT NULL,
+    PRIMARY KEY (workspace_id, id),
+    CHECK (debit <> credit)
+);
+CREATE INDEX loyalty_transfers_member ON loyalty_transfers (workspace_id, member_id, created_at);
+CREATE INDEX loyalty_transfers_order ON loyalty_transfers (workspace_id, order_id) WHERE order_id IS NOT NULL;
+-- A pending transfer is posted or voided exactly once.
+CREATE UNIQUE INDEX loyalty_transfers_resolution ON loyalty_transfers (workspace_id, pending_id)
+    WHERE phase IN ('post', 'void');
+
+-- Two-phase transfers (checkout holds, order points in their return window) and their fate.
+CREATE TABLE loyalty_pending (
+    workspace_id    TEXT NOT NULL,
+    id              TEXT NOT NULL,
+    member_id       TEXT NOT NULL,
+    debit           TEXT NOT NULL,
+    credit          TEXT NOT NULL,
+    amount          BIGINT NOT NULL,
+    state           TEXT NOT NULL,
+    timeout_at      BIGINT NOT NULL,
+    on_timeout      TEXT NOT NULL,
+    lot_expires_at  BIGINT,
+    order_id        TEXT,
+    uses            TEXT NOT NULL,
+    resolved_amount BIGINT NOT NULL DEFAULT 0,
+    created_at      BIGINT NOT NULL,
+    resolved_at     BIGINT,
+    PRIMARY KEY (workspace_id, id)
+);
+CREATE INDEX loyalty_pending_due ON loyalty_pending (timeout_at) WHERE state = 'pending';
+CREATE INDEX loyalty_pending_member ON loyalty_pending (workspace_id, member_id) WHERE state = 'pending';
+CREATE INDEX loyalty_pending_order ON loyalty_pending (workspace_id, order_id) WHERE order_id IS NOT NULL;
+
+-- Points earned together, spent oldest first, each with its own expiry.
+CREATE TABLE loyalty_lots (
+    workspace_id TEXT NOT NULL,
+    id           TEXT NOT NULL,
+    member_id    TEXT NOT NULL,
+    source       TEXT NOT NULL,
+    amount       BIGINT NOT NULL,
+    remaining    BIGINT NOT NULL,
+    reversed     BIGINT NOT NULL DEFAULT 0,
+    expired      BIGINT NOT NULL DEFAULT 0,
+    earned_at    BIGINT NOT NULL,
+    expires_at   BIGINT,
+    order_id     TEXT,
+    noticed_at   BIGINT,
+    PRIMARY KEY (workspace_id, id),
+    CHECK (remaining >= 0 AND remaining <= amount)
+);
+CREATE INDEX loyalty_lots_open ON loyalty_lots (workspace_id, member_id, earned_at) WHERE remaining > 0;
+CREATE INDEX loyalty_lots_expiring ON loyalty_lots (expires_at) WHERE remaining > 0;
+CREATE INDEX loyalty_lots_order ON loyalty_lots (workspace_id, order_id) WHERE order_id IS NOT NULL;
+
+-- Which lots each debit took its points from (negative: given back by a post or void).
+CREATE TABLE loyalty_lot_uses (
+    workspace_id TEXT NOT NULL,
+    transfer_id  TEXT NOT NULL,
+    lot_id       TEXT NOT NULL,
+    amount       BIGINT NOT NULL,
+    PRIMARY KEY (workspace_id, transfer_id, lot_id)
+);
+CREATE INDEX loyalty_lot_uses_lot ON loyalty_lot_uses (workspace_id, lot_id);
