@@ -57,6 +57,13 @@ impl From<AppError> for ApiError {
     }
 }
 
+/// Input checked at the edge (into domain types) fails like input checked in a use case.
+impl From<quanzi_domain::input::InvalidInput> for ApiError {
+    fn from(err: quanzi_domain::input::InvalidInput) -> Self {
+        ApiError::App(AppError::Invalid(err))
+    }
+}
+
 pub fn error_response(
     status: StatusCode,
     code: &str,

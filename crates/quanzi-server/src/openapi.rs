@@ -6,8 +6,8 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder
 use utoipa::{Modify, OpenApi};
 
 use crate::routes::{
-    api_keys, audit, events, jobs, members, operators, orders, privacy, segments, sessions, tags,
-    workspace,
+    api_keys, audit, events, jobs, loyalty, members, operators, orders, privacy, segments,
+    sessions, tags, workspace,
 };
 
 #[derive(OpenApi)]
@@ -32,6 +32,8 @@ use crate::routes::{
         segments::preview, segments::create, segments::list, segments::get_one, segments::refresh, segments::export, segments::of_member,
         privacy::set_consent, privacy::consents, privacy::export, privacy::erase,
         tags::create_group, tags::list_groups, tags::create_tag, tags::of_member, tags::tag_member, tags::untag_member,
+        loyalty::transfers, loyalty::points, loyalty::lots, loyalty::pending, loyalty::history, loyalty::adjust,
+        loyalty::liability, loyalty::reconciliation, loyalty::get_settings, loyalty::put_settings,
     ),
     components(schemas(crate::error::ErrorBody, crate::error::ErrorDetail)),
     modifiers(&Security),
@@ -47,6 +49,7 @@ use crate::routes::{
         (name = "segments", description = "Audiences by condition: preview, save, export"),
         (name = "privacy", description = "PIPL: marketing consent, member export and erasure"),
         (name = "tags", description = "Interest tag groups and tags, manual and rule-driven"),
+        (name = "loyalty", description = "The points ledger: transfers, holds, lots, history, adjustments, liability, settings"),
     )
 )]
 pub struct ApiDoc;

@@ -108,3 +108,23 @@ CREATE TABLE loyalty_lot_uses (
     PRIMARY KEY (workspace_id, transfer_id, lot_id)
 );
 CREATE INDEX loyalty_lot_uses_lot ON loyalty_lot_uses (workspace_id, lot_id);
+
+-- Each workspace's loyalty programme (shortfall policy, notices, check-in), as JSON the
+-- application validates; absent means the defaults.
+CREATE TABLE loyalty_settings (
+    workspace_id TEXT PRIMARY KEY,
+    settings     TEXT NOT NULL,
+    updated_at   BIGINT NOT NULL
+);
+
+-- One row per member and local calendar day checked in (签到), made-up days included.
+CREATE TABLE loyalty_checkins (
+    workspace_id TEXT NOT NULL,
+    member_id    TEXT NOT NULL,
+    day          TEXT NOT NULL,
+    makeup       BIGINT NOT NULL DEFAULT 0,
+    points       BIGINT NOT NULL,
+    transfer_id  TEXT NOT NULL,
+    at           BIGINT NOT NULL,
+    PRIMARY KEY (workspace_id, member_id, day)
+);

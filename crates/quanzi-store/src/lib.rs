@@ -6,7 +6,9 @@
 //! - [`Tx`]: a write transaction; multi-step changes take one and commit once.
 //! - one module per table group: `workspaces`, `operators`, `api_keys`, `sessions`,
 //!   `login_attempts`, `idempotency`, `jobs`, `audit`, `members` (OneID), `events`,
-//!   `orders` (with refunds and the `domain_events` outbox), `secrets`.
+//!   `orders` (with refunds and the `domain_events` outbox), `secrets`, `loyalty` (the points
+//!   ledger's accounts, transfers, lots and pending transfers).
+//! - `sql`: placeholders and chunking for portable multi-row statements.
 //! - [`testkit`] (feature `testkit`): a fresh database per test on either engine.
 //!
 //! All SQL is portable between the two engines (`$n` placeholders, `BIGINT`, `TEXT`,
@@ -50,6 +52,7 @@ pub use events::{EventRow, NewEvent};
 pub use idempotency::{ClaimOutcome, StoredResponse};
 pub use jobs::{ClaimedJob, JobLease, JobRow, JobStateCount, NewJob};
 pub use login_attempts::FailureCount;
+pub use loyalty::{CheckinRow, LiabilityReport, SourceCost, TransferRow};
 pub use members::{
     ConsentRow, IdentityRef, IdentityRow, MemberRow, MergeRow, NewIdentity, ProfileDelta,
 };

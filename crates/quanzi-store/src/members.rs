@@ -677,6 +677,33 @@ impl Tx {
 }
 
 impl Store {
+    /// The live member behind each of these ids (a merged member's survivor); unknown ids
+    /// are left out. Merges re-point earlier merges, so one step reaches the survivor.
+    pub async fn live_member_ids(
+        &self,
+        workspace: &WorkspaceId,
+        ids: &[String],
+    ) -> Result<HashMap<String, String>> {
+        let mut live = HashMap::new();
+        for chunk in ids.chunks(CHUNK) {
+            let sql = format!(
+                "SELECT id, COALESCE(merged_into, id) AS live FROM members WHERE workspace_id = {} AND id IN {}",
+                param(self.backend(), 1),
+                crate::sql::in_list(self.backend(), chunk.len(), 1)
+            );
+            let mut query = sqlx::query(&sql).bind(workspace.as_str());
+            for id in chunk {
+                query = query.bind(id.as_str());
+            }
+            for row in query.fetch_all(self.reader()).await? {
+                live.insert(text(&row, "id")?, text(&row, "live")?);
+            }
+        }
+        Ok(live)
+    }
+}
+
+impl Store {
     /// The member, following merges to the survivor.
     pub async fn member(&self, workspace: &WorkspaceId, id: &str) -> Result<MemberRow> {
         let mut current = id.to_owned();

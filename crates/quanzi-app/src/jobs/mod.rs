@@ -10,6 +10,7 @@
 //! if its lease was lost meanwhile the whole transaction rolls back. Handlers with outside
 //! effects (webhooks) must make those idempotent by the job id.
 
+pub mod loyalty;
 pub mod maintenance;
 pub mod probe;
 mod registry;
@@ -26,6 +27,7 @@ pub fn builtin_registry() -> Registry {
     registry.register(probe::PROBE_KIND, probe::handler());
     registry.register(maintenance::PRUNE_KIND, maintenance::handler());
     registry.register(rfm::RFM_KIND, rfm::handler());
+    registry.register(loyalty::SWEEP_KIND, loyalty::handler());
     registry.register(segments::REFRESH_KIND, segments::handler());
     registry
 }
@@ -37,6 +39,7 @@ pub async fn schedule_periodic(
     now: quanzi_domain::time::Timestamp,
 ) -> anyhow::Result<()> {
     maintenance::schedule(app, now).await?;
+    loyalty::schedule(app, now).await?;
     rfm::schedule_daily(app, now).await?;
     segments::schedule_daily(app, now).await?;
     Ok(())

@@ -43,16 +43,18 @@ impl WorkerPool {
         let concurrency = config.concurrency as usize;
         let poll = Duration::from_millis(config.poll_interval_ms);
         let mut running: JoinSet<()> = JoinSet::new();
-        let mut scheduled_hour = None;
+        let mut scheduled_minute = None;
         let mut last_burial = None;
         tracing::info!(node = %self.app.node_id, concurrency, "job workers started");
         loop {
             while running.try_join_next().is_some() {}
             let now = self.app.clock.now();
-            let hour = now.millis().div_euclid(3_600_000);
-            if scheduled_hour != Some(hour) {
+            // Periodic jobs carry a dedup key per period, so asking every minute on every
+            // node still makes one job per period.
+            let minute = now.millis().div_euclid(60_000);
+            if scheduled_minute != Some(minute) {
                 match super::schedule_periodic(&self.app, now).await {
-                    Ok(_) => scheduled_hour = Some(hour),
+                    Ok(_) => scheduled_minute = Some(minute),
                     Err(err) => tracing::warn!(error = %err, "could not schedule periodic jobs"),
                 }
             }

@@ -5,6 +5,7 @@ pub mod api_keys;
 pub mod events;
 pub(crate) mod ingest_queue;
 pub mod jobs;
+pub mod loyalty;
 pub mod members;
 pub mod operators;
 pub mod orders;

@@ -6,6 +6,7 @@ pub mod api_keys;
 pub mod audit;
 pub mod events;
 pub mod jobs;
+pub mod loyalty;
 pub mod members;
 pub mod operators;
 pub mod orders;

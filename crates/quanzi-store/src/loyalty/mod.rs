@@ -10,8 +10,10 @@
 //! # Layout
 //! - this file: the batch working set and the write-back.
 //! - `reads`: balances, lots, history, due work for jobs, and the liability report.
+//! - `settings`: each workspace's loyalty settings and members' check-in days.
 
 mod reads;
+mod settings;
 
 use std::collections::{BTreeSet, HashMap};
 
@@ -30,6 +32,7 @@ use crate::sql::{in_list, param, placeholders, CHUNK};
 use crate::Tx;
 
 pub use reads::{LiabilityReport, SourceCost, TransferRow};
+pub use settings::CheckinRow;
 
 const LOT_COLUMNS: &str =
     "id, member_id, source, amount, remaining, reversed, expired, earned_at, expires_at, order_id";

@@ -402,19 +402,22 @@ impl Store {
 }
 
 impl Tx {
-    /// Members with points expiring by `until` not yet told about, marking those lots told.
+    /// Members of the workspace with points expiring by `until` not yet told about, marking
+    /// those lots told: (member, points, first expiry).
     pub async fn ledger_take_expiry_notices(
         &mut self,
+        workspace: &WorkspaceId,
         now: Timestamp,
         until: Timestamp,
         limit: i64,
-    ) -> Result<Vec<(String, String, i64, Timestamp)>> {
+    ) -> Result<Vec<(String, i64, Timestamp)>> {
         let rows = sqlx::query(
-            "SELECT workspace_id, member_id, SUM(remaining) AS points, MIN(expires_at) AS first
+            "SELECT member_id, SUM(remaining) AS points, MIN(expires_at) AS first
              FROM loyalty_lots
-             WHERE remaining > 0 AND noticed_at IS NULL AND expires_at > $1 AND expires_at <= $2
-             GROUP BY workspace_id, member_id ORDER BY MIN(expires_at) LIMIT $3",
+             WHERE workspace_id = $1 AND remaining > 0 AND noticed_at IS NULL AND expires_at > $2 AND expires_at <= $3
+             GROUP BY member_id ORDER BY MIN(expires_at) LIMIT $4",
         )
+        .bind(workspace.as_str())
         .bind(now.millis())
         .bind(until.millis())
         .bind(limit)
@@ -422,20 +425,20 @@ impl Tx {
         .await?;
         let mut notices = Vec::with_capacity(rows.len());
         for row in rows {
-            let (ws, member) = (text(&row, "workspace_id")?, text(&row, "member_id")?);
+            let member = text(&row, "member_id")?;
             sqlx::query(
                 "UPDATE loyalty_lots SET noticed_at = $1
                  WHERE workspace_id = $2 AND member_id = $3 AND remaining > 0 AND noticed_at IS NULL
                    AND expires_at > $4 AND expires_at <= $5",
             )
             .bind(now.millis())
-            .bind(ws.as_str())
+            .bind(workspace.as_str())
             .bind(member.as_str())
             .bind(now.millis())
             .bind(until.millis())
             .execute(self.conn())
             .await?;
-            notices.push((ws, member, int(&row, "points")?, ts(&row, "first")?));
+            notices.push((member, int(&row, "points")?, ts(&row, "first")?));
         }
         Ok(notices)
     }

@@ -307,13 +307,18 @@ impl Machine<'_> {
                 member,
                 sink,
                 amount,
-                timeout_at,
+                timeout_seconds,
                 order_id,
             } => {
                 positive(*amount)?;
-                if *timeout_at <= self.now {
+                if *timeout_seconds <= 0 {
                     return Err(LedgerError::TimeoutInPast);
                 }
+                let timeout_at = Timestamp::from_millis(
+                    self.now
+                        .millis()
+                        .saturating_add(timeout_seconds.saturating_mul(1000)),
+                );
                 let wallet = self.funded(id, member, *amount)?;
                 self.account(&wallet).debits_pending += amount;
                 let uses = self.consume(member, *amount, id);
@@ -325,7 +330,7 @@ impl Machine<'_> {
                     amount: *amount,
                     state: PendingState::Pending,
                     timeout: Timeout {
-                        at: *timeout_at,
+                        at: timeout_at,
                         action: OnTimeout::Void,
                     },
                     lot_expires_at: None,

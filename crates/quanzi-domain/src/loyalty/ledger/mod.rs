@@ -242,12 +242,14 @@ pub enum Operation {
         order_id: Option<String>,
         reason: Option<String>,
     },
-    /// Reserve points for a checkout: a pending debit that is posted, voided or lapses.
+    /// Reserve points for a checkout: a pending debit that is posted, voided or lapses
+    /// `timeout_seconds` after it is made. The timeout is relative so that a resubmission
+    /// later on is recognised as the same request.
     Hold {
         member: String,
         sink: String,
         amount: i64,
-        timeout_at: Timestamp,
+        timeout_seconds: i64,
         order_id: Option<String>,
     },
     /// Settle a pending transfer, all of it or (`amount`) part of it.
@@ -332,11 +334,10 @@ impl Operation {
                 member,
                 sink,
                 amount,
-                timeout_at,
+                timeout_seconds,
                 order_id,
             } => format!(
-                "hold\u{1f}{member}\u{1f}{sink}\u{1f}{amount}\u{1f}{}\u{1f}{}",
-                timeout_at.millis(),
+                "hold\u{1f}{member}\u{1f}{sink}\u{1f}{amount}\u{1f}{timeout_seconds}\u{1f}{}",
                 opt(order_id)
             ),
             Operation::Post { pending_id, amount } => {

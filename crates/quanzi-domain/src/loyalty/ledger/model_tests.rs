@@ -202,8 +202,11 @@ impl Model {
                 if *amount <= 0 {
                     return Err(E::AmountMustBePositive);
                 }
-                if let Operation::Hold { timeout_at, .. } = op {
-                    if timeout_at.millis() <= now {
+                if let Operation::Hold {
+                    timeout_seconds, ..
+                } = op
+                {
+                    if *timeout_seconds <= 0 {
                         return Err(E::TimeoutInPast);
                     }
                 }
@@ -212,14 +215,17 @@ impl Model {
                     return Err(E::InsufficientPoints);
                 }
                 let uses = self.take(member, *amount);
-                if let Operation::Hold { timeout_at, .. } = op {
+                if let Operation::Hold {
+                    timeout_seconds, ..
+                } = op
+                {
                     self.pendings.insert(
                         id.into(),
                         MPending {
                             member: member.clone(),
                             amount: *amount,
                             hold: true,
-                            timeout_at: timeout_at.millis(),
+                            timeout_at: now + timeout_seconds * 1000,
                             lot_expires_at: None,
                             open: true,
                             posted: false,
@@ -384,12 +390,12 @@ fn request(
             source: format!("s{variant}"),
             amount,
             lot_expires_at: if variant % 2 == 0 {
-                ts(10 + amount % 30)
+                ts((10 + amount % 30) * 1000)
             } else {
                 None
             },
             pending: (variant == 3).then(|| Timeout {
-                at: Timestamp::from_millis(now + 5 + amount % 20),
+                at: Timestamp::from_millis(now + (5 + amount % 20) * 1000),
                 action: OnTimeout::Post,
             }),
             order_id: None,
@@ -406,7 +412,7 @@ fn request(
             member,
             sink: "checkout".into(),
             amount,
-            timeout_at: Timestamp::from_millis(now + (variant as i64) * 7 - 1),
+            timeout_seconds: (variant as i64) * 7 - 1,
             order_id: None,
         },
         4 => Operation::Post {
@@ -502,7 +508,7 @@ proptest! {
         let mut n = 0;
         for step in steps {
             match step {
-                Step::Advance(by) => now += by,
+                Step::Advance(by) => now += by * 1000,
                 Step::Batch(seeds) => {
                     let lots: Vec<String> = model.lots.iter().map(|l| l.id.clone()).collect();
                     let batch: Vec<Request> = seeds.into_iter().map(|s| { n += 1; request(s, n, now, &made, &lots) }).collect();
@@ -658,7 +664,7 @@ fn a_partial_post_returns_the_rest_to_the_newest_lot_taken() {
             member: "m1".into(),
             sink: "checkout".into(),
             amount: 50,
-            timeout_at: Timestamp::from_millis(T0 + 100),
+            timeout_seconds: 100,
             order_id: None,
         },
     };
@@ -711,7 +717,7 @@ fn a_hold_past_its_timeout_cannot_be_posted() {
             member: "m1".into(),
             sink: "checkout".into(),
             amount: 20,
-            timeout_at: Timestamp::from_millis(T0 + 10),
+            timeout_seconds: 10,
             order_id: None,
         },
     };
@@ -724,7 +730,7 @@ fn a_hold_past_its_timeout_cannot_be_posted() {
             amount: None,
         },
     };
-    let out = apply(&mut w, &[post], Timestamp::from_millis(T0 + 10));
+    let out = apply(&mut w, &[post], Timestamp::from_millis(T0 + 10_000));
     assert_eq!(
         out.outcomes[0],
         Outcome::Failed {

@@ -1,0 +1,10 @@
+//! Loyalty use cases: the points ledger and what feeds it.
+//!
+//! # Layout
+//! - [`ledger`]: submitting ledger requests (the one path every point takes), balances,
+//!   lots, history, operator adjustments, the liability report and reconciliation.
+//! - [`settings`]: the workspace's programme (shortfall policy, expiry notices, check-in
+//!   ladder, points on orders).
+
+pub mod ledger;
+pub mod settings;

@@ -1,0 +1,296 @@
+//! A workspace's loyalty programme: how refunds of spent points are handled, when members
+//! are told points expire, the check-in ladder and points per yuan on orders.
+//!
+//! Stored as JSON (absent = the defaults) and checked into domain types on every write,
+//! so a stored document always parses. The JSON shape is the API's.
+
+use quanzi_domain::auth::{Role, Scope};
+use quanzi_domain::ids::WorkspaceId;
+use quanzi_domain::input::InvalidInput;
+use quanzi_domain::loyalty::checkin::{CheckinCycle, CheckinPolicy, MakeupPolicy, Rung};
+use quanzi_domain::loyalty::earning::{ExpiryPolicy, DEFAULT_ORDER_PENDING_DAYS};
+use quanzi_domain::loyalty::ledger::Shortfall;
+use quanzi_store::NewAuditEntry;
+use serde::{Deserialize, Serialize};
+
+use crate::principal::Principal;
+use crate::services::audit_details;
+use crate::{App, Error, Result};
+
+/// The settings in domain types.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LoyaltySettings {
+    pub shortfall: Shortfall,
+    pub expiry_notice_days: u32,
+    /// `None` when check-in is switched off.
+    pub checkin: Option<CheckinPolicy>,
+    pub checkin_expiry: ExpiryPolicy,
+    /// `None` when orders earn no points.
+    pub orders: Option<OrderPoints>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct OrderPoints {
+    pub points_per_yuan: i64,
+    pub first_order_bonus: i64,
+    pub excluded_skus: Vec<String>,
+    pub excluded_categories: Vec<String>,
+    /// Days the points stay pending after payment: the return window.
+    pub pending_days: u32,
+    pub expiry: ExpiryPolicy,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SettingsDoc {
+    /// `negative_carry` or `clawback_future`.
+    pub shortfall: String,
+    pub expiry_notice_days: u32,
+    pub checkin: CheckinDoc,
+    pub orders: OrderPointsDoc,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CheckinDoc {
+    pub enabled: bool,
+    pub base_points: i64,
+    pub consecutive: Vec<RungDoc>,
+    pub repeat_ladder: bool,
+    pub cumulative: Vec<RungDoc>,
+    /// `none`, `weekly` or `monthly`.
+    pub cycle: String,
+    pub makeup: Option<MakeupDoc>,
+    /// `never`, `days:N`, `end_of_month` or `end_of_year`.
+    pub expiry: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RungDoc {
+    pub at: u32,
+    pub points: i64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MakeupDoc {
+    pub cost_points: i64,
+    pub max_days_back: u32,
+    pub max_per_cycle: u32,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct OrderPointsDoc {
+    pub enabled: bool,
+    pub points_per_yuan: i64,
+    pub first_order_bonus: i64,
+    pub excluded_skus: Vec<String>,
+    pub excluded_categories: Vec<String>,
+    pub pending_days: u32,
+    pub expiry: String,
+}
+
+impl Default for SettingsDoc {
+    fn default() -> Self {
+        Self {
+            shortfall: Shortfall::default().as_str().to_owned(),
+            expiry_notice_days: 7,
+            checkin: CheckinDoc::default(),
+            orders: OrderPointsDoc::default(),
+        }
+    }
+}
+
+impl Default for CheckinDoc {
+    fn default() -> Self {
+        let policy = CheckinPolicy::default();
+        let rungs = |r: &[Rung]| {
+            r.iter()
+                .map(|r| RungDoc {
+                    at: r.at,
+                    points: r.points,
+                })
+                .collect()
+        };
+        Self {
+            enabled: true,
+            base_points: policy.base_points,
+            consecutive: rungs(&policy.consecutive),
+            repeat_ladder: policy.repeat_ladder,
+            cumulative: rungs(&policy.cumulative),
+            cycle: policy.cycle.as_str().to_owned(),
+            makeup: policy.makeup.map(|m| MakeupDoc {
+                cost_points: m.cost_points,
+                max_days_back: m.max_days_back,
+                max_per_cycle: m.max_per_cycle,
+            }),
+            expiry: "days:365".to_owned(),
+        }
+    }
+}
+
+impl Default for OrderPointsDoc {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            points_per_yuan: 1,
+            first_order_bonus: 0,
+            excluded_skus: Vec::new(),
+            excluded_categories: Vec::new(),
+            pending_days: DEFAULT_ORDER_PENDING_DAYS,
+            expiry: "days:365".to_owned(),
+        }
+    }
+}
+
+impl SettingsDoc {
+    /// Checks every field into domain types; errors name the field's path.
+    pub fn checked(&self) -> Result<LoyaltySettings, InvalidInput> {
+        let shortfall = Shortfall::parse(&self.shortfall).ok_or_else(|| {
+            InvalidInput::new("shortfall", "use `negative_carry` or `clawback_future`")
+        })?;
+        if !(1..=90).contains(&self.expiry_notice_days) {
+            return Err(InvalidInput::new("expiry_notice_days", "must be 1 to 90"));
+        }
+        let c = &self.checkin;
+        let cycle = match c.cycle.as_str() {
+            "none" => CheckinCycle::None,
+            "weekly" => CheckinCycle::Weekly,
+            "monthly" => CheckinCycle::Monthly,
+            _ => {
+                return Err(InvalidInput::new(
+                    "checkin.cycle",
+                    "use `none`, `weekly` or `monthly`",
+                ))
+            }
+        };
+        let rungs = |r: &[RungDoc]| {
+            r.iter()
+                .map(|r| Rung {
+                    at: r.at,
+                    points: r.points,
+                })
+                .collect()
+        };
+        let policy = CheckinPolicy {
+            base_points: c.base_points,
+            consecutive: rungs(&c.consecutive),
+            repeat_ladder: c.repeat_ladder,
+            cumulative: rungs(&c.cumulative),
+            cycle,
+            makeup: c.makeup.as_ref().map(|m| MakeupPolicy {
+                cost_points: m.cost_points,
+                max_days_back: m.max_days_back,
+                max_per_cycle: m.max_per_cycle,
+            }),
+        };
+        policy.validate().map_err(|e| prefixed("checkin", e))?;
+        let checkin_expiry = expiry("checkin.expiry", &c.expiry)?;
+        let o = &self.orders;
+        if !(0..=1000).contains(&o.points_per_yuan) {
+            return Err(InvalidInput::new(
+                "orders.points_per_yuan",
+                "must be 0 to 1000",
+            ));
+        }
+        if !(0..=1_000_000).contains(&o.first_order_bonus) {
+            return Err(InvalidInput::new(
+                "orders.first_order_bonus",
+                "must be 0 to 1000000",
+            ));
+        }
+        if o.pending_days > 90 {
+            return Err(InvalidInput::new("orders.pending_days", "must be 0 to 90"));
+        }
+        for (field, list) in [
+            ("orders.excluded_skus", &o.excluded_skus),
+            ("orders.excluded_categories", &o.excluded_categories),
+        ] {
+            if list.len() > 1000 || list.iter().any(|s| s.is_empty() || s.len() > 128) {
+                return Err(InvalidInput::new(
+                    field,
+                    "at most 1000 entries of 1 to 128 characters",
+                ));
+            }
+        }
+        let order_expiry = expiry("orders.expiry", &o.expiry)?;
+        Ok(LoyaltySettings {
+            shortfall,
+            expiry_notice_days: self.expiry_notice_days,
+            checkin: c.enabled.then_some(policy),
+            checkin_expiry,
+            orders: o.enabled.then(|| OrderPoints {
+                points_per_yuan: o.points_per_yuan,
+                first_order_bonus: o.first_order_bonus,
+                excluded_skus: o.excluded_skus.clone(),
+                excluded_categories: o.excluded_categories.clone(),
+                pending_days: o.pending_days,
+                expiry: order_expiry,
+            }),
+        })
+    }
+}
+
+fn expiry(field: &str, raw: &str) -> Result<ExpiryPolicy, InvalidInput> {
+    let policy = ExpiryPolicy::parse(raw).map_err(|e| InvalidInput::new(field, e.message()))?;
+    policy
+        .validate()
+        .map_err(|e| InvalidInput::new(field, e.message()))?;
+    Ok(policy)
+}
+
+fn prefixed(prefix: &str, err: InvalidInput) -> InvalidInput {
+    let field = format!("{prefix}.{}", err.field());
+    err.for_field(field)
+}
+
+/// The stored document, or the defaults.
+pub(crate) async fn load_doc(app: &App, workspace: &WorkspaceId) -> Result<SettingsDoc> {
+    match app.store.loyalty_settings(workspace).await? {
+        None => Ok(SettingsDoc::default()),
+        Some(raw) => serde_json::from_str(&raw).map_err(|e| {
+            Error::Internal(anyhow::anyhow!("stored loyalty settings do not parse: {e}"))
+        }),
+    }
+}
+
+pub(crate) async fn load(app: &App, workspace: &WorkspaceId) -> Result<LoyaltySettings> {
+    Ok(load_doc(app, workspace).await?.checked()?)
+}
+
+pub async fn get(app: &App, principal: &Principal) -> Result<SettingsDoc> {
+    principal.require_any(&[Scope::Storefront, Scope::Admin])?;
+    load_doc(app, &principal.workspace_id).await
+}
+
+/// Replaces the settings with `body` (fields left out take their defaults).
+pub async fn put(app: &App, principal: &Principal, body: &str) -> Result<SettingsDoc> {
+    principal.require_console(Role::Admin, Scope::Admin)?;
+    let mut de = serde_json::Deserializer::from_str(body);
+    let doc: SettingsDoc = serde_path_to_error::deserialize(&mut de).map_err(|e| {
+        let path = e.path().to_string();
+        InvalidInput::new(
+            if path == "." { "body".into() } else { path },
+            e.into_inner().to_string(),
+        )
+    })?;
+    doc.checked()?;
+    let now = app.clock.now();
+    let stored = serde_json::to_string(&doc).map_err(anyhow::Error::from)?;
+    let mut tx = app.store.begin().await?;
+    tx.put_loyalty_settings(&principal.workspace_id, &stored, now)
+        .await?;
+    tx.audit(&NewAuditEntry {
+        workspace_id: principal.workspace_id.clone(),
+        actor: principal.actor_ref(),
+        action: "loyalty.settings",
+        target: principal.workspace_id.to_string(),
+        details: audit_details(&[("settings", &stored)]),
+        at: now,
+    })
+    .await?;
+    tx.commit().await?;
+    Ok(doc)
+}
