@@ -76,14 +76,20 @@ impl Tx {
         self.ensure_wallets(workspace, &members, now).await?;
         let accounts = self.lock_accounts(workspace, &members).await?;
 
+        let pendings = self.pendings_by_id(workspace, &pending_ids).await?;
+        // Open lots, plus used-up ones a request names or a hold may give points back to.
         let mut lots = self.open_lots(workspace, &members).await?;
         let open: BTreeSet<String> = lots.iter().map(|l| l.id.clone()).collect();
-        let closed: Vec<String> = lot_ids
-            .into_iter()
+        let named = pendings
+            .iter()
+            .flat_map(|p| p.uses.iter().map(|(lot, _)| lot.clone()))
+            .chain(lot_ids);
+        let closed: Vec<String> = named
             .filter(|id| !open.contains(id))
+            .collect::<BTreeSet<_>>()
+            .into_iter()
             .collect();
         lots.extend(self.lots_by_id(workspace, &closed).await?);
-        let pendings = self.pendings_by_id(workspace, &pending_ids).await?;
         let ids: Vec<String> = requests.iter().map(|r| r.id.clone()).collect();
         let known = self.known_ops(workspace, &ids).await?;
         Ok(Working::new(accounts, lots, pendings, known))

@@ -263,18 +263,18 @@ impl Store {
         let ws = workspace.as_str();
         let totals = sqlx::query(
             "SELECT
-                COALESCE(SUM(CASE WHEN kind = 'wallet' THEN credits_posted - debits_posted - debits_pending ELSE 0 END), 0) AS outstanding,
-                COALESCE(SUM(CASE WHEN kind = 'wallet' THEN debits_pending ELSE 0 END), 0) AS held,
-                COALESCE(SUM(CASE WHEN kind = 'wallet' THEN credits_pending ELSE 0 END), 0) AS pending_earned,
-                COALESCE(SUM(CASE WHEN kind = 'debt' THEN debits_posted - credits_posted ELSE 0 END), 0) AS debt,
-                COALESCE(SUM(CASE WHEN kind = 'wallet' AND credits_posted - debits_posted - debits_pending > 0 THEN 1 ELSE 0 END), 0) AS members
+                CAST(COALESCE(SUM(CASE WHEN kind = 'wallet' THEN credits_posted - debits_posted - debits_pending ELSE 0 END), 0) AS BIGINT) AS outstanding,
+                CAST(COALESCE(SUM(CASE WHEN kind = 'wallet' THEN debits_pending ELSE 0 END), 0) AS BIGINT) AS held,
+                CAST(COALESCE(SUM(CASE WHEN kind = 'wallet' THEN credits_pending ELSE 0 END), 0) AS BIGINT) AS pending_earned,
+                CAST(COALESCE(SUM(CASE WHEN kind = 'debt' THEN debits_posted - credits_posted ELSE 0 END), 0) AS BIGINT) AS debt,
+                CAST(COALESCE(SUM(CASE WHEN kind = 'wallet' AND credits_posted - debits_posted - debits_pending > 0 THEN 1 ELSE 0 END), 0) AS BIGINT) AS members
              FROM loyalty_accounts WHERE workspace_id = $1",
         )
         .bind(ws)
         .fetch_one(self.reader())
         .await?;
         let expiring = sqlx::query(
-            "SELECT COALESCE(SUM(remaining), 0) AS expiring FROM loyalty_lots
+            "SELECT CAST(COALESCE(SUM(remaining), 0) AS BIGINT) AS expiring FROM loyalty_lots
              WHERE workspace_id = $1 AND remaining > 0 AND expires_at > $2 AND expires_at <= $3",
         )
         .bind(ws)
@@ -285,7 +285,7 @@ impl Store {
         // System accounts have no counters: their balances are the sums of their posted
         // transfers (a post settles the pending row it names, so pending rows are skipped).
         let flows = sqlx::query(
-            "SELECT account, SUM(out_amount) AS out_amount, SUM(in_amount) AS in_amount FROM (
+            "SELECT account, CAST(SUM(out_amount) AS BIGINT) AS out_amount, CAST(SUM(in_amount) AS BIGINT) AS in_amount FROM (
                 SELECT debit AS account, amount AS out_amount, 0 AS in_amount FROM loyalty_transfers
                  WHERE workspace_id = $1 AND phase IN ('single', 'post') AND debit NOT LIKE 'wallet:%' AND debit NOT LIKE 'debt:%'
                 UNION ALL
@@ -375,9 +375,9 @@ impl Store {
             }
         }
         let lots = sqlx::query(
-            "SELECT a.code AS code, a.credits_posted - a.debits_posted - a.debits_pending AS available,
-                    COALESCE((SELECT SUM(l.remaining) FROM loyalty_lots l
-                              WHERE l.workspace_id = a.workspace_id AND l.member_id = a.member_id), 0) AS in_lots
+            "SELECT a.code AS code, CAST(a.credits_posted - a.debits_posted - a.debits_pending AS BIGINT) AS available,
+                    CAST(COALESCE((SELECT SUM(l.remaining) FROM loyalty_lots l
+                              WHERE l.workspace_id = a.workspace_id AND l.member_id = a.member_id), 0) AS BIGINT) AS in_lots
              FROM loyalty_accounts a WHERE a.workspace_id = $1 AND a.kind = 'wallet'",
         )
         .bind(ws)
@@ -412,7 +412,7 @@ impl Tx {
         limit: i64,
     ) -> Result<Vec<(String, i64, Timestamp)>> {
         let rows = sqlx::query(
-            "SELECT member_id, SUM(remaining) AS points, MIN(expires_at) AS first
+            "SELECT member_id, CAST(SUM(remaining) AS BIGINT) AS points, MIN(expires_at) AS first
              FROM loyalty_lots
              WHERE workspace_id = $1 AND remaining > 0 AND noticed_at IS NULL AND expires_at > $2 AND expires_at <= $3
              GROUP BY member_id ORDER BY MIN(expires_at) LIMIT $4",

@@ -13,7 +13,8 @@ use crate::time::Timestamp;
 
 /// What the store loaded for a batch: the member accounts, lots and pending transfers the
 /// requests touch, and the outcomes of request ids seen before. Accounts missing from the
-/// map are new and start at zero.
+/// map are new and start at zero. `lots` must hold every open lot of every member touched,
+/// every lot a request names, and every lot a named pending transfer took points from.
 #[derive(Debug, Default, Clone)]
 pub struct Working {
     pub accounts: HashMap<AccountCode, Balance>,

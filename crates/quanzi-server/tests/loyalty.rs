@@ -1,0 +1,299 @@
+//! The points ledger end to end, on SQLite and PostgreSQL.
+
+mod common;
+
+use std::time::Duration;
+
+use common::*;
+use reqwest::Method;
+use serde_json::{json, Value};
+
+async fn member(server: &TestServer, key: &str, openid: &str) -> String {
+    let response = server
+        .as_key(key, Method::POST, "/api/v1/members/identify")
+        .json(&json!({"identities": [{"kind": "wechat_openid", "value": openid}]}))
+        .send()
+        .await
+        .unwrap();
+    json(response).await["member"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+async fn submit(server: &TestServer, key: &str, transfers: Value) -> Value {
+    let response = server
+        .as_key(key, Method::POST, "/api/v1/loyalty/transfers")
+        .json(&json!({ "transfers": transfers }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    json(response).await
+}
+
+async fn points(server: &TestServer, key: &str, member: &str) -> Value {
+    json(
+        server
+            .as_key(
+                key,
+                Method::GET,
+                &format!("/api/v1/members/{member}/points"),
+            )
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await
+}
+
+async fn reconciled(server: &TestServer, key: &str) {
+    let body = json(
+        server
+            .as_key(key, Method::GET, "/api/v1/loyalty/reconciliation")
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(body["reconciled"], true, "{body}");
+}
+
+fn statuses(body: &Value) -> Vec<String> {
+    body["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| match r["code"].as_str() {
+            Some(code) => format!("{}:{code}", r["status"].as_str().unwrap()),
+            None => r["status"].as_str().unwrap().to_owned(),
+        })
+        .collect()
+}
+
+on_both_backends! {
+    earn_hold_post_void_and_spend_keep_the_books(backend) {
+        let server = TestServer::start(backend).await;
+        let tenant = server.tenant("a").await;
+        let admin = &tenant.admin_key;
+        let shop = server.key_with(&tenant, &["storefront"]).await;
+        let m = member(&server, admin, "o1").await;
+        let body = submit(&server, admin, json!([
+            {"id": "e1", "type": "earn", "member_id": m, "source": "welcome", "amount": 100},
+            {"id": "e2", "type": "earn", "member_id": m, "source": "double11", "amount": 50},
+        ])).await;
+        assert_eq!(statuses(&body), ["created", "created"]);
+        assert_eq!(body["results"][0]["transfers"][0]["debit"], "source:welcome");
+        assert_eq!(body["results"][0]["transfers"][0]["credit"], format!("wallet:{m}"));
+        let body = submit(&server, &shop, json!([
+            {"id": "h1", "type": "hold", "member_id": m, "sink": "checkout", "amount": 120, "timeout_seconds": 600},
+            {"id": "s1", "type": "spend", "member_id": m, "sink": "mall", "amount": 40},
+        ])).await;
+        assert_eq!(statuses(&body), ["created", "failed:insufficient_points"]);
+        let p = points(&server, &shop, &m).await;
+        assert_eq!((p["available"].as_i64(), p["held"].as_i64()), (Some(30), Some(120)));
+        let body = submit(&server, &shop, json!([
+            {"id": "p1", "type": "post", "pending_id": "h1", "amount": 90},
+            {"id": "v1", "type": "void", "pending_id": "h1"},
+        ])).await;
+        assert_eq!(statuses(&body), ["created", "failed:pending_already_posted"]);
+        let p = points(&server, &shop, &m).await;
+        assert_eq!((p["available"].as_i64(), p["held"].as_i64()), (Some(60), Some(0)));
+        // The oldest lot went first: welcome is used up, 60 of double11's... no: 100 + 50,
+        // 90 spent → welcome has 10 left, double11 all 50.
+        let lots = json(server.as_key(&shop, Method::GET, &format!("/api/v1/members/{m}/points/lots")).send().await.unwrap()).await;
+        let left: Vec<(String, i64)> = lots["items"].as_array().unwrap().iter()
+            .map(|l| (l["source"].as_str().unwrap().to_owned(), l["remaining"].as_i64().unwrap())).collect();
+        assert_eq!(left, [("welcome".to_owned(), 10), ("double11".to_owned(), 50)]);
+        // The failed spend stays failed even though the points are there now.
+        let body = submit(&server, &shop, json!([{"id": "s1", "type": "spend", "member_id": m, "sink": "mall", "amount": 40}])).await;
+        assert_eq!(statuses(&body), ["failed:insufficient_points"]);
+        assert_eq!(body["results"][0]["replayed"], true);
+        // The same id with other fields is refused; with the same fields it answers the original.
+        let body = submit(&server, admin, json!([
+            {"id": "e1", "type": "earn", "member_id": m, "source": "welcome", "amount": 999},
+            {"id": "e1", "type": "earn", "member_id": m, "source": "welcome", "amount": 100},
+        ])).await;
+        assert_eq!(statuses(&body), ["failed:exists_with_different_fields", "exists"]);
+        assert_eq!(body["results"][1]["transfers"][0]["amount"], 100);
+        let history = json(server.as_key(&shop, Method::GET, &format!("/api/v1/members/{m}/points/history?limit=2")).send().await.unwrap()).await;
+        assert_eq!(history["items"].as_array().unwrap().len(), 2);
+        assert!(history["next_cursor"].is_string());
+        let rest = json(server.as_key(&shop, Method::GET, &format!("/api/v1/members/{m}/points/history?after={}", history["next_cursor"].as_str().unwrap())).send().await.unwrap()).await;
+        assert_eq!(rest["items"].as_array().unwrap().len(), 2, "{rest}");
+        let liability = json(server.as_key(admin, Method::GET, "/api/v1/loyalty/liability").send().await.unwrap()).await;
+        assert_eq!(liability["outstanding"], 60);
+        assert_eq!(liability["sinks"][0], json!({"sink": "checkout", "spent": 90}));
+        let issued: i64 = liability["sources"].as_array().unwrap().iter().map(|s| s["issued"].as_i64().unwrap()).sum();
+        assert_eq!(issued, 150);
+        reconciled(&server, admin).await;
+    }
+
+    bad_requests_change_nothing_and_say_what_to_fix(backend) {
+        let server = TestServer::start(backend).await;
+        let tenant = server.tenant("a").await;
+        let other = server.tenant("b").await;
+        let admin = &tenant.admin_key;
+        let shop = server.key_with(&tenant, &["storefront"]).await;
+        let m = member(&server, admin, "o1").await;
+        let stranger = member(&server, &other.admin_key, "o2").await;
+        let send = |key: String, transfers: Value| {
+            server.as_key(&key, Method::POST, "/api/v1/loyalty/transfers").json(&json!({"transfers": transfers})).send()
+        };
+        let (code, _) = error_of(send(shop.clone(), json!([{"id": "x", "type": "earn", "member_id": m, "source": "s", "amount": 5}])).await.unwrap(), 403).await;
+        assert_eq!(code, "forbidden");
+        let (_, field) = error_of(send(admin.clone(), json!([
+            {"id": "ok", "type": "earn", "member_id": m, "source": "s", "amount": 5},
+            {"id": "y", "type": "earn", "member_id": stranger, "source": "s", "amount": 5},
+        ])).await.unwrap(), 400).await;
+        assert_eq!(field.as_deref(), Some("transfers[1].member_id"));
+        let (_, field) = error_of(send(admin.clone(), json!([{"id": "z", "type": "gift", "member_id": m}])).await.unwrap(), 400).await;
+        assert_eq!(field.as_deref(), Some("transfers[0].type"));
+        let (_, field) = error_of(send(admin.clone(), json!([{"id": "bad id!", "type": "spend", "member_id": m, "amount": 1}])).await.unwrap(), 400).await;
+        assert_eq!(field.as_deref(), Some("transfers[0].id"));
+        let (_, field) = error_of(send(admin.clone(), json!([{"id": "s", "type": "earn", "member_id": m, "source": "Not OK", "amount": 1}])).await.unwrap(), 400).await;
+        assert_eq!(field.as_deref(), Some("transfers[0].source"));
+        let body = submit(&server, admin, json!([{"id": "neg", "type": "spend", "member_id": m, "amount": -3}])).await;
+        assert_eq!(statuses(&body), ["failed:amount_must_be_positive"]);
+        assert_eq!(points(&server, admin, &m).await["available"], 0);
+        // Another workspace's member is not found, and cannot be read.
+        let (code, _) = error_of(server.as_key(admin, Method::GET, &format!("/api/v1/members/{stranger}/points")).send().await.unwrap(), 404).await;
+        assert_eq!(code, "not_found");
+        reconciled(&server, admin).await;
+    }
+
+    one_transfer_id_sent_ten_times_at_once_takes_effect_once(backend) {
+        let server = TestServer::start(backend).await;
+        let tenant = server.tenant("a").await;
+        let m = member(&server, &tenant.admin_key, "o1").await;
+        let sends = (0..10).map(|_| submit(&server, &tenant.admin_key, json!([
+            {"id": "gift-1", "type": "earn", "member_id": m, "source": "gift", "amount": 77}
+        ])));
+        let answers = futures_util::future::join_all(sends).await;
+        let created = answers.iter().filter(|a| a["results"][0]["status"] == "created").count();
+        let existing = answers.iter().filter(|a| a["results"][0]["status"] == "exists").count();
+        assert_eq!((created, existing), (1, 9));
+        assert_eq!(points(&server, &tenant.admin_key, &m).await["available"], 77);
+        reconciled(&server, &tenant.admin_key).await;
+    }
+
+    sixty_four_concurrent_spends_never_overdraw_a_wallet(backend) {
+        let server = TestServer::start(backend).await;
+        let tenant = server.tenant("a").await;
+        let m = member(&server, &tenant.admin_key, "o1").await;
+        submit(&server, &tenant.admin_key, json!([{"id": "seed", "type": "earn", "member_id": m, "source": "seed", "amount": 1000}])).await;
+        let shop = server.key_with(&tenant, &["storefront"]).await;
+        // 64 spends of 30 ask for 1920 points; 33 fit into 1000.
+        let sends = (0..64).map(|i| submit(&server, &shop, json!([
+            {"id": format!("spend-{i}"), "type": "spend", "member_id": m, "sink": "mall", "amount": 30}
+        ])));
+        let answers = futures_util::future::join_all(sends).await;
+        let ok = answers.iter().filter(|a| a["results"][0]["status"] == "created").count() as i64;
+        let refused = answers.iter().filter(|a| a["results"][0]["code"] == "insufficient_points").count() as i64;
+        assert_eq!(ok + refused, 64);
+        assert_eq!(ok, 33);
+        assert_eq!(points(&server, &shop, &m).await["available"].as_i64(), Some(1000 - 30 * ok));
+        reconciled(&server, &tenant.admin_key).await;
+    }
+
+    holds_lapse_and_points_expire_on_the_sweep_with_a_notice_first(backend) {
+        let server = TestServer::start(backend).await;
+        let tenant = server.tenant("a").await;
+        let admin = &tenant.admin_key;
+        let m = member(&server, admin, "o1").await;
+        let expires = T0.plus(Duration::from_secs(10 * 86_400)).to_rfc3339();
+        submit(&server, admin, json!([
+            {"id": "short", "type": "earn", "member_id": m, "source": "promo", "amount": 40, "expires_at": expires},
+            {"id": "long", "type": "earn", "member_id": m, "source": "base", "amount": 60},
+            {"id": "h", "type": "hold", "member_id": m, "amount": 50, "timeout_seconds": 900},
+        ])).await;
+        server.clock.advance(Duration::from_secs(901));
+        let report = quanzi_app::jobs::loyalty::sweep(&server.app).await.unwrap();
+        assert_eq!(report.settled, 1);
+        let p = points(&server, admin, &m).await;
+        assert_eq!((p["available"].as_i64(), p["held"].as_i64()), (Some(100), Some(0)));
+        let body = submit(&server, admin, json!([{"id": "late", "type": "post", "pending_id": "h"}])).await;
+        assert_eq!(statuses(&body), ["failed:pending_already_voided"]);
+        // Within seven days of expiry the member is told, once.
+        server.clock.advance(Duration::from_secs(4 * 86_400));
+        let report = quanzi_app::jobs::loyalty::sweep(&server.app).await.unwrap();
+        assert_eq!(report.notices, 1);
+        assert_eq!(quanzi_app::jobs::loyalty::sweep(&server.app).await.unwrap().notices, 0);
+        assert_eq!(points(&server, admin, &m).await["expiring_soon"], 40);
+        server.clock.advance(Duration::from_secs(6 * 86_400));
+        let report = quanzi_app::jobs::loyalty::sweep(&server.app).await.unwrap();
+        assert_eq!(report.expired, 1);
+        let p = points(&server, admin, &m).await;
+        assert_eq!(p["available"], 60);
+        let liability = json(server.as_key(admin, Method::GET, "/api/v1/loyalty/liability").send().await.unwrap()).await;
+        assert_eq!(liability["expired_total"], 40);
+        reconciled(&server, admin).await;
+    }
+
+    a_reversal_of_spent_points_becomes_debt_that_new_points_repay(backend) {
+        let server = TestServer::start(backend).await;
+        let tenant = server.tenant("a").await;
+        let admin = &tenant.admin_key;
+        let m = member(&server, admin, "o1").await;
+        submit(&server, admin, json!([
+            {"id": "order-1", "type": "earn", "member_id": m, "source": "orders", "amount": 100, "order_id": "o-1"},
+            {"id": "spent", "type": "spend", "member_id": m, "sink": "mall", "amount": 80},
+        ])).await;
+        let body = submit(&server, admin, json!([
+            {"id": "refund-1", "type": "reverse", "lot_id": "order-1", "amount": 100, "shortfall": "clawback_future"}
+        ])).await;
+        let legs: Vec<(String, i64)> = body["results"][0]["transfers"].as_array().unwrap().iter()
+            .map(|t| (t["kind"].as_str().unwrap().to_owned(), t["amount"].as_i64().unwrap())).collect();
+        assert_eq!(legs, [("reverse".to_owned(), 20), ("debt".to_owned(), 80)]);
+        let p = points(&server, admin, &m).await;
+        assert_eq!((p["available"].as_i64(), p["debt"].as_i64(), p["net"].as_i64()), (Some(0), Some(80), Some(-80)));
+        submit(&server, admin, json!([{"id": "later", "type": "earn", "member_id": m, "source": "checkin", "amount": 50}])).await;
+        let p = points(&server, admin, &m).await;
+        assert_eq!((p["available"].as_i64(), p["debt"].as_i64()), (Some(0), Some(30)));
+        reconciled(&server, admin).await;
+    }
+
+    operators_adjust_points_with_a_reason_in_the_audit_log(backend) {
+        let server = TestServer::start(backend).await;
+        let tenant = server.tenant("a").await;
+        let admin = &tenant.admin_key;
+        let m = member(&server, admin, "o1").await;
+        let path = format!("/api/v1/members/{m}/points/adjustments");
+        let response = server.as_key(admin, Method::POST, &path).json(&json!({"amount": 30, "reason": "客服补偿"})).send().await.unwrap();
+        assert_eq!(response.status(), 200);
+        let response = server.as_key(admin, Method::POST, &path).json(&json!({"amount": -50, "reason": "误发"})).send().await.unwrap();
+        let (code, _) = error_of(response, 409).await;
+        assert_eq!(code, "insufficient_points");
+        let (_, field) = error_of(server.as_key(admin, Method::POST, &path).json(&json!({"amount": 5, "reason": " "})).send().await.unwrap(), 400).await;
+        assert_eq!(field.as_deref(), Some("reason"));
+        let shop = server.key_with(&tenant, &["storefront"]).await;
+        error_of(server.as_key(&shop, Method::POST, &path).json(&json!({"amount": 5, "reason": "x"})).send().await.unwrap(), 403).await;
+        let audit = json(server.as_key(admin, Method::GET, "/api/v1/audit-log").send().await.unwrap()).await;
+        let adjustments: Vec<&Value> = audit["items"].as_array().unwrap().iter().filter(|e| e["action"] == "points.adjust").collect();
+        assert_eq!(adjustments.len(), 1);
+        assert!(adjustments[0]["details"].to_string().contains("客服补偿"));
+        assert_eq!(points(&server, admin, &m).await["available"], 30);
+    }
+
+    settings_are_checked_with_field_paths(backend) {
+        let server = TestServer::start(backend).await;
+        let tenant = server.tenant("a").await;
+        let admin = &tenant.admin_key;
+        let defaults = json(server.as_key(admin, Method::GET, "/api/v1/loyalty/settings").send().await.unwrap()).await;
+        assert_eq!(defaults["orders"]["pending_days"], 7);
+        assert_eq!(defaults["shortfall"], "negative_carry");
+        let put = |body: Value| server.as_key(admin, Method::PUT, "/api/v1/loyalty/settings").json(&body).send();
+        let (_, field) = error_of(put(json!({"checkin": {"cycle": "daily"}})).await.unwrap(), 400).await;
+        assert_eq!(field.as_deref(), Some("checkin.cycle"));
+        let (_, field) = error_of(put(json!({"checkin": {"consecutive": [{"at": 0, "points": 5}]}})).await.unwrap(), 400).await;
+        assert!(field.as_deref().is_some_and(|f| f.starts_with("checkin.consecutive")), "{field:?}");
+        let (_, field) = error_of(put(json!({"orders": {"expiry": "weeks:2"}})).await.unwrap(), 400).await;
+        assert_eq!(field.as_deref(), Some("orders.expiry"));
+        let (_, field) = error_of(put(json!({"surprise": 1})).await.unwrap(), 400).await;
+        assert_eq!(field.as_deref(), Some("surprise"));
+        let response = put(json!({"shortfall": "clawback_future", "checkin": {"base_points": 8, "cycle": "weekly"}})).await.unwrap();
+        assert_eq!(response.status(), 200);
+        let now = json(server.as_key(admin, Method::GET, "/api/v1/loyalty/settings").send().await.unwrap()).await;
+        assert_eq!((now["shortfall"].as_str(), now["checkin"]["base_points"].as_i64()), (Some("clawback_future"), Some(8)));
+    }
+}
