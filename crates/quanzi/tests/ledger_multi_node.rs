@@ -12,7 +12,14 @@ async fn three_nodes_never_overdraw_one_wallet() {
     let db = TestDb::postgres().await;
     db.store().await;
     let created = run(
-        &["workspace", "create", "--name", "ledger", "--database", &db.url],
+        &[
+            "workspace",
+            "create",
+            "--name",
+            "ledger",
+            "--database",
+            &db.url,
+        ],
         &[],
     );
     let key = field(&created, "api key");
