@@ -24,6 +24,8 @@ pub struct App {
     pii_key: Arc<tokio::sync::OnceCell<PiiKey>>,
     /// The group-commit writer for event ingestion, started on first use.
     ingest_queue: Arc<std::sync::OnceLock<crate::services::ingest_queue::Queue>>,
+    /// The group-commit writer for ledger batches from the API, started on first use.
+    ledger_queue: Arc<std::sync::OnceLock<crate::services::loyalty::queue::Queue>>,
 }
 
 impl App {
@@ -36,7 +38,19 @@ impl App {
             node_id: format!("node_{}", random_base32(10)).into(),
             pii_key: Arc::new(tokio::sync::OnceCell::new()),
             ingest_queue: Arc::new(std::sync::OnceLock::new()),
+            ledger_queue: Arc::new(std::sync::OnceLock::new()),
         }
+    }
+
+    pub(crate) fn ledger_queue(&self) -> &crate::services::loyalty::queue::Queue {
+        // As for ingestion: the writer's app has no queue of its own, so it stops with
+        // the last user.
+        self.ledger_queue.get_or_init(|| {
+            let mut writer_app = self.clone();
+            writer_app.ingest_queue = Arc::new(std::sync::OnceLock::new());
+            writer_app.ledger_queue = Arc::new(std::sync::OnceLock::new());
+            crate::services::loyalty::queue::start(writer_app)
+        })
     }
 
     pub(crate) fn ingest_queue(&self) -> &crate::services::ingest_queue::Queue {
@@ -45,6 +59,7 @@ impl App {
         self.ingest_queue.get_or_init(|| {
             let mut writer_app = self.clone();
             writer_app.ingest_queue = Arc::new(std::sync::OnceLock::new());
+            writer_app.ledger_queue = Arc::new(std::sync::OnceLock::new());
             crate::services::ingest_queue::start(writer_app)
         })
     }

@@ -107,7 +107,6 @@ CREATE TABLE loyalty_lot_uses (
     amount       BIGINT NOT NULL,
     PRIMARY KEY (workspace_id, transfer_id, lot_id)
 );
-CREATE INDEX loyalty_lot_uses_lot ON loyalty_lot_uses (workspace_id, lot_id);
 
 -- Each workspace's loyalty programme (shortfall policy, notices, check-in), as JSON the
 -- application validates; absent means the defaults.

@@ -66,6 +66,19 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 50_000)]
         identities: usize,
     },
+    /// Points transfers per second through POST /api/v1/loyalty/transfers: spread over
+    /// many wallets and on one hot wallet.
+    Ledger {
+        #[arg(long, default_value_t = 100_000)]
+        wallets: usize,
+        /// Spends spread over the wallets (half as many go to the hot wallet).
+        #[arg(long, default_value_t = 200_000)]
+        transfers: usize,
+        #[arg(long, default_value_t = 1000)]
+        batch: usize,
+        #[arg(long, default_value_t = 4)]
+        connections: usize,
+    },
     /// Segment preview time over a large synthetic workspace.
     Segments {
         #[arg(long, default_value_t = 1_000_000)]

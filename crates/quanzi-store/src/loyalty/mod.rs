@@ -128,15 +128,17 @@ impl Tx {
         members: &[String],
     ) -> Result<HashMap<AccountCode, Balance>> {
         let mut accounts = HashMap::new();
+        // PostgreSQL locks the rows in code order, so two batches never wait on each other
+        // in a cycle. SQLite has one writer and needs neither; asking it to sort made it
+        // walk the primary key of every account instead of the member index.
         let lock = match self.backend() {
-            Backend::Postgres => "FOR UPDATE",
+            Backend::Postgres => "ORDER BY code FOR UPDATE",
             Backend::Sqlite => "",
         };
         for chunk in members.chunks(CHUNK) {
             let sql = format!(
                 "SELECT code, debits_pending, debits_posted, credits_pending, credits_posted
-                 FROM loyalty_accounts WHERE workspace_id = {} AND member_id IN {}
-                 ORDER BY code {lock}",
+                 FROM loyalty_accounts WHERE workspace_id = {} AND member_id IN {} {lock}",
                 param(self.backend(), 1),
                 in_list(self.backend(), chunk.len(), 1)
             );

@@ -324,43 +324,48 @@ impl Store {
         Ok(report)
     }
 
-    /// Member accounts whose counters disagree with their transfers (empty when the books
-    /// reconcile). Pending amounts come from the pending rows still open.
+    /// Member accounts whose counters disagree with their transfers or whose available
+    /// points differ from what their lots hold (empty when the books reconcile). Pending
+    /// amounts come from the pending rows still open. Every sum is one grouped scan.
     pub async fn ledger_mismatches(&self, workspace: &WorkspaceId) -> Result<Vec<String>> {
         let ws = workspace.as_str();
         let mut derived: HashMap<String, Balance> = HashMap::new();
-        for row in sqlx::query(
-            "SELECT debit, credit, amount FROM loyalty_transfers
-             WHERE workspace_id = $1 AND phase IN ('single', 'post')",
-        )
-        .bind(ws)
-        .fetch_all(self.reader())
-        .await?
-        {
-            let amount = int(&row, "amount")?;
-            derived
-                .entry(text(&row, "debit")?)
-                .or_default()
-                .debits_posted += amount;
-            derived
-                .entry(text(&row, "credit")?)
-                .or_default()
-                .credits_posted += amount;
+        let sums = [
+            ("SELECT debit AS account, CAST(SUM(amount) AS BIGINT) AS total FROM loyalty_transfers
+               WHERE workspace_id = $1 AND phase IN ('single', 'post') AND (debit LIKE 'wallet:%' OR debit LIKE 'debt:%') GROUP BY debit", 0),
+            ("SELECT credit AS account, CAST(SUM(amount) AS BIGINT) AS total FROM loyalty_transfers
+               WHERE workspace_id = $1 AND phase IN ('single', 'post') AND (credit LIKE 'wallet:%' OR credit LIKE 'debt:%') GROUP BY credit", 1),
+            ("SELECT debit AS account, CAST(SUM(amount) AS BIGINT) AS total FROM loyalty_pending
+               WHERE workspace_id = $1 AND state = 'pending' AND debit LIKE 'wallet:%' GROUP BY debit", 2),
+            ("SELECT credit AS account, CAST(SUM(amount) AS BIGINT) AS total FROM loyalty_pending
+               WHERE workspace_id = $1 AND state = 'pending' AND credit LIKE 'wallet:%' GROUP BY credit", 3),
+        ];
+        for (sql, counter) in sums {
+            for row in sqlx::query(sql).bind(ws).fetch_all(self.reader()).await? {
+                let b = derived.entry(text(&row, "account")?).or_default();
+                let total = int(&row, "total")?;
+                match counter {
+                    0 => b.debits_posted = total,
+                    1 => b.credits_posted = total,
+                    2 => b.debits_pending = total,
+                    _ => b.credits_pending = total,
+                }
+            }
         }
+        let mut in_lots: HashMap<String, i64> = HashMap::new();
         for row in sqlx::query(
-            "SELECT debit, credit, amount FROM loyalty_pending WHERE workspace_id = $1 AND state = 'pending'",
+            "SELECT member_id, CAST(SUM(remaining) AS BIGINT) AS total FROM loyalty_lots
+             WHERE workspace_id = $1 AND remaining > 0 GROUP BY member_id",
         )
         .bind(ws)
         .fetch_all(self.reader())
         .await?
         {
-            let amount = int(&row, "amount")?;
-            derived.entry(text(&row, "debit")?).or_default().debits_pending += amount;
-            derived.entry(text(&row, "credit")?).or_default().credits_pending += amount;
+            in_lots.insert(text(&row, "member_id")?, int(&row, "total")?);
         }
         let mut mismatches = Vec::new();
         for row in sqlx::query(
-            "SELECT code, debits_pending, debits_posted, credits_pending, credits_posted
+            "SELECT code, member_id, kind, debits_pending, debits_posted, credits_pending, credits_posted
              FROM loyalty_accounts WHERE workspace_id = $1",
         )
         .bind(ws)
@@ -373,29 +378,18 @@ impl Store {
             if stored != want {
                 mismatches.push(format!("{code}: stored {stored:?}, transfers say {want:?}"));
             }
-        }
-        let lots = sqlx::query(
-            "SELECT a.code AS code, CAST(a.credits_posted - a.debits_posted - a.debits_pending AS BIGINT) AS available,
-                    CAST(COALESCE((SELECT SUM(l.remaining) FROM loyalty_lots l
-                              WHERE l.workspace_id = a.workspace_id AND l.member_id = a.member_id), 0) AS BIGINT) AS in_lots
-             FROM loyalty_accounts a WHERE a.workspace_id = $1 AND a.kind = 'wallet'",
-        )
-        .bind(ws)
-        .fetch_all(self.reader())
-        .await?;
-        for row in lots {
-            let (available, in_lots) = (int(&row, "available")?, int(&row, "in_lots")?);
-            if available != in_lots {
-                mismatches.push(format!(
-                    "{}: available {available} but lots hold {in_lots}",
-                    text(&row, "code")?
-                ));
+            if text(&row, "kind")? == "wallet" {
+                let held = in_lots.get(&text(&row, "member_id")?).copied().unwrap_or(0);
+                if held != stored.available() {
+                    mismatches.push(format!(
+                        "{code}: available {} but lots hold {held}",
+                        stored.available()
+                    ));
+                }
             }
         }
         for (code, want) in derived {
-            if code.starts_with("wallet:") || code.starts_with("debt:") {
-                mismatches.push(format!("{code}: has transfers {want:?} but no account"));
-            }
+            mismatches.push(format!("{code}: has transfers {want:?} but no account"));
         }
         Ok(mismatches)
     }

@@ -27,6 +27,12 @@ pub async fn run(config: Config, command: BenchCommand) -> anyhow::Result<()> {
             connections,
             identities,
         } => super::bench_ingest::run(config, events, batch, connections, identities).await,
+        BenchCommand::Ledger {
+            wallets,
+            transfers,
+            batch,
+            connections,
+        } => super::bench_ledger::run(config, wallets, transfers, batch, connections).await,
         BenchCommand::Segments {
             members,
             events,

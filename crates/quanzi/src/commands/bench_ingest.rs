@@ -13,7 +13,6 @@ use quanzi_domain::members::Touchpoints;
 use quanzi_domain::time::Timestamp;
 use quanzi_server::AppState;
 use quanzi_store::NewEvent;
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 use tokio_util::sync::CancellationToken;
 
@@ -177,33 +176,10 @@ fn raw_rows(b: usize, batch: usize, identities: usize, now_ms: i64) -> Vec<NewEv
         .collect()
 }
 
-/// One keep-alive HTTP/1.1 POST; returns the batch's `accepted` count. A hand-rolled client
-/// keeps the benchmark's own cost (and dependencies) small.
+/// Posts one batch; returns its `accepted` count.
 async fn post(stream: &mut TcpStream, key: &str, body: &[u8]) -> anyhow::Result<usize> {
-    let head = format!(
-        "POST /api/v1/events HTTP/1.1\r\nHost: bench\r\nAuthorization: Bearer {key}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
-        body.len()
-    );
-    stream.write_all(head.as_bytes()).await?;
-    stream.write_all(body).await?;
-    let mut reader = BufReader::new(&mut *stream);
-    let mut status = String::new();
-    reader.read_line(&mut status).await?;
-    let mut length = 0usize;
-    loop {
-        let mut line = String::new();
-        reader.read_line(&mut line).await?;
-        if line == "\r\n" || line.is_empty() {
-            break;
-        }
-        if let Some(value) = line.to_ascii_lowercase().strip_prefix("content-length:") {
-            length = value.trim().parse()?;
-        }
-    }
-    let mut response = vec![0; length];
-    reader.read_exact(&mut response).await?;
-    let text = String::from_utf8_lossy(&response);
-    anyhow::ensure!(status.contains(" 200 "), "ingest failed: {status} {text}");
+    let (status, text) = super::bench_http::post(stream, "/api/v1/events", key, body).await?;
+    anyhow::ensure!(status == 200, "ingest failed: {status} {text}");
     let accepted = text
         .split("\"accepted\":")
         .nth(1)

@@ -1,7 +1,9 @@
 //! One module per subcommand.
 
 pub mod bench;
+pub mod bench_http;
 pub mod bench_ingest;
+pub mod bench_ledger;
 pub mod bench_segments;
 pub mod key;
 pub mod migrate;

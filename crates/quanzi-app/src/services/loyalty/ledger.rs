@@ -129,10 +129,22 @@ pub async fn submit(
             }
         }
     }
-    let applied = apply_batch(app, ws, &requests).await?;
+    let (reply, answer) = tokio::sync::oneshot::channel();
+    app.ledger_queue()
+        .send(super::queue::Submission {
+            workspace: ws.clone(),
+            requests: requests.clone(),
+            reply,
+        })
+        .await
+        .map_err(|_| Error::Internal(anyhow::anyhow!("the ledger writer has stopped")))?;
+    let outcomes = answer
+        .await
+        .map_err(|_| Error::Internal(anyhow::anyhow!("the ledger writer dropped a batch")))?
+        .map_err(|err| Error::Internal(anyhow::anyhow!("applying transfers failed: {err}")))?;
     let existing: Vec<String> = requests
         .iter()
-        .zip(&applied.outcomes)
+        .zip(&outcomes)
         .filter(|(_, o)| matches!(o, Outcome::Exists))
         .map(|(r, _)| r.id.clone())
         .collect();
@@ -143,7 +155,7 @@ pub async fn submit(
     };
     Ok(requests
         .into_iter()
-        .zip(applied.outcomes)
+        .zip(outcomes)
         .map(|(request, outcome)| {
             let outcome = match outcome {
                 Outcome::Created(transfers) => {

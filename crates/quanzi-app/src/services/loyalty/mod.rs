@@ -3,8 +3,10 @@
 //! # Layout
 //! - [`ledger`]: submitting ledger requests (the one path every point takes), balances,
 //!   lots, history, operator adjustments, the liability report and reconciliation.
+//! - `queue`: group commit of concurrent API batches on one node.
 //! - [`settings`]: the workspace's programme (shortfall policy, expiry notices, check-in
 //!   ladder, points on orders).
 
 pub mod ledger;
+pub(crate) mod queue;
 pub mod settings;

@@ -106,6 +106,19 @@ pub struct Effects {
     pub pendings: BTreeSet<String>,
 }
 
+impl Effects {
+    /// Adds what a later batch on the same working set did, so several batches can be
+    /// written back at once.
+    pub fn absorb(&mut self, later: Effects) {
+        self.ops.extend(later.ops);
+        self.transfers.extend(later.transfers);
+        self.lot_uses.extend(later.lot_uses);
+        self.accounts.extend(later.accounts);
+        self.lots.extend(later.lots);
+        self.pendings.extend(later.pendings);
+    }
+}
+
 #[derive(Debug)]
 pub struct Applied {
     pub outcomes: Vec<Outcome>,
