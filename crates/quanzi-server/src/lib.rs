@@ -57,6 +57,7 @@ pub fn app(state: AppState) -> Router {
         .merge(routes::privacy::router(&state))
         .merge(routes::tags::router(&state))
         .merge(routes::loyalty::router(&state))
+        .merge(routes::checkins::router(&state))
         .layer(from_fn_with_state(state.clone(), auth::authenticate));
 
     Router::new()

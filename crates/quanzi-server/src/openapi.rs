@@ -6,8 +6,8 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder
 use utoipa::{Modify, OpenApi};
 
 use crate::routes::{
-    api_keys, audit, events, jobs, loyalty, members, operators, orders, privacy, segments,
-    sessions, tags, workspace,
+    api_keys, audit, checkins, events, jobs, loyalty, members, operators, orders, privacy,
+    segments, sessions, tags, workspace,
 };
 
 #[derive(OpenApi)]
@@ -20,7 +20,7 @@ use crate::routes::{
                        marked so accept `Idempotency-Key`."
     ),
     paths(
-        workspace::current,
+        workspace::current, workspace::update,
         audit::list,
         operators::create, operators::list, operators::get_one,
         api_keys::create, api_keys::list, api_keys::get_one, api_keys::revoke,
@@ -34,6 +34,7 @@ use crate::routes::{
         tags::create_group, tags::list_groups, tags::create_tag, tags::of_member, tags::tag_member, tags::untag_member,
         loyalty::transfers, loyalty::points, loyalty::lots, loyalty::pending, loyalty::history, loyalty::adjust,
         loyalty::liability, loyalty::reconciliation, loyalty::get_settings, loyalty::put_settings,
+        checkins::check_in, checkins::make_up, checkins::calendar,
     ),
     components(schemas(crate::error::ErrorBody, crate::error::ErrorDetail)),
     modifiers(&Security),

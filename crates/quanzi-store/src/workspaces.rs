@@ -37,6 +37,18 @@ impl Tx {
         .map_err(StoreError::unique("workspace"))?;
         Ok(())
     }
+
+    pub async fn set_workspace_time_zone(&mut self, id: &WorkspaceId, zone: &str) -> Result<()> {
+        let done = sqlx::query("UPDATE workspaces SET time_zone = $1 WHERE id = $2")
+            .bind(zone)
+            .bind(id.as_str())
+            .execute(self.conn())
+            .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(())
+    }
 }
 
 impl Store {

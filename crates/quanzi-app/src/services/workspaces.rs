@@ -130,6 +130,46 @@ pub async fn get(app: &App, principal: &Principal) -> Result<WorkspaceRow> {
         .map_err(Error::not_found("workspace"))
 }
 
+/// Sets the zone calendar rules use (check-in days, month ends, expiry at month end).
+/// Only zones without daylight saving time are accepted (see `calendar::TimeZone`).
+pub async fn set_time_zone(app: &App, principal: &Principal, raw: &str) -> Result<WorkspaceRow> {
+    principal.require_console(
+        quanzi_domain::auth::Role::Admin,
+        quanzi_domain::auth::Scope::Admin,
+    )?;
+    let zone = quanzi_domain::calendar::TimeZone::parse(raw)?;
+    let now = app.clock.now();
+    let mut tx = app.store.begin().await?;
+    tx.set_workspace_time_zone(&principal.workspace_id, zone.name())
+        .await
+        .map_err(Error::not_found("workspace"))?;
+    tx.audit(&quanzi_store::NewAuditEntry {
+        workspace_id: principal.workspace_id.clone(),
+        actor: principal.actor_ref(),
+        action: "workspace.time_zone",
+        target: principal.workspace_id.to_string(),
+        details: super::audit_details(&[("time_zone", zone.name())]),
+        at: now,
+    })
+    .await?;
+    tx.commit().await?;
+    get(app, principal).await
+}
+
+/// The workspace's zone for calendar rules.
+pub(crate) async fn time_zone(
+    app: &App,
+    workspace: &quanzi_domain::ids::WorkspaceId,
+) -> Result<quanzi_domain::calendar::TimeZone> {
+    let row = app
+        .store
+        .workspace(workspace)
+        .await
+        .map_err(Error::not_found("workspace"))?;
+    // Zones were checked when set; an older unknown one falls back to the default.
+    Ok(quanzi_domain::calendar::TimeZone::parse(&row.time_zone).unwrap_or_default())
+}
+
 pub async fn list_all(app: &App) -> Result<Vec<WorkspaceRow>> {
     Ok(app.store.workspaces().await?)
 }

@@ -4,6 +4,7 @@
 
 pub mod api_keys;
 pub mod audit;
+pub mod checkins;
 pub mod events;
 pub mod jobs;
 pub mod loyalty;

@@ -1,9 +1,11 @@
 use axum::extract::State;
 use axum::routing::get;
+
+use crate::json::ApiJson;
 use axum::{Json, Router};
 use quanzi_app::services::workspaces;
 use quanzi_store::WorkspaceRow;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::error::ApiResult;
@@ -42,6 +44,30 @@ pub async fn current(
     Ok(Json(workspaces::get(&state.app, &caller).await?.into()))
 }
 
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateWorkspaceRequest {
+    /// A zone without daylight saving time (`Asia/Shanghai`, `Asia/Tokyo`, `UTC`, …) or a
+    /// fixed offset such as `+08:00`.
+    pub time_zone: String,
+}
+
+/// Changes the workspace's time zone (admin role).
+#[utoipa::path(patch, path = "/api/v1/workspace", tag = "workspace", request_body = UpdateWorkspaceRequest,
+    responses((status = 200, body = WorkspaceResponse), (status = 400, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody)),
+    security(("bearer" = []), ("session" = [])))]
+pub async fn update(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    ApiJson(body): ApiJson<UpdateWorkspaceRequest>,
+) -> ApiResult<Json<WorkspaceResponse>> {
+    Ok(Json(
+        workspaces::set_time_zone(&state.app, &caller, &body.time_zone)
+            .await?
+            .into(),
+    ))
+}
+
 pub fn router(_state: &AppState) -> Router<AppState> {
-    Router::new().route("/api/v1/workspace", get(current))
+    Router::new().route("/api/v1/workspace", get(current).patch(update))
 }

@@ -1,12 +1,14 @@
 //! Loyalty use cases: the points ledger and what feeds it.
 //!
 //! # Layout
+//! - [`checkin`]: daily check-in with streaks, ladders and paid make-ups.
 //! - [`ledger`]: submitting ledger requests (the one path every point takes), balances,
 //!   lots, history, operator adjustments, the liability report and reconciliation.
 //! - `queue`: group commit of concurrent API batches on one node.
 //! - [`settings`]: the workspace's programme (shortfall policy, expiry notices, check-in
 //!   ladder, points on orders).
 
+pub mod checkin;
 pub mod ledger;
 pub(crate) mod queue;
 pub mod settings;
