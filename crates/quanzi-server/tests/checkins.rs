@@ -16,7 +16,10 @@ async fn member(server: &TestServer, key: &str, openid: &str) -> String {
         .send()
         .await
         .unwrap();
-    json(response).await["member"]["id"].as_str().unwrap().to_owned()
+    json(response).await["member"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
 }
 
 fn at(server: &TestServer, rfc3339: &str) {
@@ -25,7 +28,11 @@ fn at(server: &TestServer, rfc3339: &str) {
 
 async fn check_in(server: &TestServer, key: &str, member: &str) -> (u16, Value) {
     let response = server
-        .as_key(key, Method::POST, &format!("/api/v1/members/{member}/checkins"))
+        .as_key(
+            key,
+            Method::POST,
+            &format!("/api/v1/members/{member}/checkins"),
+        )
         .send()
         .await
         .unwrap();
@@ -36,7 +43,11 @@ async fn check_in(server: &TestServer, key: &str, member: &str) -> (u16, Value) 
 async fn available(server: &TestServer, key: &str, member: &str) -> i64 {
     let body = json(
         server
-            .as_key(key, Method::GET, &format!("/api/v1/members/{member}/points"))
+            .as_key(
+                key,
+                Method::GET,
+                &format!("/api/v1/members/{member}/points"),
+            )
             .send()
             .await
             .unwrap(),

@@ -297,3 +297,91 @@ on_both_backends! {
         assert_eq!((now["shortfall"].as_str(), now["checkin"]["base_points"].as_i64()), (Some("clawback_future"), Some(8)));
     }
 }
+
+async fn order(
+    server: &TestServer,
+    key: &str,
+    external_id: &str,
+    buyer: &str,
+    items: Value,
+    shipping_fen: i64,
+) -> String {
+    let response = server
+        .as_key(key, Method::POST, "/api/v1/orders")
+        .json(&json!({"external_id": external_id, "buyer": {"kind": "wechat_openid", "value": buyer}, "items": items, "shipping_fen": shipping_fen}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 201);
+    json(response).await["id"].as_str().unwrap().to_owned()
+}
+
+async fn refund(
+    server: &TestServer,
+    key: &str,
+    order: &str,
+    external_id: &str,
+    lines: Option<Value>,
+) {
+    let mut body = json!({"external_id": external_id});
+    if let Some(lines) = lines {
+        body["items"] = lines;
+    }
+    let response = server
+        .as_key(
+            key,
+            Method::POST,
+            &format!("/api/v1/orders/{order}/refunds"),
+        )
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 201);
+}
+
+on_both_backends! {
+    orders_earn_pending_points_that_settle_after_the_return_window(backend) {
+        let server = TestServer::start(backend).await;
+        let tenant = server.tenant("a").await;
+        let admin = &tenant.admin_key;
+        let response = server.as_key(admin, Method::PUT, "/api/v1/loyalty/settings")
+            .json(&json!({"orders": {"points_per_yuan": 2, "first_order_bonus": 50, "excluded_categories": ["gift_card"]}})).send().await.unwrap();
+        assert_eq!(response.status(), 200);
+        // 2 × ¥128.50 tea (¥257, shipping never counts) and a gift card that earns nothing.
+        let id = order(&server, admin, "T-1", "o1", json!([
+            {"sku": "tea", "quantity": 2, "unit_price_fen": 12850},
+            {"sku": "card", "category": "gift_card", "quantity": 1, "unit_price_fen": 10000}
+        ]), 1000).await;
+        let m = member(&server, admin, "o1").await;
+        let p = points(&server, admin, &m).await;
+        assert_eq!((p["available"].as_i64(), p["pending"].as_i64()), (Some(0), Some(257 * 2 + 50)));
+        // A refund of one tea inside the window shrinks the pending points (¥128.50 left → 256).
+        refund(&server, admin, &id, "R-1", Some(json!([{"line": 0, "quantity": 1}]))).await;
+        let p = points(&server, admin, &m).await;
+        assert_eq!(p["pending"].as_i64(), Some(256 + 50));
+        // Seven days later the sweep settles them into lots.
+        server.clock.advance(Duration::from_secs(7 * 86_400));
+        quanzi_app::jobs::loyalty::sweep(&server.app).await.unwrap();
+        let p = points(&server, admin, &m).await;
+        assert_eq!((p["available"].as_i64(), p["pending"].as_i64()), (Some(306), Some(0)));
+        // A second order earns no second first-order bonus.
+        order(&server, admin, "T-2", "o1", json!([{"sku": "tea", "quantity": 1, "unit_price_fen": 5000}]), 0).await;
+        assert_eq!(points(&server, admin, &m).await["pending"], 100);
+        // The member spends 300; then the rest of the first order is refunded after the
+        // window: its 256 points and the 50 bonus come back, 6 from the lots, 300 as debt.
+        submit(&server, admin, json!([{"id": "mall-1", "type": "spend", "member_id": m, "sink": "mall", "amount": 300}])).await;
+        refund(&server, admin, &id, "R-2", None).await;
+        let p = points(&server, admin, &m).await;
+        assert_eq!((p["available"].as_i64(), p["debt"].as_i64(), p["pending"].as_i64()), (Some(0), Some(300), Some(100)));
+        // When the second order settles, its points repay the debt first.
+        server.clock.advance(Duration::from_secs(7 * 86_400));
+        quanzi_app::jobs::loyalty::sweep(&server.app).await.unwrap();
+        let p = points(&server, admin, &m).await;
+        assert_eq!((p["available"].as_i64(), p["debt"].as_i64()), (Some(0), Some(200)));
+        let liability = json(server.as_key(admin, Method::GET, "/api/v1/loyalty/liability").send().await.unwrap()).await;
+        let orders = liability["sources"].as_array().unwrap().iter().find(|s| s["source"] == "orders").unwrap().clone();
+        assert_eq!((orders["issued"].as_i64(), orders["returned"].as_i64()), (Some(356), Some(256)));
+        reconciled(&server, admin).await;
+    }
+}

@@ -9,7 +9,7 @@ use quanzi_domain::members::{
     allocate_refund, Identity, IdentityKind, NewOrder, NewOrderItem, RefundRequest, Touchpoints,
 };
 use quanzi_domain::time::Timestamp;
-use quanzi_store::{NewIdentity, OrderItemRow, OrderRow, RefundRow};
+use quanzi_store::{NewIdentity, OrderItemRow, OrderRow, RefundRow, StoreError};
 use sha2::{Digest, Sha256};
 
 use super::events::RawTime;
@@ -135,6 +135,8 @@ pub async fn record(app: &App, principal: &Principal, input: OrderInput) -> Resu
     };
 
     let ws = &principal.workspace_id;
+    let loyalty = super::loyalty::settings::load(app, ws).await?;
+    let tz = super::workspaces::time_zone(app, ws).await?;
     for _ in 0..8 {
         let mut tx = app.store.begin().await?;
         if let Some(existing) = tx.order_by_external_id(ws, &external_id).await? {
@@ -185,7 +187,25 @@ pub async fn record(app: &App, principal: &Principal, input: OrderInput) -> Resu
             Err(err) if err.is_transient() => continue,
             Err(err) => return Err(err.into()),
         }
-        tx.commit().await?;
+        // A member the reader cannot see yet was created by this transaction.
+        let first_order = match app.store.member(ws, &row.member_id).await {
+            Ok(member) => member.order_count == 0,
+            Err(StoreError::NotFound) => true,
+            Err(err) => return Err(err.into()),
+        };
+        let points = super::loyalty::orders::on_paid(&loyalty, &tz, &row, &items, first_order, now);
+        if !points.is_empty() {
+            match super::loyalty::ledger::apply_in(&mut tx, ws, &points, now).await {
+                Ok(_) => {}
+                Err(err) if err.is_transient() => continue,
+                Err(err) => return Err(err.into()),
+            }
+        }
+        match tx.commit().await {
+            Ok(()) => {}
+            Err(err) if err.is_transient() => continue,
+            Err(err) => return Err(err.into()),
+        }
         return Ok(RecordedOrder {
             order: row,
             items,
@@ -249,6 +269,7 @@ pub async fn refund(
         Some(lines) => RefundRequest::Lines(lines),
     };
     let fingerprint = hex::encode(Sha256::digest(format!("{order_id}|{request:?}").as_bytes()));
+    let loyalty = super::loyalty::settings::load(app, &principal.workspace_id).await?;
     for _ in 0..8 {
         let mut tx = app.store.begin().await?;
         if let Some(existing) = tx
@@ -309,7 +330,28 @@ pub async fn refund(
             Err(err) if err.is_transient() => continue,
             Err(err) => return Err(err.into()),
         }
-        tx.commit().await?;
+        let ws = &principal.workspace_id;
+        let reversal = match super::loyalty::orders::on_refund(
+            &mut tx, ws, &loyalty, &order, &items, &plan, &row.id,
+        )
+        .await
+        {
+            Ok(requests) => requests,
+            Err(err) if err.is_transient() => continue,
+            Err(err) => return Err(err.into()),
+        };
+        if !reversal.is_empty() {
+            match super::loyalty::ledger::apply_in(&mut tx, ws, &reversal, now).await {
+                Ok(_) => {}
+                Err(err) if err.is_transient() => continue,
+                Err(err) => return Err(err.into()),
+            }
+        }
+        match tx.commit().await {
+            Ok(()) => {}
+            Err(err) if err.is_transient() => continue,
+            Err(err) => return Err(err.into()),
+        }
         let (order, _, _) = app.store.order(&principal.workspace_id, &order.id).await?;
         return Ok(RecordedRefund {
             refund: row,

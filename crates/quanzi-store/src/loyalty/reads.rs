@@ -396,6 +396,38 @@ impl Store {
 }
 
 impl Tx {
+    /// What an order earned so far: its open pending earnings and its lots (read under the
+    /// order's row lock, which serialises refunds of one order).
+    pub async fn ledger_order_earnings(
+        &mut self,
+        workspace: &WorkspaceId,
+        order_id: &str,
+    ) -> Result<(Vec<Pending>, Vec<Lot>)> {
+        let pendings = sqlx::query(&format!(
+            "SELECT {PENDING_COLUMNS} FROM loyalty_pending
+             WHERE workspace_id = $1 AND order_id = $2 AND state = 'pending' AND credit LIKE 'wallet:%'
+             ORDER BY created_at, id"
+        ))
+        .bind(workspace.as_str())
+        .bind(order_id)
+        .fetch_all(self.conn())
+        .await?
+        .iter()
+        .map(pending)
+        .collect::<Result<Vec<_>>>()?;
+        let lots = sqlx::query(&format!(
+            "SELECT {LOT_COLUMNS} FROM loyalty_lots WHERE workspace_id = $1 AND order_id = $2 ORDER BY earned_at, id"
+        ))
+        .bind(workspace.as_str())
+        .bind(order_id)
+        .fetch_all(self.conn())
+        .await?
+        .iter()
+        .map(lot)
+        .collect::<Result<Vec<_>>>()?;
+        Ok((pendings, lots))
+    }
+
     /// Members of the workspace with points expiring by `until` not yet told about, marking
     /// those lots told: (member, points, first expiry).
     pub async fn ledger_take_expiry_notices(

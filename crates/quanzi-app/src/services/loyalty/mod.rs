@@ -4,11 +4,14 @@
 //! - [`checkin`]: daily check-in with streaks, ladders and paid make-ups.
 //! - [`ledger`]: submitting ledger requests (the one path every point takes), balances,
 //!   lots, history, operator adjustments, the liability report and reconciliation.
+//! - `orders`: points for paid orders (pending through the return window) and their
+//!   reversal on refunds.
 //! - `queue`: group commit of concurrent API batches on one node.
 //! - [`settings`]: the workspace's programme (shortfall policy, expiry notices, check-in
 //!   ladder, points on orders).
 
 pub mod checkin;
 pub mod ledger;
+pub(crate) mod orders;
 pub(crate) mod queue;
 pub mod settings;
