@@ -57,6 +57,7 @@ fn random_request(rng: &mut StdRng, n: usize, now: Timestamp, made: &[Request]) 
             sink: "checkout".into(),
             amount,
             timeout_seconds: rng.gen_range(1..20) * 3600,
+            on_timeout: OnTimeout::Void,
             order_id: None,
         },
         6 => Operation::Post {

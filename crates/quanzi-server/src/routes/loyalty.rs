@@ -7,7 +7,7 @@ use axum::{Json, Router};
 use quanzi_app::services::loyalty::{ledger, settings};
 use quanzi_domain::input::InvalidInput;
 use quanzi_domain::loyalty::ledger::{
-    check_account_name, check_request_id, Lot, Operation, Pending, Request, Shortfall,
+    check_account_name, check_request_id, Lot, OnTimeout, Operation, Pending, Request, Shortfall,
 };
 use quanzi_domain::time::Timestamp;
 use quanzi_store::TransferRow;
@@ -180,6 +180,7 @@ fn to_request(i: usize, t: TransferRequest) -> Result<Request, InvalidInput> {
                 sink: check_account_name(t.sink.as_deref().unwrap_or("checkout"), &at("sink"))?,
                 amount: amount()?,
                 timeout_seconds,
+                on_timeout: OnTimeout::Void,
                 order_id,
             }
         }

@@ -322,6 +322,7 @@ impl Machine<'_> {
                 sink,
                 amount,
                 timeout_seconds,
+                on_timeout,
                 order_id,
             } => {
                 positive(*amount)?;
@@ -345,7 +346,7 @@ impl Machine<'_> {
                     state: PendingState::Pending,
                     timeout: Timeout {
                         at: timeout_at,
-                        action: OnTimeout::Void,
+                        action: *on_timeout,
                     },
                     lot_expires_at: None,
                     order_id: order_id.clone(),
@@ -443,7 +444,12 @@ impl Machine<'_> {
                 let member = lot.member.clone();
                 self.expire_due(id, &member);
                 let lot = &self.w.lots[lot_id];
-                let effective = (*amount).min(lot.amount - lot.reversed - lot.expired);
+                // Points that expired are gone, not reversed. A hold voided after an earlier
+                // reversal can return points that then expire, so what is left to reverse
+                // may be less than nothing: never reverse a negative amount.
+                let effective = (*amount)
+                    .min(lot.amount - lot.reversed - lot.expired)
+                    .max(0);
                 let from_lot = effective.min(lot.remaining);
                 let source = AccountCode::Source(lot.source.clone());
                 let order = lot.order_id.clone();

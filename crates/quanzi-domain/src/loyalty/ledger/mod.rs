@@ -242,14 +242,16 @@ pub enum Operation {
         order_id: Option<String>,
         reason: Option<String>,
     },
-    /// Reserve points for a checkout: a pending debit that is posted, voided or lapses
-    /// `timeout_seconds` after it is made. The timeout is relative so that a resubmission
-    /// later on is recognised as the same request.
+    /// Reserve points: a pending debit that is posted or voided, and at `timeout_seconds`
+    /// after it is made either lapses (a checkout hold, `Void`) or settles (a points-mall
+    /// redemption past its cancellation window, `Post`). The timeout is relative so that a
+    /// resubmission later on is recognised as the same request.
     Hold {
         member: String,
         sink: String,
         amount: i64,
         timeout_seconds: i64,
+        on_timeout: OnTimeout,
         order_id: Option<String>,
     },
     /// Settle a pending transfer, all of it or (`amount`) part of it.
@@ -335,9 +337,11 @@ impl Operation {
                 sink,
                 amount,
                 timeout_seconds,
+                on_timeout,
                 order_id,
             } => format!(
-                "hold\u{1f}{member}\u{1f}{sink}\u{1f}{amount}\u{1f}{timeout_seconds}\u{1f}{}",
+                "hold\u{1f}{member}\u{1f}{sink}\u{1f}{amount}\u{1f}{timeout_seconds}\u{1f}{}\u{1f}{}",
+                on_timeout.as_str(),
                 opt(order_id)
             ),
             Operation::Post { pending_id, amount } => {

@@ -314,7 +314,9 @@ impl Model {
                 let member = self.lots[i].member.clone();
                 self.expire_due(&member, now);
                 let lot = &mut self.lots[i];
-                let effective = (*amount).min(lot.amount - lot.reversed - lot.expired);
+                let effective = (*amount)
+                    .min(lot.amount - lot.reversed - lot.expired)
+                    .max(0);
                 let from_lot = effective.min(lot.remaining);
                 lot.remaining -= from_lot;
                 lot.reversed += effective;
@@ -413,6 +415,7 @@ fn request(
             sink: "checkout".into(),
             amount,
             timeout_seconds: (variant as i64) * 7 - 1,
+            on_timeout: OnTimeout::Void,
             order_id: None,
         },
         4 => Operation::Post {
@@ -496,7 +499,7 @@ fn replay(
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 300, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 1000, ..ProptestConfig::default() })]
 
     #[test]
     fn random_batches_match_the_model_and_the_books_balance(steps in prop::collection::vec(step(), 1..40)) {
@@ -665,6 +668,7 @@ fn a_partial_post_returns_the_rest_to_the_newest_lot_taken() {
             sink: "checkout".into(),
             amount: 50,
             timeout_seconds: 100,
+            on_timeout: OnTimeout::Void,
             order_id: None,
         },
     };
@@ -718,6 +722,7 @@ fn a_hold_past_its_timeout_cannot_be_posted() {
             sink: "checkout".into(),
             amount: 20,
             timeout_seconds: 10,
+            on_timeout: OnTimeout::Void,
             order_id: None,
         },
     };
