@@ -6,7 +6,7 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder
 use utoipa::{Modify, OpenApi};
 
 use crate::routes::{
-    api_keys, audit, checkins, events, jobs, loyalty, members, operators, orders, privacy,
+    api_keys, audit, checkins, events, jobs, loyalty, mall, members, operators, orders, privacy,
     segments, sessions, tags, workspace,
 };
 
@@ -35,6 +35,7 @@ use crate::routes::{
         loyalty::transfers, loyalty::points, loyalty::lots, loyalty::pending, loyalty::history, loyalty::adjust,
         loyalty::liability, loyalty::reconciliation, loyalty::get_settings, loyalty::put_settings,
         checkins::check_in, checkins::make_up, checkins::calendar,
+        mall::create_item, mall::list_items, mall::redeem, mall::cancel, mall::of_member,
     ),
     components(schemas(crate::error::ErrorBody, crate::error::ErrorDetail)),
     modifiers(&Security),

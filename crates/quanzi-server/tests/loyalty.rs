@@ -385,3 +385,70 @@ on_both_backends! {
         reconciled(&server, admin).await;
     }
 }
+
+on_both_backends! {
+    the_mall_never_oversells_and_cancelling_returns_points_and_stock(backend) {
+        let server = TestServer::start(backend).await;
+        let tenant = server.tenant("a").await;
+        let admin = &tenant.admin_key;
+        let shop = server.key_with(&tenant, &["storefront"]).await;
+        let response = server.as_key(admin, Method::POST, "/api/v1/loyalty/mall/items")
+            .json(&json!({"name": "保温杯", "points": 100, "cash_fen": 990, "stock": 5, "per_member_limit": 2})).send().await.unwrap();
+        assert_eq!(response.status(), 201);
+        let item = json(response).await["id"].as_str().unwrap().to_owned();
+        let (_, field) = error_of(server.as_key(admin, Method::POST, "/api/v1/loyalty/mall/items")
+            .json(&json!({"name": "x", "points": 0, "stock": 1})).send().await.unwrap(), 400).await;
+        assert_eq!(field.as_deref(), Some("points"));
+        // Eight members with plenty of points race for five units, two each at most.
+        let mut members = Vec::new();
+        for i in 0..8 {
+            let m = member(&server, admin, &format!("buyer-{i}")).await;
+            submit(&server, admin, json!([{"id": format!("seed-{i}"), "type": "earn", "member_id": m, "source": "seed", "amount": 1000}])).await;
+            members.push(m);
+        }
+        let path = format!("/api/v1/loyalty/mall/items/{item}/redemptions");
+        let tries = members.iter().flat_map(|m| (0..3).map(move |_| m.clone())).map(|m| {
+            server.as_key(&shop, Method::POST, &path).json(&json!({"member_id": m})).send()
+        });
+        let mut won = Vec::new();
+        let mut codes = Vec::new();
+        for response in futures_util::future::join_all(tries).await {
+            let response = response.unwrap();
+            if response.status() == 201 {
+                won.push(json(response).await);
+            } else {
+                codes.push(json(response).await["error"]["code"].as_str().unwrap().to_owned());
+            }
+        }
+        assert_eq!(won.len(), 5, "{codes:?}");
+        assert!(codes.iter().all(|c| c == "out_of_stock" || c == "redemption_limit_reached"), "{codes:?}");
+        let items = json(server.as_key(&shop, Method::GET, "/api/v1/loyalty/mall/items").send().await.unwrap()).await;
+        assert_eq!(items["items"][0]["stock"], 0);
+        let winner = won[0]["member_id"].as_str().unwrap().to_owned();
+        let held = points(&server, &shop, &winner).await["held"].as_i64().unwrap();
+        assert!(held >= 100);
+        // Cancelling returns the points and the unit; a second cancel is refused.
+        let cancel = format!("/api/v1/loyalty/mall/redemptions/{}/cancel", won[0]["id"].as_str().unwrap());
+        assert_eq!(server.as_key(&shop, Method::POST, &cancel).send().await.unwrap().status(), 200);
+        let (code, _) = error_of(server.as_key(&shop, Method::POST, &cancel).send().await.unwrap(), 409).await;
+        assert_eq!(code, "redemption_cancelled");
+        assert_eq!(points(&server, &shop, &winner).await["held"].as_i64(), Some(held - 100));
+        let items = json(server.as_key(&shop, Method::GET, "/api/v1/loyalty/mall/items").send().await.unwrap()).await;
+        assert_eq!(items["items"][0]["stock"], 1);
+        // After the cancellation window the points settle and can no longer come back.
+        server.clock.advance(Duration::from_secs(7 * 86_400));
+        quanzi_app::jobs::loyalty::sweep(&server.app).await.unwrap();
+        let settled = format!("/api/v1/loyalty/mall/redemptions/{}/cancel", won[1]["id"].as_str().unwrap());
+        let (code, _) = error_of(server.as_key(&shop, Method::POST, &settled).send().await.unwrap(), 409).await;
+        assert_eq!(code, "redemption_settled");
+        let liability = json(server.as_key(admin, Method::GET, "/api/v1/loyalty/liability").send().await.unwrap()).await;
+        assert_eq!(liability["sinks"][0], json!({"sink": "mall", "spent": 400}));
+        reconciled(&server, admin).await;
+        // A member without enough points gets nothing and the stock stays.
+        let poor = member(&server, admin, "poor").await;
+        let (code, _) = error_of(server.as_key(&shop, Method::POST, &path).json(&json!({"member_id": poor})).send().await.unwrap(), 409).await;
+        assert_eq!(code, "insufficient_points");
+        let items = json(server.as_key(&shop, Method::GET, "/api/v1/loyalty/mall/items").send().await.unwrap()).await;
+        assert_eq!(items["items"][0]["stock"], 1);
+    }
+}

@@ -127,3 +127,34 @@ CREATE TABLE loyalty_checkins (
     at           BIGINT NOT NULL,
     PRIMARY KEY (workspace_id, member_id, day)
 );
+
+-- The points mall: items priced in points (plus optional cash), with stock.
+CREATE TABLE loyalty_mall_items (
+    workspace_id     TEXT NOT NULL,
+    id               TEXT NOT NULL,
+    name             TEXT NOT NULL,
+    points           BIGINT NOT NULL CHECK (points > 0),
+    cash_fen         BIGINT NOT NULL DEFAULT 0 CHECK (cash_fen >= 0),
+    stock            BIGINT NOT NULL CHECK (stock >= 0),
+    per_member_limit BIGINT,
+    active           BIGINT NOT NULL DEFAULT 1,
+    created_at       BIGINT NOT NULL,
+    PRIMARY KEY (workspace_id, id)
+);
+
+-- A redemption holds its points until its cancellation window ends (then they settle);
+-- cancelling voids the hold and puts the stock back.
+CREATE TABLE loyalty_redemptions (
+    workspace_id TEXT NOT NULL,
+    id           TEXT NOT NULL,
+    item_id      TEXT NOT NULL,
+    member_id    TEXT NOT NULL,
+    quantity     BIGINT NOT NULL CHECK (quantity > 0),
+    points       BIGINT NOT NULL,
+    cash_fen     BIGINT NOT NULL,
+    status       TEXT NOT NULL,
+    created_at   BIGINT NOT NULL,
+    cancelled_at BIGINT,
+    PRIMARY KEY (workspace_id, id)
+);
+CREATE INDEX loyalty_redemptions_member ON loyalty_redemptions (workspace_id, member_id, item_id);

@@ -52,7 +52,9 @@ pub use events::{EventRow, NewEvent};
 pub use idempotency::{ClaimOutcome, StoredResponse};
 pub use jobs::{ClaimedJob, JobLease, JobRow, JobStateCount, NewJob};
 pub use login_attempts::FailureCount;
-pub use loyalty::{CheckinRow, LiabilityReport, SourceCost, TransferRow};
+pub use loyalty::{
+    CheckinRow, LiabilityReport, MallItemRow, RedemptionRow, SourceCost, TransferRow,
+};
 pub use members::{
     ConsentRow, IdentityRef, IdentityRow, MemberRow, MergeRow, NewIdentity, ProfileDelta,
 };

@@ -8,6 +8,7 @@ pub mod checkins;
 pub mod events;
 pub mod jobs;
 pub mod loyalty;
+pub mod mall;
 pub mod members;
 pub mod operators;
 pub mod orders;

@@ -10,8 +10,10 @@
 //! # Layout
 //! - this file: the batch working set and the write-back.
 //! - `reads`: balances, lots, history, due work for jobs, and the liability report.
+//! - `mall`: points-mall items (stock taken by a conditional update) and redemptions.
 //! - `settings`: each workspace's loyalty settings and members' check-in days.
 
+mod mall;
 mod reads;
 mod settings;
 
@@ -31,6 +33,7 @@ use crate::rows::{int, opt_text, opt_ts, text, ts};
 use crate::sql::{in_list, param, placeholders, CHUNK};
 use crate::Tx;
 
+pub use mall::{MallItemRow, RedemptionRow};
 pub use reads::{LiabilityReport, SourceCost, TransferRow};
 pub use settings::CheckinRow;
 

@@ -4,6 +4,7 @@
 //! - [`checkin`]: daily check-in with streaks, ladders and paid make-ups.
 //! - [`ledger`]: submitting ledger requests (the one path every point takes), balances,
 //!   lots, history, operator adjustments, the liability report and reconciliation.
+//! - [`mall`]: the points mall (stock, per-member limits, redemptions as holds).
 //! - `orders`: points for paid orders (pending through the return window) and their
 //!   reversal on refunds.
 //! - `queue`: group commit of concurrent API batches on one node.
@@ -12,6 +13,7 @@
 
 pub mod checkin;
 pub mod ledger;
+pub mod mall;
 pub(crate) mod orders;
 pub(crate) mod queue;
 pub mod settings;
