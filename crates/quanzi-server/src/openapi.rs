@@ -7,7 +7,7 @@ use utoipa::{Modify, OpenApi};
 
 use crate::routes::{
     api_keys, audit, checkins, events, jobs, loyalty, mall, members, operators, orders, privacy,
-    segments, sessions, tags, workspace,
+    segments, sessions, tags, tiers, workspace,
 };
 
 #[derive(OpenApi)]
@@ -36,6 +36,7 @@ use crate::routes::{
         loyalty::liability, loyalty::reconciliation, loyalty::get_settings, loyalty::put_settings,
         checkins::check_in, checkins::make_up, checkins::calendar,
         mall::create_item, mall::list_items, mall::redeem, mall::cancel, mall::of_member,
+        tiers::of_member,
     ),
     components(schemas(crate::error::ErrorBody, crate::error::ErrorDetail)),
     modifiers(&Security),

@@ -452,3 +452,54 @@ on_both_backends! {
         assert_eq!(items["items"][0]["stock"], 1);
     }
 }
+
+async fn tier(server: &TestServer, key: &str, member: &str) -> Value {
+    json(
+        server
+            .as_key(key, Method::GET, &format!("/api/v1/members/{member}/tier"))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await
+}
+
+on_both_backends! {
+    orders_lift_members_into_tiers_that_multiply_points_and_reviews_bring_them_down(backend) {
+        let server = TestServer::start(backend).await;
+        let tenant = server.tenant("a").await;
+        let admin = &tenant.admin_key;
+        // Tiers by spend, re-evaluated every 30 days on the last 30 days' spend.
+        let response = server.as_key(admin, Method::PUT, "/api/v1/loyalty/settings")
+            .json(&json!({"tiers": {"review_every_days": 30, "ladder": [
+                {"code": "bronze", "name": "青铜", "threshold": 0},
+                {"code": "silver", "name": "白银", "threshold": 1000, "points_multiplier_percent": 150, "discount_bp": 200}
+            ]}})).send().await.unwrap();
+        assert_eq!(response.status(), 200);
+        order(&server, admin, "T-1", "o1", json!([{"sku": "tea", "quantity": 1, "unit_price_fen": 50000}]), 0).await;
+        let m = member(&server, admin, "o1").await;
+        let t = tier(&server, admin, &m).await;
+        assert_eq!((t["tier"].as_str(), t["next_tier"].as_str(), t["to_next"].as_i64()), (Some("bronze"), Some("silver"), Some(500)));
+        // ¥600 more lifts the member to silver with this very order.
+        order(&server, admin, "T-2", "o1", json!([{"sku": "tea", "quantity": 1, "unit_price_fen": 60000}]), 0).await;
+        let t = tier(&server, admin, &m).await;
+        assert_eq!((t["tier"].as_str(), t["benefits"]["points_multiplier_percent"].as_i64()), (Some("silver"), Some(150)));
+        // The next order earns 1.5× (¥100 → 150 points, pending), and a partial refund
+        // keeps the multiplier it was earned with.
+        let id = order(&server, admin, "T-3", "o1", json!([{"sku": "tea", "quantity": 2, "unit_price_fen": 5000}]), 0).await;
+        assert_eq!(points(&server, admin, &m).await["pending"], 500 + 600 + 150);
+        refund(&server, admin, &id, "R-1", Some(json!([{"line": 0, "quantity": 1}]))).await;
+        assert_eq!(points(&server, admin, &m).await["pending"], 500 + 600 + 75);
+        // 31 quiet days later the review finds ¥0 in the window: back to bronze.
+        server.clock.advance(Duration::from_secs(31 * 86_400));
+        let ws = quanzi_domain::ids::WorkspaceId::parse(&tenant.workspace_id).unwrap();
+        let changes = quanzi_app::services::loyalty::tiers::review(&server.app, &ws).await.unwrap();
+        assert_eq!(changes, 1);
+        assert_eq!(tier(&server, admin, &m).await["tier"], "bronze");
+        // Both changes are facts in the outbox.
+        let facts = server.app.store.domain_events_for(&ws, &m).await.unwrap();
+        let tiers: Vec<&String> = facts.iter().filter(|(topic, _)| topic == "member.tier_changed").map(|(_, payload)| payload).collect();
+        assert_eq!(tiers.len(), 3, "{facts:?}");
+        assert!(tiers[1].contains("\"to\":\"silver\"") && tiers[2].contains("\"to\":\"bronze\""), "{tiers:?}");
+    }
+}

@@ -158,3 +158,13 @@ CREATE TABLE loyalty_redemptions (
     PRIMARY KEY (workspace_id, id)
 );
 CREATE INDEX loyalty_redemptions_member ON loyalty_redemptions (workspace_id, member_id, item_id);
+
+-- Each member's tier (会员等级) as last decided; growth is computed from orders or points.
+CREATE TABLE loyalty_member_tiers (
+    workspace_id TEXT NOT NULL,
+    member_id    TEXT NOT NULL,
+    tier         TEXT NOT NULL,
+    since        BIGINT NOT NULL,
+    reviewed_at  BIGINT,
+    PRIMARY KEY (workspace_id, member_id)
+);

@@ -53,7 +53,7 @@ pub use idempotency::{ClaimOutcome, StoredResponse};
 pub use jobs::{ClaimedJob, JobLease, JobRow, JobStateCount, NewJob};
 pub use login_attempts::FailureCount;
 pub use loyalty::{
-    CheckinRow, LiabilityReport, MallItemRow, RedemptionRow, SourceCost, TransferRow,
+    CheckinRow, LiabilityReport, MallItemRow, MemberTierRow, RedemptionRow, SourceCost, TransferRow,
 };
 pub use members::{
     ConsentRow, IdentityRef, IdentityRow, MemberRow, MergeRow, NewIdentity, ProfileDelta,

@@ -16,6 +16,7 @@ pub mod probe;
 mod registry;
 pub mod rfm;
 pub mod segments;
+pub mod tiers;
 mod worker;
 
 pub use registry::{handler_fn, JobFuture, JobHandler, JobRun, Registry};
@@ -28,6 +29,7 @@ pub fn builtin_registry() -> Registry {
     registry.register(maintenance::PRUNE_KIND, maintenance::handler());
     registry.register(rfm::RFM_KIND, rfm::handler());
     registry.register(loyalty::SWEEP_KIND, loyalty::handler());
+    registry.register(tiers::TIERS_KIND, tiers::handler());
     registry.register(segments::REFRESH_KIND, segments::handler());
     registry
 }
@@ -42,6 +44,7 @@ pub async fn schedule_periodic(
     loyalty::schedule(app, now).await?;
     rfm::schedule_daily(app, now).await?;
     segments::schedule_daily(app, now).await?;
+    tiers::schedule_daily(app, now).await?;
     Ok(())
 }
 

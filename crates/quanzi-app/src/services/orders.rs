@@ -193,9 +193,47 @@ pub async fn record(app: &App, principal: &Principal, input: OrderInput) -> Resu
             Err(StoreError::NotFound) => true,
             Err(err) => return Err(err.into()),
         };
-        let points = super::loyalty::orders::on_paid(&loyalty, &tz, &row, &items, first_order, now);
+        let multiplier = match super::loyalty::tiers::multiplier_percent(
+            &mut tx,
+            ws,
+            loyalty.tiers.as_ref(),
+            &row.member_id,
+        )
+        .await
+        {
+            Ok(m) => m,
+            Err(err) if err.is_transient() => continue,
+            Err(err) => return Err(err.into()),
+        };
+        let points = super::loyalty::orders::on_paid(
+            &loyalty,
+            &tz,
+            &row,
+            &items,
+            first_order,
+            multiplier,
+            now,
+        );
         if !points.is_empty() {
             match super::loyalty::ledger::apply_in(&mut tx, ws, &points, now).await {
+                Ok(_) => {}
+                Err(err) if err.is_transient() => continue,
+                Err(err) => return Err(err.into()),
+            }
+        }
+        // An order can lift the member into a higher tier at once.
+        if let Some(program) = &loyalty.tiers {
+            match super::loyalty::tiers::refresh(
+                &mut tx,
+                ws,
+                program,
+                &tz,
+                &row.member_id,
+                false,
+                now,
+            )
+            .await
+            {
                 Ok(_) => {}
                 Err(err) if err.is_transient() => continue,
                 Err(err) => return Err(err.into()),

@@ -16,6 +16,7 @@ pub mod privacy;
 pub mod segments;
 pub mod sessions;
 pub mod tags;
+pub mod tiers;
 pub mod workspace;
 
 use axum::middleware::from_fn_with_state;

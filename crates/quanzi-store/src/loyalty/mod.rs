@@ -12,10 +12,12 @@
 //! - `reads`: balances, lots, history, due work for jobs, and the liability report.
 //! - `mall`: points-mall items (stock taken by a conditional update) and redemptions.
 //! - `settings`: each workspace's loyalty settings and members' check-in days.
+//! - `tiers`: members' tiers and the growth (spend or points) they are decided by.
 
 mod mall;
 mod reads;
 mod settings;
+mod tiers;
 
 use std::collections::{BTreeSet, HashMap};
 
@@ -36,6 +38,7 @@ use crate::Tx;
 pub use mall::{MallItemRow, RedemptionRow};
 pub use reads::{LiabilityReport, SourceCost, TransferRow};
 pub use settings::CheckinRow;
+pub use tiers::MemberTierRow;
 
 const LOT_COLUMNS: &str =
     "id, member_id, source, amount, remaining, reversed, expired, earned_at, expires_at, order_id";

@@ -8,6 +8,7 @@
 //! - `orders`: points for paid orders (pending through the return window) and their
 //!   reversal on refunds.
 //! - `queue`: group commit of concurrent API batches on one node.
+//! - [`tiers`]: tiers by growth value, re-decided after orders, on reads and daily.
 //! - [`settings`]: the workspace's programme (shortfall policy, expiry notices, check-in
 //!   ladder, points on orders).
 
@@ -17,3 +18,4 @@ pub mod mall;
 pub(crate) mod orders;
 pub(crate) mod queue;
 pub mod settings;
+pub mod tiers;

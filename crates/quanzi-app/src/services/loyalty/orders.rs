@@ -25,6 +25,7 @@ const FIRST_ORDER_SOURCE: &str = "first_order";
 
 fn points_for(
     rule: &OrderPoints,
+    multiplier_percent: u32,
     lines: impl Iterator<Item = (String, Option<String>, i64)>,
 ) -> i64 {
     let lines: Vec<EarnLine> = lines
@@ -34,13 +35,12 @@ fn points_for(
             paid_fen,
         })
         .collect();
-    // Tiers add their multiplier here once they exist; until then everyone earns 1×.
     order_points(
         rule.points_per_yuan,
         &lines,
         &rule.excluded_skus,
         &rule.excluded_categories,
-        100,
+        multiplier_percent,
     )
 }
 
@@ -73,6 +73,7 @@ pub(crate) fn on_paid(
     order: &OrderRow,
     items: &[OrderItemRow],
     first_order: bool,
+    multiplier_percent: u32,
     now: Timestamp,
 ) -> Vec<Request> {
     let Some(rule) = &settings.orders else {
@@ -82,6 +83,7 @@ pub(crate) fn on_paid(
     let mut requests = Vec::new();
     let points = points_for(
         rule,
+        multiplier_percent,
         items
             .iter()
             .map(|i| (i.sku.clone(), i.category.clone(), i.net_fen)),
@@ -145,25 +147,7 @@ pub(crate) async fn on_refund(
             .sum();
         item.net_fen - item.refunded_fen - now_refunded
     };
-    // What the order's lines still earn after this refund, under the rule as it was
-    // applied (a rule switched off since keeps what was earned in proportion).
-    let still_earned = match &rule {
-        Some(rule) => points_for(
-            rule,
-            items
-                .iter()
-                .map(|i| (i.sku.clone(), i.category.clone(), remaining_fen(i))),
-        ),
-        None => 0,
-    };
-    let fully_refunded = items.iter().all(|i| remaining_fen(i) <= 0);
     let is_orders = |source: &str| source == ORDERS_SOURCE;
-    let mut requests = Vec::new();
-    let mut n = 0;
-    let mut next_id = || {
-        n += 1;
-        format!("refund:{refund_id}:{n}")
-    };
     let order_pending: Vec<_> = pendings
         .iter()
         .filter(|p| matches!(&p.debit, quanzi_domain::loyalty::ledger::AccountCode::Source(s) if is_orders(s)))
@@ -174,6 +158,39 @@ pub(crate) async fn on_refund(
             .iter()
             .map(|l| l.amount - l.reversed)
             .sum::<i64>();
+    // What the order's lines still earn after this refund, at the multiplier the order
+    // earned with (the member's tier may have changed since): what it earned so far over
+    // what its lines before this refund earn at 1×, to the nearest percent.
+    let still_earned = match &rule {
+        Some(rule) => {
+            let line = |i: &OrderItemRow, fen: i64| (i.sku.clone(), i.category.clone(), fen);
+            let before = points_for(
+                rule,
+                100,
+                items.iter().map(|i| line(i, i.net_fen - i.refunded_fen)),
+            );
+            let multiplier = if before > 0 {
+                u32::try_from((earned * 100 + before / 2) / before)
+                    .unwrap_or(100)
+                    .max(100)
+            } else {
+                100
+            };
+            points_for(
+                rule,
+                multiplier,
+                items.iter().map(|i| line(i, remaining_fen(i))),
+            )
+        }
+        None => 0,
+    };
+    let fully_refunded = items.iter().all(|i| remaining_fen(i) <= 0);
+    let mut requests = Vec::new();
+    let mut n = 0;
+    let mut next_id = || {
+        n += 1;
+        format!("refund:{refund_id}:{n}")
+    };
     let mut to_take = (earned - still_earned).max(0);
     for p in &order_pending {
         // Inside the return window: replace the pending points by what is still earned.

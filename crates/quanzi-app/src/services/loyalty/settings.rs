@@ -10,6 +10,7 @@ use quanzi_domain::input::InvalidInput;
 use quanzi_domain::loyalty::checkin::{CheckinCycle, CheckinPolicy, MakeupPolicy, Rung};
 use quanzi_domain::loyalty::earning::{ExpiryPolicy, DEFAULT_ORDER_PENDING_DAYS};
 use quanzi_domain::loyalty::ledger::Shortfall;
+use quanzi_domain::loyalty::tiers::{DowngradePolicy, GrowthBasis, Tier, TierBenefits, TierLadder};
 use quanzi_store::NewAuditEntry;
 use serde::{Deserialize, Serialize};
 
@@ -27,6 +28,15 @@ pub struct LoyaltySettings {
     pub checkin_expiry: ExpiryPolicy,
     /// `None` when orders earn no points.
     pub orders: Option<OrderPoints>,
+    /// `None` when the workspace has no tiers.
+    pub tiers: Option<TierProgram>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct TierProgram {
+    pub ladder: TierLadder,
+    pub basis: GrowthBasis,
+    pub downgrade: DowngradePolicy,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -48,6 +58,130 @@ pub struct SettingsDoc {
     pub expiry_notice_days: u32,
     pub checkin: CheckinDoc,
     pub orders: OrderPointsDoc,
+    pub tiers: TiersDoc,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TiersDoc {
+    pub enabled: bool,
+    /// `spend` (growth per yuan paid, less refunds) or `points_earned`.
+    pub basis: String,
+    pub growth_per_yuan: i64,
+    /// Re-evaluate every N days on the last N days' growth (downgrades possible); absent
+    /// for tiers that never go down.
+    pub review_every_days: Option<u32>,
+    pub ladder: Vec<TierDoc>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TierDoc {
+    pub code: String,
+    pub name: String,
+    pub threshold: i64,
+    /// Basis points off (200 = 2 % off, 98折).
+    #[serde(default)]
+    pub discount_bp: u32,
+    #[serde(default = "hundred")]
+    pub points_multiplier_percent: u32,
+    #[serde(default)]
+    pub free_shipping: bool,
+    #[serde(default)]
+    pub dedicated_service: bool,
+    #[serde(default)]
+    pub birthday_gift_points: i64,
+}
+
+fn hundred() -> u32 {
+    100
+}
+
+impl Default for TiersDoc {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            basis: "spend".into(),
+            growth_per_yuan: 1,
+            review_every_days: None,
+            ladder: TierLadder::default()
+                .tiers()
+                .iter()
+                .map(|t| TierDoc {
+                    code: t.code.clone(),
+                    name: t.name.clone(),
+                    threshold: t.threshold,
+                    discount_bp: t.benefits.discount_bp,
+                    points_multiplier_percent: t.benefits.points_multiplier_percent,
+                    free_shipping: t.benefits.free_shipping,
+                    dedicated_service: t.benefits.dedicated_service,
+                    birthday_gift_points: t.benefits.birthday_gift_points,
+                })
+                .collect(),
+        }
+    }
+}
+
+impl TiersDoc {
+    fn checked(&self) -> Result<Option<TierProgram>, InvalidInput> {
+        let basis = match self.basis.as_str() {
+            "spend" => GrowthBasis::SpendFen {
+                growth_per_yuan: self.growth_per_yuan,
+            },
+            "points_earned" => GrowthBasis::PointsEarned,
+            _ => {
+                return Err(InvalidInput::new(
+                    "tiers.basis",
+                    "use `spend` or `points_earned`",
+                ))
+            }
+        };
+        basis.validate().map_err(|e| prefixed("tiers", e))?;
+        let downgrade = match self.review_every_days {
+            None => DowngradePolicy::Never,
+            Some(every_days) => DowngradePolicy::Reevaluate { every_days },
+        };
+        downgrade
+            .validate()
+            .map_err(|e| InvalidInput::new("tiers.review_every_days", e.message()))?;
+        let ladder = TierLadder::new(
+            self.ladder
+                .iter()
+                .map(|t| Tier {
+                    code: t.code.clone(),
+                    name: t.name.clone(),
+                    threshold: t.threshold,
+                    benefits: TierBenefits {
+                        discount_bp: t.discount_bp,
+                        points_multiplier_percent: t.points_multiplier_percent,
+                        free_shipping: t.free_shipping,
+                        dedicated_service: t.dedicated_service,
+                        birthday_gift_points: t.birthday_gift_points,
+                    },
+                })
+                .collect(),
+        )
+        .map_err(|e| {
+            InvalidInput::new(
+                format!("tiers.ladder{}", field_suffix(e.field())),
+                e.message(),
+            )
+        })?;
+        Ok(self.enabled.then_some(TierProgram {
+            ladder,
+            basis,
+            downgrade,
+        }))
+    }
+}
+
+/// The ladder's own error names its field relative to the ladder (`tiers[2].threshold`);
+/// the settings document calls it `tiers.ladder[2].threshold`.
+fn field_suffix(field: &str) -> String {
+    field
+        .strip_prefix("tiers")
+        .map(str::to_owned)
+        .unwrap_or_else(|| format!(".{field}"))
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -99,6 +233,7 @@ impl Default for SettingsDoc {
             expiry_notice_days: 7,
             checkin: CheckinDoc::default(),
             orders: OrderPointsDoc::default(),
+            tiers: TiersDoc::default(),
         }
     }
 }
@@ -216,6 +351,7 @@ impl SettingsDoc {
             }
         }
         let order_expiry = expiry("orders.expiry", &o.expiry)?;
+        let tiers = self.tiers.checked()?;
         Ok(LoyaltySettings {
             shortfall,
             expiry_notice_days: self.expiry_notice_days,
@@ -229,6 +365,7 @@ impl SettingsDoc {
                 pending_days: o.pending_days,
                 expiry: order_expiry,
             }),
+            tiers,
         })
     }
 }
