@@ -9,7 +9,7 @@ use quanzi_domain::members::{
     allocate_refund, Identity, IdentityKind, NewOrder, NewOrderItem, RefundRequest, Touchpoints,
 };
 use quanzi_domain::time::Timestamp;
-use quanzi_store::{NewIdentity, OrderItemRow, OrderRow, RefundRow, StoreError};
+use quanzi_store::{NewIdentity, OrderItemRow, OrderRow, RefundRow};
 use sha2::{Digest, Sha256};
 
 use super::events::RawTime;
@@ -182,17 +182,18 @@ pub async fn record(app: &App, principal: &Principal, input: OrderInput) -> Resu
         };
         // A concurrent submission of the same order number loses the unique race here and
         // goes round again to find the winner's order.
+        // Read in the transaction, before this order counts: a second connection taken
+        // while this one is held could wait for a pool that concurrent orders have drained.
+        let first_order = match tx.member_order_count(ws, &row.member_id).await {
+            Ok(count) => count == 0,
+            Err(err) if err.is_transient() => continue,
+            Err(err) => return Err(err.into()),
+        };
         match tx.insert_order(ws, &row, &items).await {
             Ok(()) => {}
             Err(err) if err.is_transient() => continue,
             Err(err) => return Err(err.into()),
         }
-        // A member the reader cannot see yet was created by this transaction.
-        let first_order = match app.store.member(ws, &row.member_id).await {
-            Ok(member) => member.order_count == 0,
-            Err(StoreError::NotFound) => true,
-            Err(err) => return Err(err.into()),
-        };
         let multiplier = match super::loyalty::tiers::multiplier_percent(
             &mut tx,
             ws,

@@ -63,6 +63,23 @@ impl Store {
 }
 
 impl Tx {
+    /// The member's order count as this transaction sees it (0 for a member it created).
+    pub async fn member_order_count(
+        &mut self,
+        workspace: &WorkspaceId,
+        member: &str,
+    ) -> Result<i64> {
+        let row =
+            sqlx::query("SELECT order_count FROM members WHERE workspace_id = $1 AND id = $2")
+                .bind(workspace.as_str())
+                .bind(member)
+                .fetch_optional(self.conn())
+                .await?;
+        row.map(|r| int(&r, "order_count"))
+            .transpose()
+            .map(|c| c.unwrap_or(0))
+    }
+
     pub async fn member_tier(
         &mut self,
         workspace: &WorkspaceId,
