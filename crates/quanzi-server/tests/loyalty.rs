@@ -503,3 +503,55 @@ on_both_backends! {
         assert!(tiers[1].contains("\"to\":\"silver\"") && tiers[2].contains("\"to\":\"bronze\""), "{tiers:?}");
     }
 }
+
+async fn events(server: &TestServer, key: &str, events: Value) {
+    let response = server
+        .as_key(key, Method::POST, "/api/v1/events")
+        .json(&json!({ "events": events }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+}
+
+fn event(id: &str, kind: &str, properties: Value) -> Value {
+    json!({"event_id": id, "type": kind, "identity": {"kind": "wechat_openid", "value": "fan"}, "properties": properties})
+}
+
+on_both_backends! {
+    events_earn_under_rules_with_caps_windows_and_once_per_event(backend) {
+        let server = TestServer::start(backend).await;
+        let tenant = server.tenant("a").await;
+        let admin = &tenant.admin_key;
+        let past = T0.minus(Duration::from_secs(3600)).to_rfc3339();
+        let response = server.as_key(admin, Method::PUT, "/api/v1/loyalty/settings").json(&json!({"rules": [
+            {"code": "share", "trigger": "share", "points": 5, "per_day": 10},
+            {"code": "photo-review", "trigger": "review_with_photo", "points": 20},
+            {"code": "survey", "trigger": "custom_event", "event_type": "survey_done", "points": 30, "active_until": past}
+        ]})).send().await.unwrap();
+        assert_eq!(response.status(), 200);
+        let (_, field) = error_of(server.as_key(admin, Method::PUT, "/api/v1/loyalty/settings")
+            .json(&json!({"rules": [{"code": "x", "trigger": "custom_event", "points": 3}]})).send().await.unwrap(), 400).await;
+        assert_eq!(field.as_deref(), Some("rules[0].event_type"));
+        // Three shares in a day pay 5 + 5 and then hit the cap of 10.
+        events(&server, admin, json!([
+            event("s1", "share", json!({})), event("s2", "share", json!({})), event("s3", "share", json!({})),
+            event("r1", "review", json!({"photos": ["a.jpg"]})), event("r2", "review", json!({"stars": 5})),
+            event("q1", "survey_done", json!({})),
+        ])).await;
+        let m = member(&server, admin, "fan").await;
+        assert_eq!(points(&server, admin, &m).await["available"], 10 + 20);
+        // The same events again pay nothing more.
+        events(&server, admin, json!([event("s1", "share", json!({})), event("r1", "review", json!({"photos": ["a.jpg"]}))])).await;
+        assert_eq!(points(&server, admin, &m).await["available"], 30);
+        // Tomorrow the daily cap starts again.
+        server.clock.advance(Duration::from_secs(86_400));
+        events(&server, admin, json!([event("s4", "share", json!({}))])).await;
+        assert_eq!(points(&server, admin, &m).await["available"], 35);
+        let liability = json(server.as_key(admin, Method::GET, "/api/v1/loyalty/liability").send().await.unwrap()).await;
+        let sources: Vec<(String, i64)> = liability["sources"].as_array().unwrap().iter()
+            .map(|s| (s["source"].as_str().unwrap().to_owned(), s["issued"].as_i64().unwrap())).collect();
+        assert_eq!(sources, [("rule.photo-review".to_owned(), 20), ("rule.share".to_owned(), 15)]);
+        reconciled(&server, admin).await;
+    }
+}

@@ -98,6 +98,15 @@ async fn store_group_once(
         group.iter().map(|s| &s.principal.workspace_id).collect();
     workspaces.sort();
     workspaces.dedup();
+    // Earning rules are read before the transaction: a second pooled connection taken
+    // while the writer is held could wait on a pool that concurrent writers drained.
+    let mut rule_contexts = HashMap::new();
+    for workspace in &workspaces {
+        let context = super::loyalty::rules::load(app, workspace)
+            .await
+            .map_err(|e| StoreError::Corrupt(format!("loyalty settings: {e}")))?;
+        rule_contexts.insert(*workspace, context);
+    }
     let mut tx = app.store.begin().await?;
     for workspace in workspaces {
         // The first occurrence of an event id in the group is stored; later ones are
@@ -120,7 +129,20 @@ async fn store_group_once(
             }
         }
         let Some(principal) = principal else { continue };
-        let inserted = store_events(&mut tx, principal, key, &events, now).await?;
+        let (inserted, rows) = store_events(&mut tx, principal, key, &events, now).await?;
+        if let Some(Some(context)) = rule_contexts.get(workspace) {
+            let stored: Vec<&NewEvent> = rows
+                .iter()
+                .filter(|r| inserted.contains(&r.event_id))
+                .collect();
+            let points = super::loyalty::rules::requests_for_events(
+                &mut tx, workspace, context, &stored, now,
+            )
+            .await?;
+            if !points.is_empty() {
+                super::loyalty::ledger::apply_in(&mut tx, workspace, &points, now).await?;
+            }
+        }
         for (i, event) in &events {
             if inserted.contains(&event.event_id) {
                 counts[*i].0 += 1;
@@ -133,14 +155,15 @@ async fn store_group_once(
     Ok(counts)
 }
 
-/// Resolves members, inserts the new events and adds them to profiles, inside `tx`.
+/// Resolves members, inserts the new events and adds them to profiles, inside `tx`;
+/// returns the ids stored now and every row (with its member).
 async fn store_events(
     tx: &mut Tx,
     principal: &Principal,
     key: &PiiKey,
     events: &[(usize, &IncomingEvent)],
     now: Timestamp,
-) -> Result<HashSet<String>, StoreError> {
+) -> Result<(HashSet<String>, Vec<NewEvent>), StoreError> {
     let mut lookups: HashMap<&Identity, LookupKey> = HashMap::new();
     let mut identities: Vec<NewIdentity> = Vec::new();
     for (_, e) in events {
@@ -195,5 +218,5 @@ async fn store_events(
         deltas.into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
     deltas.sort_by(|a, b| a.0.cmp(&b.0));
     tx.apply_profile_deltas(&deltas, now).await?;
-    Ok(inserted)
+    Ok((inserted, rows))
 }

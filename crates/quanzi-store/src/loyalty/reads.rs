@@ -396,6 +396,57 @@ impl Store {
 }
 
 impl Tx {
+    /// Points each member earned from `source` since the starts of the current day, week
+    /// and month (for per-member caps): member → (day, week, month).
+    pub async fn earnings_from_source(
+        &mut self,
+        workspace: &WorkspaceId,
+        source: &str,
+        members: &[String],
+        day: Timestamp,
+        week: Timestamp,
+        month: Timestamp,
+    ) -> Result<HashMap<String, (i64, i64, i64)>> {
+        let mut out = HashMap::new();
+        let since = week.min(month);
+        for chunk in members.chunks(500) {
+            let sql = format!(
+                "SELECT member_id,
+                    CAST(SUM(CASE WHEN created_at >= {} THEN amount ELSE 0 END) AS BIGINT) AS day,
+                    CAST(SUM(CASE WHEN created_at >= {} THEN amount ELSE 0 END) AS BIGINT) AS week,
+                    CAST(SUM(CASE WHEN created_at >= {} THEN amount ELSE 0 END) AS BIGINT) AS month
+                 FROM loyalty_transfers
+                 WHERE workspace_id = {} AND debit = {} AND kind = 'earn' AND created_at >= {}
+                   AND member_id IN {}
+                 GROUP BY member_id",
+                param(self.backend(), 1),
+                param(self.backend(), 2),
+                param(self.backend(), 3),
+                param(self.backend(), 4),
+                param(self.backend(), 5),
+                param(self.backend(), 6),
+                in_list(self.backend(), chunk.len(), 6)
+            );
+            let mut query = sqlx::query(&sql)
+                .bind(day.millis())
+                .bind(week.millis())
+                .bind(month.millis())
+                .bind(workspace.as_str())
+                .bind(format!("source:{source}"))
+                .bind(since.millis());
+            for member in chunk {
+                query = query.bind(member.as_str());
+            }
+            for row in query.fetch_all(self.conn()).await? {
+                out.insert(
+                    text(&row, "member_id")?,
+                    (int(&row, "day")?, int(&row, "week")?, int(&row, "month")?),
+                );
+            }
+        }
+        Ok(out)
+    }
+
     /// What an order earned so far: its open pending earnings and its lots (read under the
     /// order's row lock, which serialises refunds of one order).
     pub async fn ledger_order_earnings(

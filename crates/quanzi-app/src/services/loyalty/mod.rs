@@ -9,6 +9,8 @@
 //!   reversal on refunds.
 //! - `queue`: group commit of concurrent API batches on one node.
 //! - [`tiers`]: tiers by growth value, re-decided after orders, on reads and daily.
+//! - `rules`: earning rules that pay for events (share, review with photo, referral,
+//!   custom), run inside the ingest transaction, capped per member.
 //! - [`settings`]: the workspace's programme (shortfall policy, expiry notices, check-in
 //!   ladder, points on orders).
 
@@ -17,5 +19,6 @@ pub mod ledger;
 pub mod mall;
 pub(crate) mod orders;
 pub(crate) mod queue;
+pub(crate) mod rules;
 pub mod settings;
 pub mod tiers;

@@ -8,9 +8,12 @@ use quanzi_domain::auth::{Role, Scope};
 use quanzi_domain::ids::WorkspaceId;
 use quanzi_domain::input::InvalidInput;
 use quanzi_domain::loyalty::checkin::{CheckinCycle, CheckinPolicy, MakeupPolicy, Rung};
-use quanzi_domain::loyalty::earning::{ExpiryPolicy, DEFAULT_ORDER_PENDING_DAYS};
+use quanzi_domain::loyalty::earning::{
+    Caps, EarningRule, ExpiryPolicy, Trigger, DEFAULT_ORDER_PENDING_DAYS,
+};
 use quanzi_domain::loyalty::ledger::Shortfall;
 use quanzi_domain::loyalty::tiers::{DowngradePolicy, GrowthBasis, Tier, TierBenefits, TierLadder};
+use quanzi_domain::time::Timestamp;
 use quanzi_store::NewAuditEntry;
 use serde::{Deserialize, Serialize};
 
@@ -30,6 +33,8 @@ pub struct LoyaltySettings {
     pub orders: Option<OrderPoints>,
     /// `None` when the workspace has no tiers.
     pub tiers: Option<TierProgram>,
+    /// Rules that pay for events (share, review with photo, referral, custom events).
+    pub rules: Vec<EarningRule>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -59,6 +64,102 @@ pub struct SettingsDoc {
     pub checkin: CheckinDoc,
     pub orders: OrderPointsDoc,
     pub tiers: TiersDoc,
+    pub rules: Vec<RuleDoc>,
+}
+
+/// A rule that pays points for an event.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RuleDoc {
+    /// Lowercase letters, digits, `_`, `-`; the points come from `source:rule.<code>`.
+    pub code: String,
+    /// `share` (a `share` event), `review_with_photo` (a `review` event whose properties
+    /// say `has_photo: true` or list `photos`), `referral` (a `referral` event; its points
+    /// stay pending for `pending_days`), or `custom_event` (any `event_type`).
+    pub trigger: String,
+    #[serde(default)]
+    pub event_type: Option<String>,
+    pub points: i64,
+    #[serde(default)]
+    pub per_day: Option<i64>,
+    #[serde(default)]
+    pub per_week: Option<i64>,
+    #[serde(default)]
+    pub per_month: Option<i64>,
+    /// RFC 3339; the rule pays from then on.
+    #[serde(default)]
+    pub active_from: Option<String>,
+    /// RFC 3339; the rule stops paying then.
+    #[serde(default)]
+    pub active_until: Option<String>,
+    #[serde(default = "default_rule_expiry")]
+    pub expiry: String,
+    #[serde(default)]
+    pub pending_days: Option<u32>,
+}
+
+fn default_rule_expiry() -> String {
+    "days:365".into()
+}
+
+impl RuleDoc {
+    fn checked(&self, i: usize) -> Result<EarningRule, InvalidInput> {
+        let at = |name: &str| format!("rules[{i}].{name}");
+        let code_ok = (1..=40).contains(&self.code.len())
+            && self
+                .code
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"_-".contains(&b));
+        if !code_ok {
+            return Err(InvalidInput::new(
+                at("code"),
+                "use 1–40 lowercase letters, digits, '_' or '-'",
+            ));
+        }
+        let points = self.points;
+        let trigger = match self.trigger.as_str() {
+            "share" => Trigger::Share { points },
+            "review_with_photo" => Trigger::ReviewWithPhoto { points },
+            "referral" => Trigger::Referral { points },
+            "custom_event" => Trigger::CustomEvent {
+                event_type: self.event_type.clone().ok_or_else(|| {
+                    InvalidInput::new(at("event_type"), "is required for custom_event")
+                })?,
+                points,
+            },
+            _ => {
+                return Err(InvalidInput::new(
+                    at("trigger"),
+                    "use share, review_with_photo, referral or custom_event",
+                ))
+            }
+        };
+        let time = |raw: &Option<String>, name: &str| -> Result<Option<Timestamp>, InvalidInput> {
+            raw.as_deref()
+                .map(|r| {
+                    Timestamp::parse_rfc3339(r)
+                        .ok_or_else(|| InvalidInput::new(at(name), "must be an RFC 3339 time"))
+                })
+                .transpose()
+        };
+        let mut rule = EarningRule::new(self.code.clone(), trigger);
+        rule.caps = Caps {
+            per_day: self.per_day,
+            per_week: self.per_week,
+            per_month: self.per_month,
+        };
+        rule.active_from = time(&self.active_from, "active_from")?;
+        rule.active_until = time(&self.active_until, "active_until")?;
+        rule.expiry = expiry(&at("expiry"), &self.expiry)?;
+        if let Some(days) = self.pending_days {
+            rule.pending_days = days;
+        }
+        rule.validate().map_err(|e| {
+            let field = at(e.field());
+            e.for_field(field)
+        })?;
+        Ok(rule)
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -234,6 +335,7 @@ impl Default for SettingsDoc {
             checkin: CheckinDoc::default(),
             orders: OrderPointsDoc::default(),
             tiers: TiersDoc::default(),
+            rules: Vec::new(),
         }
     }
 }
@@ -352,6 +454,23 @@ impl SettingsDoc {
         }
         let order_expiry = expiry("orders.expiry", &o.expiry)?;
         let tiers = self.tiers.checked()?;
+        if self.rules.len() > 50 {
+            return Err(InvalidInput::new("rules", "at most 50 rules"));
+        }
+        let rules = self
+            .rules
+            .iter()
+            .enumerate()
+            .map(|(i, r)| r.checked(i))
+            .collect::<Result<Vec<_>, _>>()?;
+        for (i, rule) in rules.iter().enumerate() {
+            if rules[..i].iter().any(|r| r.code == rule.code) {
+                return Err(InvalidInput::new(
+                    format!("rules[{i}].code"),
+                    "is used by another rule",
+                ));
+            }
+        }
         Ok(LoyaltySettings {
             shortfall,
             expiry_notice_days: self.expiry_notice_days,
@@ -366,6 +485,7 @@ impl SettingsDoc {
                 expiry: order_expiry,
             }),
             tiers,
+            rules,
         })
     }
 }
