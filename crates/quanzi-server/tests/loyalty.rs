@@ -555,3 +555,39 @@ on_both_backends! {
         reconciled(&server, admin).await;
     }
 }
+
+on_both_backends! {
+    points_follow_a_member_merge(backend) {
+        let server = TestServer::start(backend).await;
+        let tenant = server.tenant("a").await;
+        let admin = &tenant.admin_key;
+        let older = member(&server, admin, "wx-1").await;
+        // A douyin buyer pays an order (pending points) and earns 40 of which 10 are held.
+        order(&server, admin, "D-1", "dy-placeholder", json!([{"sku": "tea", "quantity": 1, "unit_price_fen": 8000}]), 0).await;
+        let newer = member(&server, admin, "dy-placeholder").await;
+        submit(&server, admin, json!([
+            {"id": "e-old", "type": "earn", "member_id": older, "source": "welcome", "amount": 100},
+            {"id": "e-new", "type": "earn", "member_id": newer, "source": "welcome", "amount": 40},
+            {"id": "h-new", "type": "hold", "member_id": newer, "amount": 10},
+        ])).await;
+        // One identify names both: the newer member merges into the older one.
+        let response = server.as_key(admin, Method::POST, "/api/v1/members/identify")
+            .json(&json!({"identities": [{"kind": "wechat_openid", "value": "wx-1"}, {"kind": "wechat_openid", "value": "dy-placeholder"}]}))
+            .send().await.unwrap();
+        assert_eq!(response.status(), 200);
+        let merged = json(response).await;
+        assert_eq!(merged["member"]["id"], older.as_str());
+        let p = points(&server, admin, &older).await;
+        assert_eq!((p["available"].as_i64(), p["held"].as_i64(), p["pending"].as_i64()), (Some(140), Some(0), Some(80)));
+        // The merged id answers with the survivor, and its lots carry over intact.
+        let lots = json(server.as_key(admin, Method::GET, &format!("/api/v1/members/{newer}/points/lots")).send().await.unwrap()).await;
+        let mut ids: Vec<&str> = lots["items"].as_array().unwrap().iter().map(|l| l["id"].as_str().unwrap()).collect();
+        ids.sort();
+        assert_eq!(ids, ["e-new", "e-old"]);
+        // The order's points settle for the survivor after the return window.
+        server.clock.advance(Duration::from_secs(7 * 86_400));
+        quanzi_app::jobs::loyalty::sweep(&server.app).await.unwrap();
+        assert_eq!(points(&server, admin, &older).await["available"], 220);
+        reconciled(&server, admin).await;
+    }
+}

@@ -30,7 +30,11 @@ fn random_request(rng: &mut StdRng, n: usize, now: Timestamp, made: &[Request]) 
             ids[rng.gen_range(0..ids.len())].id.clone()
         }
     };
-    let op = match rng.gen_range(0..10) {
+    let op = match rng.gen_range(0..11) {
+        10 => Operation::Merge {
+            from: member.clone(),
+            into: MEMBERS[rng.gen_range(0..MEMBERS.len())].to_owned(),
+        },
         0..=2 => Operation::Earn {
             member,
             source: format!("s{}", rng.gen_range(0..3)),

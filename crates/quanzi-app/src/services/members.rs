@@ -5,6 +5,7 @@ use std::collections::{BTreeSet, HashMap};
 use quanzi_domain::auth::Scope;
 use quanzi_domain::ids::new_id_body;
 use quanzi_domain::input::InvalidInput;
+use quanzi_domain::loyalty::ledger::{Operation, Request};
 use quanzi_domain::members::{Identity, IdentityKind};
 use quanzi_store::{IdentityRef, IdentityRow, MemberRow, MergeRow, NewIdentity, StoreError, Tx};
 
@@ -147,6 +148,22 @@ async fn identify_once(
     for other in &members[1..] {
         tx.merge_members(ws, &survivor, &other.id, via, now).await?;
         merged.push(other.id.clone());
+    }
+    if !merged.is_empty() {
+        // Points follow the survivor in the same transaction: balances, lots with their
+        // expiries, pending order points and debts (open holds of the merged are voided).
+        let moves: Vec<Request> = merged
+            .iter()
+            .map(|from| Request {
+                id: format!("merge:{from}"),
+                linked: false,
+                op: Operation::Merge {
+                    from: from.clone(),
+                    into: survivor.clone(),
+                },
+            })
+            .collect();
+        super::loyalty::ledger::apply_in(&mut tx, ws, &moves, now).await?;
     }
     let missing: Vec<NewIdentity> = identities
         .iter()

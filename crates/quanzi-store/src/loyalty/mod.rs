@@ -55,8 +55,14 @@ impl Tx {
         let mut pending_ids = BTreeSet::new();
         let mut lot_ids = BTreeSet::new();
         let mut members = BTreeSet::new();
+        let mut merged_members = BTreeSet::new();
         for request in requests {
             match &request.op {
+                Operation::Merge { from, into } => {
+                    members.insert(from.clone());
+                    members.insert(into.clone());
+                    merged_members.insert(from.clone());
+                }
                 Operation::Post { pending_id, .. } | Operation::Void { pending_id } => {
                     pending_ids.insert(pending_id.clone());
                 }
@@ -82,7 +88,13 @@ impl Tx {
         self.ensure_wallets(workspace, &members, now).await?;
         let accounts = self.lock_accounts(workspace, &members).await?;
 
-        let pendings = self.pendings_by_id(workspace, &pending_ids).await?;
+        let mut pendings = self.pendings_by_id(workspace, &pending_ids).await?;
+        let merged_members: Vec<String> = merged_members.into_iter().collect();
+        for p in self.open_pendings_of(workspace, &merged_members).await? {
+            if !pendings.iter().any(|q| q.id == p.id) {
+                pendings.push(p);
+            }
+        }
         // Open lots, plus used-up ones a request names or a hold may give points back to.
         let mut lots = self.open_lots(workspace, &members).await?;
         let open: BTreeSet<String> = lots.iter().map(|l| l.id.clone()).collect();
@@ -215,6 +227,30 @@ impl Tx {
             let mut query = sqlx::query(&sql).bind(workspace.as_str());
             for id in chunk {
                 query = query.bind(id.as_str());
+            }
+            for row in query.fetch_all(self.conn()).await? {
+                pendings.push(pending(&row)?);
+            }
+        }
+        Ok(pendings)
+    }
+
+    async fn open_pendings_of(
+        &mut self,
+        workspace: &WorkspaceId,
+        members: &[String],
+    ) -> Result<Vec<Pending>> {
+        let mut pendings = Vec::new();
+        for chunk in members.chunks(CHUNK) {
+            let sql = format!(
+                "SELECT {PENDING_COLUMNS} FROM loyalty_pending
+                 WHERE workspace_id = {} AND state = 'pending' AND member_id IN {}",
+                param(self.backend(), 1),
+                in_list(self.backend(), chunk.len(), 1)
+            );
+            let mut query = sqlx::query(&sql).bind(workspace.as_str());
+            for member in chunk {
+                query = query.bind(member.as_str());
             }
             for row in query.fetch_all(self.conn()).await? {
                 pendings.push(pending(&row)?);
@@ -366,7 +402,8 @@ impl Tx {
             let sql = format!(
                 "INSERT INTO loyalty_lots ({LOT_COLUMNS}, workspace_id) VALUES {}
                  ON CONFLICT (workspace_id, id) DO UPDATE SET
-                    remaining = excluded.remaining, reversed = excluded.reversed, expired = excluded.expired",
+                    member_id = excluded.member_id, remaining = excluded.remaining,
+                    reversed = excluded.reversed, expired = excluded.expired",
                 placeholders(backend, chunk.len(), 11, 0)
             );
             let mut query = sqlx::query(&sql);

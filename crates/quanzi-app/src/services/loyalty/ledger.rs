@@ -83,6 +83,10 @@ fn authorize(principal: &Principal, op: &Operation) -> Result<()> {
         Operation::Earn { .. } | Operation::Reverse { .. } | Operation::Expire { .. } => {
             principal.require_console(Role::Admin, Scope::Admin)
         }
+        // Points move between members only when OneID merges them.
+        Operation::Merge { .. } => Err(Error::Forbidden(
+            "points move between members only when identify merges them".into(),
+        )),
     }
 }
 

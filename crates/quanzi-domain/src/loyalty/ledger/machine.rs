@@ -130,7 +130,7 @@ enum Undo {
     Lot(String, Option<Lot>),
     Pending(String, Option<Pending>),
     Known(String, Option<(String, Option<LedgerError>)>),
-    MemberLots(String, usize),
+    MemberLotsSwap(String, Option<Vec<String>>),
 }
 
 struct Mark {
@@ -430,6 +430,12 @@ impl Machine<'_> {
                 self.expire_lot(id, id, lot_id);
                 Ok(())
             }
+            Operation::Merge { from, into } => {
+                if from != into {
+                    self.merge(id, from, into);
+                }
+                Ok(())
+            }
             Operation::Reverse {
                 lot_id,
                 amount,
@@ -493,6 +499,117 @@ impl Machine<'_> {
                 }
                 Ok(())
             }
+        }
+    }
+
+    /// See [`Operation::Merge`]. The working set must hold both members' accounts, their
+    /// open lots, and the merged member's open pending transfers.
+    fn merge(&mut self, id: &str, from: &str, into: &str) {
+        let from_wallet = AccountCode::Wallet(from.to_owned());
+        let into_wallet = AccountCode::Wallet(into.to_owned());
+        let mut open: Vec<Pending> = self
+            .w
+            .pendings
+            .values()
+            .filter(|p| {
+                p.state == PendingState::Pending
+                    && (p.debit == from_wallet || p.credit == from_wallet)
+            })
+            .cloned()
+            .collect();
+        open.sort_by(|a, b| a.id.cmp(&b.id));
+        for p in open {
+            let leg_id = format!("{id}:void:{}", p.id);
+            if p.debit == from_wallet {
+                self.account(&from_wallet).debits_pending -= p.amount;
+                self.give_back(&p.uses, p.amount, &leg_id);
+            } else {
+                self.account(&from_wallet).credits_pending -= p.amount;
+            }
+            self.resolve(&p, PendingState::Voided, 0);
+            self.emit(
+                Leg::new(&leg_id, id, "void", &p.debit, &p.credit, p.amount)
+                    .phase(Phase::Void)
+                    .pending(&p.id)
+                    .order(&p.order_id),
+            );
+            if p.credit == from_wallet {
+                // Points earned on an order keep waiting for its return window, now for
+                // the survivor.
+                let again = format!("{}:merged", p.id);
+                self.account(&into_wallet).credits_pending += p.amount;
+                self.put_pending(Pending {
+                    id: again.clone(),
+                    credit: into_wallet.clone(),
+                    state: PendingState::Pending,
+                    created_at: self.now,
+                    resolved_amount: 0,
+                    resolved_at: None,
+                    uses: Vec::new(),
+                    ..p.clone()
+                });
+                self.emit(
+                    Leg::new(&again, id, "earn", &p.debit, &into_wallet, p.amount)
+                        .phase(Phase::Pending)
+                        .order(&p.order_id),
+                );
+            }
+        }
+        let amount = self.w.balance(&from_wallet).available();
+        if amount > 0 {
+            self.account(&from_wallet).debits_posted += amount;
+            self.account(&into_wallet).credits_posted += amount;
+            let moving: Vec<String> = self
+                .w
+                .by_member
+                .get(from)
+                .into_iter()
+                .flatten()
+                .filter(|lot| self.w.lots[*lot].remaining > 0)
+                .cloned()
+                .collect();
+            for lot_id in &moving {
+                self.lot(lot_id).member = into.to_owned();
+            }
+            self.journal.push(Undo::MemberLotsSwap(
+                from.to_owned(),
+                self.w.by_member.get(from).cloned(),
+            ));
+            self.journal.push(Undo::MemberLotsSwap(
+                into.to_owned(),
+                self.w.by_member.get(into).cloned(),
+            ));
+            if let Some(list) = self.w.by_member.get_mut(from) {
+                list.retain(|lot| !moving.contains(lot));
+            }
+            let mut merged: Vec<String> = self.w.by_member.get(into).cloned().unwrap_or_default();
+            merged.extend(moving);
+            let lots = &self.w.lots;
+            merged.sort_by(|a, b| (lots[a].earned_at, a).cmp(&(lots[b].earned_at, b)));
+            self.w.by_member.insert(into.to_owned(), merged);
+            self.emit(Leg::new(
+                id,
+                id,
+                "merge",
+                &from_wallet,
+                &into_wallet,
+                amount,
+            ));
+        }
+        let from_debt = AccountCode::Debt(from.to_owned());
+        let owed = -self.w.balance(&from_debt).posted();
+        if owed > 0 {
+            let into_debt = AccountCode::Debt(into.to_owned());
+            self.account(&into_debt).debits_posted += owed;
+            self.account(&from_debt).credits_posted += owed;
+            self.emit(Leg::new(
+                &format!("{id}:debt"),
+                id,
+                "merge",
+                &into_debt,
+                &from_debt,
+                owed,
+            ));
         }
     }
 
@@ -614,10 +731,16 @@ impl Machine<'_> {
         let old = self.w.lots.insert(id.to_owned(), lot);
         self.journal.push(Undo::Lot(id.to_owned(), old));
         self.fx.lots.insert(id.to_owned());
-        let list = self.w.by_member.entry(member.to_owned()).or_default();
+        // Kept in (earned_at, id) order, the order the store loads them in, so a batch
+        // spends the same lots whether or not its lots were made in this batch.
+        let old = self.w.by_member.get(member).cloned();
         self.journal
-            .push(Undo::MemberLots(member.to_owned(), list.len()));
-        list.push(id.to_owned());
+            .push(Undo::MemberLotsSwap(member.to_owned(), old));
+        let now = self.now;
+        let lots = &self.w.lots;
+        let list = self.w.by_member.entry(member.to_owned()).or_default();
+        let at = list.partition_point(|other| (lots[other].earned_at, other.as_str()) < (now, id));
+        list.insert(at, id.to_owned());
     }
 
     /// Takes `amount` from the member's lots, oldest first, and says which it used.
@@ -716,11 +839,7 @@ impl Machine<'_> {
                 Undo::Lot(id, old) => restore(&mut self.w.lots, id, old),
                 Undo::Pending(id, old) => restore(&mut self.w.pendings, id, old),
                 Undo::Known(id, old) => restore(&mut self.w.known, id, old),
-                Undo::MemberLots(member, len) => {
-                    if let Some(list) = self.w.by_member.get_mut(&member) {
-                        list.truncate(len);
-                    }
-                }
+                Undo::MemberLotsSwap(member, old) => restore(&mut self.w.by_member, member, old),
             }
         }
         self.fx.ops.truncate(mark.ops);

@@ -263,6 +263,11 @@ pub enum Operation {
     Void { pending_id: String },
     /// Expire what is left of a lot whose time has come.
     Expire { lot_id: String },
+    /// Moves everything of a merged member to the survivor: open holds are voided (their
+    /// points return first), pending earnings are re-made for the survivor with the same
+    /// deadline, the available points move with their lots (same ids and expiries), and a
+    /// debt moves too.
+    Merge { from: String, into: String },
     /// Take back points a lot earned (an order refunded); what the member already spent
     /// is handled by the shortfall policy.
     Reverse {
@@ -283,6 +288,7 @@ impl Operation {
             Operation::Void { .. } => "void",
             Operation::Expire { .. } => "expire",
             Operation::Reverse { .. } => "reverse",
+            Operation::Merge { .. } => "merge",
         }
     }
 
@@ -292,6 +298,7 @@ impl Operation {
             Operation::Earn { member, .. }
             | Operation::Spend { member, .. }
             | Operation::Hold { member, .. } => Some(member),
+            Operation::Merge { into, .. } => Some(into),
             _ => None,
         }
     }
@@ -349,6 +356,7 @@ impl Operation {
             }
             Operation::Void { pending_id } => format!("void\u{1f}{pending_id}"),
             Operation::Expire { lot_id } => format!("expire\u{1f}{lot_id}"),
+            Operation::Merge { from, into } => format!("merge\u{1f}{from}\u{1f}{into}"),
             Operation::Reverse {
                 lot_id,
                 amount,

@@ -15,6 +15,7 @@ const T0: i64 = 1_000_000;
 struct MLot {
     id: String,
     member: String,
+    earned_at: i64,
     amount: i64,
     remaining: i64,
     reversed: i64,
@@ -68,9 +69,16 @@ impl Model {
         }
     }
 
+    /// Oldest first: by when earned, then by id.
     fn take(&mut self, member: &str, mut amount: i64) -> Vec<(usize, i64)> {
+        let mut order: Vec<usize> = (0..self.lots.len()).collect();
+        order.sort_by(|&a, &b| {
+            (self.lots[a].earned_at, &self.lots[a].id)
+                .cmp(&(self.lots[b].earned_at, &self.lots[b].id))
+        });
         let mut uses = Vec::new();
-        for (i, lot) in self.lots.iter_mut().enumerate() {
+        for i in order {
+            let lot = &mut self.lots[i];
             if lot.member == member && amount > 0 {
                 let t = amount.min(lot.remaining);
                 lot.remaining -= t;
@@ -83,13 +91,14 @@ impl Model {
         uses
     }
 
-    fn earn(&mut self, id: &str, member: &str, amount: i64, expires_at: Option<i64>) {
+    fn earn(&mut self, id: &str, member: &str, amount: i64, expires_at: Option<i64>, now: i64) {
         let debt = self.debt.entry(member.to_owned()).or_default();
         let repay = (*debt).min(amount);
         *debt -= repay;
         self.lots.push(MLot {
             id: id.to_owned(),
             member: member.to_owned(),
+            earned_at: now,
             amount,
             remaining: amount - repay,
             reversed: 0,
@@ -194,7 +203,7 @@ impl Model {
                             },
                         );
                     }
-                    None => self.earn(id, member, *amount, exp),
+                    None => self.earn(id, member, *amount, exp, now),
                 }
                 Ok(())
             }
@@ -268,7 +277,7 @@ impl Model {
                     if p.hold {
                         self.give_back(&p.uses, p.amount - posted);
                     } else {
-                        self.earn(pending_id, &p.member, posted, p.lot_expires_at);
+                        self.earn(pending_id, &p.member, posted, p.lot_expires_at, now);
                     }
                 } else if p.hold {
                     self.give_back(&p.uses, p.amount);
@@ -292,6 +301,41 @@ impl Model {
                 }
                 lot.expired += lot.remaining;
                 lot.remaining = 0;
+                Ok(())
+            }
+            Operation::Merge { from, into } => {
+                if from == into {
+                    return Ok(());
+                }
+                let mut open: Vec<String> = self
+                    .pendings
+                    .iter()
+                    .filter(|(_, p)| p.open && &p.member == from)
+                    .map(|(id, _)| id.clone())
+                    .collect();
+                open.sort();
+                for pid in open {
+                    let p = self.pendings[&pid].clone();
+                    if p.hold {
+                        self.give_back(&p.uses, p.amount);
+                    } else {
+                        let mut again = p.clone();
+                        again.member = into.clone();
+                        self.pendings.insert(format!("{pid}:merged"), again);
+                    }
+                    let p = self.pendings.get_mut(&pid).unwrap();
+                    p.open = false;
+                    p.posted = false;
+                }
+                for lot in self
+                    .lots
+                    .iter_mut()
+                    .filter(|l| &l.member == from && l.remaining > 0)
+                {
+                    lot.member = into.clone();
+                }
+                let owed = self.debt.remove(from).unwrap_or(0);
+                *self.debt.entry(into.clone()).or_default() += owed;
                 Ok(())
             }
             Operation::Reverse {
@@ -350,7 +394,7 @@ enum Step {
 
 fn step() -> impl Strategy<Value = Step> {
     prop_oneof![
-        4 => prop::collection::vec((0u8..9, prop::bool::weighted(0.15), 0u8..8, -2i64..120, 0u8..4), 1..6).prop_map(Step::Batch),
+        4 => prop::collection::vec((0u8..10, prop::bool::weighted(0.15), 0u8..8, -2i64..120, 0u8..4), 1..6).prop_map(Step::Batch),
         1 => (1i64..40).prop_map(Step::Advance),
     ]
 }
@@ -437,6 +481,10 @@ fn request(
                 Shortfall::ClawbackFuture
             },
             reason: None,
+        },
+        8 => Operation::Merge {
+            from: member,
+            into: MEMBERS[(pick as usize + 1 + variant as usize % 2) % MEMBERS.len()].to_owned(),
         },
         _ => {
             // Resubmit an earlier request, sometimes with other fields.
