@@ -591,3 +591,27 @@ on_both_backends! {
         reconciled(&server, admin).await;
     }
 }
+
+on_both_backends! {
+    the_daily_review_pays_the_tier_birthday_gift_once_a_year(backend) {
+        let server = TestServer::start(backend).await;
+        let tenant = server.tenant("a").await;
+        let admin = &tenant.admin_key;
+        // T0 is 21 September in Shanghai. Silver (¥1,000 spent) gives 50 points.
+        let response = server.as_key(admin, Method::POST, "/api/v1/members/identify")
+            .json(&json!({"identities": [{"kind": "wechat_openid", "value": "bday"}], "traits": {"birthday": "1995-09-21"}}))
+            .send().await.unwrap();
+        let m = json(response).await["member"]["id"].as_str().unwrap().to_owned();
+        let other = member(&server, admin, "no-bday").await;
+        order(&server, admin, "B-1", "bday", json!([{"sku": "tea", "quantity": 1, "unit_price_fen": 120000}]), 0).await;
+        order(&server, admin, "B-2", "no-bday", json!([{"sku": "tea", "quantity": 1, "unit_price_fen": 120000}]), 0).await;
+        let ws = quanzi_domain::ids::WorkspaceId::parse(&tenant.workspace_id).unwrap();
+        quanzi_app::services::loyalty::tiers::review(&server.app, &ws).await.unwrap();
+        quanzi_app::services::loyalty::tiers::review(&server.app, &ws).await.unwrap();
+        assert_eq!(points(&server, admin, &m).await["available"], 50);
+        assert_eq!(points(&server, admin, &other).await["available"], 0);
+        let lots = json(server.as_key(admin, Method::GET, &format!("/api/v1/members/{m}/points/lots")).send().await.unwrap()).await;
+        assert_eq!(lots["items"][0]["source"], "birthday");
+        assert!(lots["items"][0]["expires_at"].is_string());
+    }
+}

@@ -677,6 +677,32 @@ impl Tx {
 }
 
 impl Store {
+    /// Each live member's traits (JSON text), for rules that read one trait of many members.
+    pub async fn member_traits(
+        &self,
+        workspace: &WorkspaceId,
+        ids: &[String],
+    ) -> Result<HashMap<String, String>> {
+        let mut traits = HashMap::new();
+        for chunk in ids.chunks(CHUNK) {
+            let sql = format!(
+                "SELECT id, traits FROM members WHERE workspace_id = {} AND merged_into IS NULL AND id IN {}",
+                param(self.backend(), 1),
+                crate::sql::in_list(self.backend(), chunk.len(), 1)
+            );
+            let mut query = sqlx::query(&sql).bind(workspace.as_str());
+            for id in chunk {
+                query = query.bind(id.as_str());
+            }
+            for row in query.fetch_all(self.reader()).await? {
+                traits.insert(text(&row, "id")?, text(&row, "traits")?);
+            }
+        }
+        Ok(traits)
+    }
+}
+
+impl Store {
     /// The live member behind each of these ids (a merged member's survivor); unknown ids
     /// are left out. Merges re-point earlier merges, so one step reaches the survivor.
     pub async fn live_member_ids(

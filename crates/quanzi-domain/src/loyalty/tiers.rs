@@ -341,6 +341,30 @@ pub fn evaluate<'a>(
     }
 }
 
+/// Whether `today` is the member's birthday, from a `birthday` trait written `YYYY-MM-DD`
+/// or `MM-DD`. A 29 February birthday is kept on 28 February in other years.
+pub fn is_birthday(birthday: &str, today: LocalDate) -> bool {
+    let month_day = match birthday.len() {
+        10 => &birthday[5..],
+        5 => birthday,
+        _ => return false,
+    };
+    let Some((month, day)) = month_day.split_once('-') else {
+        return false;
+    };
+    let (Ok(month), Ok(day)) = (month.parse::<u32>(), day.parse::<u32>()) else {
+        return false;
+    };
+    if (month, day) == (today.month(), today.day()) {
+        return true;
+    }
+    month == 2
+        && day == 29
+        && today.month() == 2
+        && today.day() == 28
+        && today.end_of_month().day() == 28
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -523,5 +547,17 @@ mod tests {
                 prop_assert!(to.threshold <= lifetime);
             }
         }
+    }
+
+    #[test]
+    fn birthdays_match_by_month_and_day_and_leap_day_falls_on_the_28th() {
+        let day = |y, m, d| LocalDate::new(y, m, d).unwrap();
+        assert!(super::is_birthday("1990-11-23", day(2026, 11, 23)));
+        assert!(super::is_birthday("11-23", day(2026, 11, 23)));
+        assert!(!super::is_birthday("1990-11-24", day(2026, 11, 23)));
+        assert!(super::is_birthday("2000-02-29", day(2027, 2, 28)));
+        assert!(!super::is_birthday("2000-02-29", day(2028, 2, 28)));
+        assert!(super::is_birthday("2000-02-29", day(2028, 2, 29)));
+        assert!(!super::is_birthday("soon", day(2026, 11, 23)));
     }
 }

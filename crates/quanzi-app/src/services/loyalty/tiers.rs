@@ -2,15 +2,21 @@
 //! changed for them — after an order, when their tier is read, and at the daily review —
 //! and every change is a `member.tier_changed` fact in the outbox. Upgrades happen as soon
 //! as growth crosses a threshold; downgrades only at a review, and only when the workspace
-//! re-evaluates tiers on a rolling window.
+//! re-evaluates tiers on a rolling window. The daily review also pays each member's tier
+//! birthday gift on their birthday (a `birthday` trait, `YYYY-MM-DD` or `MM-DD`), once a
+//! year, valid for 30 days.
 
 use quanzi_domain::auth::Scope;
 use quanzi_domain::calendar::{LocalDate, TimeZone};
 use quanzi_domain::ids::WorkspaceId;
-use quanzi_domain::loyalty::tiers::{evaluate, GrowthBasis, Tier, TierDecision};
+use std::time::Duration;
+
+use quanzi_domain::loyalty::ledger::{Operation, Request};
+use quanzi_domain::loyalty::tiers::{evaluate, is_birthday, GrowthBasis, Tier, TierDecision};
 use quanzi_domain::time::Timestamp;
 use quanzi_store::{StoreError, Tx};
 
+use super::ledger::apply_in;
 use super::settings::{self, TierProgram};
 use crate::principal::Principal;
 use crate::services::{members, workspaces};
@@ -166,6 +172,8 @@ pub async fn review(app: &App, ws: &WorkspaceId) -> anyhow::Result<usize> {
     let mut changes = 0;
     for chunk in app.store.tier_candidates(ws).await?.chunks(200) {
         let now = app.clock.now();
+        let today = LocalDate::of(now, &tz);
+        let traits = app.store.member_traits(ws, chunk).await?;
         let mut tx = app.store.begin().await?;
         for member in chunk {
             let periodic = match program.downgrade.next_review(LocalDate::of(now, &tz)) {
@@ -183,17 +191,42 @@ pub async fn review(app: &App, ws: &WorkspaceId) -> anyhow::Result<usize> {
                 },
                 None => false,
             };
-            if refresh(&mut tx, ws, &program, &tz, member, periodic, now)
-                .await?
-                .changed
-                .is_some()
-            {
+            let standing = refresh(&mut tx, ws, &program, &tz, member, periodic, now).await?;
+            if standing.changed.is_some() {
                 changes += 1;
+            }
+            let gift = standing.tier.benefits.birthday_gift_points;
+            if gift > 0 && traits.get(member).is_some_and(|t| birthday_today(t, today)) {
+                let request = Request {
+                    // One gift per member and year, however often the review runs.
+                    id: format!("birthday:{member}:{}", today.year()),
+                    linked: false,
+                    op: Operation::Earn {
+                        member: member.clone(),
+                        source: "birthday".into(),
+                        amount: gift,
+                        lot_expires_at: Some(now.plus(BIRTHDAY_GIFT_LIFETIME)),
+                        pending: None,
+                        order_id: None,
+                        reason: Some(format!("birthday gift ({})", standing.tier.name)),
+                    },
+                };
+                apply_in(&mut tx, ws, &[request], now).await?;
             }
         }
         tx.commit().await?;
     }
     Ok(changes)
+}
+
+/// Birthday gift points last this long.
+const BIRTHDAY_GIFT_LIFETIME: Duration = Duration::from_secs(30 * 86_400);
+
+fn birthday_today(traits: &str, today: LocalDate) -> bool {
+    serde_json::from_str::<serde_json::Value>(traits)
+        .ok()
+        .and_then(|t| t["birthday"].as_str().map(|b| is_birthday(b, today)))
+        .unwrap_or(false)
 }
 
 /// The tier multiplier (percent) the member earns order points with, read in `tx`.
