@@ -95,7 +95,7 @@ CREATE TABLE loyalty_lots (
     PRIMARY KEY (workspace_id, id),
     CHECK (remaining >= 0 AND remaining <= amount)
 );
-CREATE INDEX loyalty_lots_open ON loyalty_lots (workspace_id, member_id, earned_at) WHERE remaining > 0;
+CREATE INDEX loyalty_lots_open ON loyalty_lots (workspace_id, member_id, earned_at);
 CREATE INDEX loyalty_lots_expiring ON loyalty_lots (expires_at) WHERE remaining > 0;
 CREATE INDEX loyalty_lots_order ON loyalty_lots (workspace_id, order_id) WHERE order_id IS NOT NULL;
 

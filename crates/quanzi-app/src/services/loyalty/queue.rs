@@ -15,7 +15,7 @@ use tokio::sync::{mpsc, oneshot};
 use crate::App;
 
 /// Requests taken into one transaction at most (the first batch is always taken whole).
-const GROUP_LIMIT: usize = 4_000;
+const GROUP_LIMIT: usize = 16_000;
 const ATTEMPTS: usize = 8;
 
 pub(crate) struct Submission {
