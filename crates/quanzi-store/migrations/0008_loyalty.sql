@@ -90,13 +90,16 @@ CREATE TABLE loyalty_lots (
     expired      BIGINT NOT NULL DEFAULT 0,
     earned_at    BIGINT NOT NULL,
     expires_at   BIGINT,
+    -- The expiry while points are left, NULL once the lot is used up: what expiry work
+    -- looks for. Spending changes `remaining` but not this, so it leaves the index alone.
+    due_at       BIGINT,
     order_id     TEXT,
     noticed_at   BIGINT,
     PRIMARY KEY (workspace_id, id),
     CHECK (remaining >= 0 AND remaining <= amount)
 );
 CREATE INDEX loyalty_lots_open ON loyalty_lots (workspace_id, member_id, earned_at);
-CREATE INDEX loyalty_lots_expiring ON loyalty_lots (expires_at) WHERE remaining > 0;
+CREATE INDEX loyalty_lots_due ON loyalty_lots (due_at) WHERE due_at IS NOT NULL;
 CREATE INDEX loyalty_lots_order ON loyalty_lots (workspace_id, order_id) WHERE order_id IS NOT NULL;
 
 -- Which lots each debit took its points from (negative: given back by a post or void).

@@ -400,14 +400,15 @@ impl Tx {
             .collect();
         for chunk in lots.chunks(CHUNK) {
             let sql = format!(
-                "INSERT INTO loyalty_lots ({LOT_COLUMNS}, workspace_id) VALUES {}
-                 ON CONFLICT (workspace_id, id) DO UPDATE SET
+                "INSERT INTO loyalty_lots ({LOT_COLUMNS}, workspace_id, due_at) VALUES {}
+                 ON CONFLICT (workspace_id, id) DO UPDATE SET due_at = excluded.due_at,
                     member_id = excluded.member_id, remaining = excluded.remaining,
                     reversed = excluded.reversed, expired = excluded.expired",
-                placeholders(backend, chunk.len(), 11, 0)
+                placeholders(backend, chunk.len(), 12, 0)
             );
             let mut query = sqlx::query(&sql);
             for lot in chunk {
+                let due_at = lot.expires_at.filter(|_| lot.remaining > 0);
                 query = query
                     .bind(lot.id.as_str())
                     .bind(lot.member.as_str())
@@ -419,7 +420,8 @@ impl Tx {
                     .bind(lot.earned_at.millis())
                     .bind(lot.expires_at.map(Timestamp::millis))
                     .bind(lot.order_id.as_deref())
-                    .bind(ws);
+                    .bind(ws)
+                    .bind(due_at.map(Timestamp::millis));
             }
             query.execute(self.conn()).await?;
         }

@@ -242,7 +242,7 @@ impl Store {
     ) -> Result<Vec<(String, String)>> {
         sqlx::query(
             "SELECT workspace_id, id FROM loyalty_lots
-             WHERE remaining > 0 AND expires_at <= $1 ORDER BY expires_at LIMIT $2",
+             WHERE due_at <= $1 ORDER BY due_at LIMIT $2",
         )
         .bind(now.millis())
         .bind(limit)
@@ -275,7 +275,7 @@ impl Store {
         .await?;
         let expiring = sqlx::query(
             "SELECT CAST(COALESCE(SUM(remaining), 0) AS BIGINT) AS expiring FROM loyalty_lots
-             WHERE workspace_id = $1 AND remaining > 0 AND expires_at > $2 AND expires_at <= $3",
+             WHERE workspace_id = $1 AND due_at > $2 AND due_at <= $3",
         )
         .bind(ws)
         .bind(now.millis())
@@ -489,10 +489,10 @@ impl Tx {
         limit: i64,
     ) -> Result<Vec<(String, i64, Timestamp)>> {
         let rows = sqlx::query(
-            "SELECT member_id, CAST(SUM(remaining) AS BIGINT) AS points, MIN(expires_at) AS first
+            "SELECT member_id, CAST(SUM(remaining) AS BIGINT) AS points, MIN(due_at) AS first
              FROM loyalty_lots
-             WHERE workspace_id = $1 AND remaining > 0 AND noticed_at IS NULL AND expires_at > $2 AND expires_at <= $3
-             GROUP BY member_id ORDER BY MIN(expires_at) LIMIT $4",
+             WHERE workspace_id = $1 AND due_at > $2 AND due_at <= $3 AND noticed_at IS NULL
+             GROUP BY member_id ORDER BY MIN(due_at) LIMIT $4",
         )
         .bind(workspace.as_str())
         .bind(now.millis())
@@ -505,8 +505,8 @@ impl Tx {
             let member = text(&row, "member_id")?;
             sqlx::query(
                 "UPDATE loyalty_lots SET noticed_at = $1
-                 WHERE workspace_id = $2 AND member_id = $3 AND remaining > 0 AND noticed_at IS NULL
-                   AND expires_at > $4 AND expires_at <= $5",
+                 WHERE workspace_id = $2 AND member_id = $3 AND noticed_at IS NULL
+                   AND due_at > $4 AND due_at <= $5",
             )
             .bind(now.millis())
             .bind(workspace.as_str())
