@@ -85,8 +85,18 @@ impl Tx {
             members.insert(lot.member);
         }
         let members: Vec<String> = members.into_iter().collect();
-        self.ensure_wallets(workspace, &members, now).await?;
-        let accounts = self.lock_accounts(workspace, &members).await?;
+        // Most wallets exist: lock them first and create only the missing ones (then lock
+        // those), instead of an insert attempt for every member of every batch.
+        let mut accounts = self.lock_accounts(workspace, &members).await?;
+        let missing: Vec<String> = members
+            .iter()
+            .filter(|m| !accounts.contains_key(&AccountCode::Wallet((*m).clone())))
+            .cloned()
+            .collect();
+        if !missing.is_empty() {
+            self.ensure_wallets(workspace, &missing, now).await?;
+            accounts.extend(self.lock_accounts(workspace, &missing).await?);
+        }
 
         let mut pendings = self.pendings_by_id(workspace, &pending_ids).await?;
         let merged_members: Vec<String> = merged_members.into_iter().collect();

@@ -126,8 +126,10 @@ impl Tx {
         now: Timestamp,
     ) -> Result<()> {
         let members = [member.to_owned()];
-        self.ensure_wallets(workspace, &members, now).await?;
-        self.lock_accounts(workspace, &members).await?;
+        if self.lock_accounts(workspace, &members).await?.is_empty() {
+            self.ensure_wallets(workspace, &members, now).await?;
+            self.lock_accounts(workspace, &members).await?;
+        }
         Ok(())
     }
 }
