@@ -182,7 +182,18 @@ pub(crate) async fn on_refund(
                 items.iter().map(|i| line(i, remaining_fen(i))),
             )
         }
-        None => 0,
+        // Points for orders switched off since: keep what was earned in proportion to the
+        // money that stays paid.
+        None => {
+            let before: i64 = items.iter().map(|i| i.net_fen - i.refunded_fen).sum();
+            let after: i64 = items.iter().map(|i| remaining_fen(i).max(0)).sum();
+            if before > 0 {
+                i64::try_from(i128::from(earned) * i128::from(after) / i128::from(before))
+                    .unwrap_or(0)
+            } else {
+                0
+            }
+        }
     };
     let fully_refunded = items.iter().all(|i| remaining_fen(i) <= 0);
     let mut requests = Vec::new();
