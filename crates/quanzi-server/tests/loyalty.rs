@@ -123,6 +123,7 @@ on_both_backends! {
         assert_eq!(rest["items"].as_array().unwrap().len(), 2, "{rest}");
         let liability = json(server.as_key(admin, Method::GET, "/api/v1/loyalty/liability").send().await.unwrap()).await;
         assert_eq!(liability["outstanding"], 60);
+        assert_eq!((liability["outstanding_fen"].as_i64(), liability["fen_per_100_points"].as_i64()), (Some(60), Some(100)));
         assert_eq!(liability["sinks"][0], json!({"sink": "checkout", "spent": 90}));
         let issued: i64 = liability["sources"].as_array().unwrap().iter().map(|s| s["issued"].as_i64().unwrap()).sum();
         assert_eq!(issued, 150);
@@ -207,22 +208,25 @@ on_both_backends! {
             {"id": "long", "type": "earn", "member_id": m, "source": "base", "amount": 60},
             {"id": "h", "type": "hold", "member_id": m, "amount": 50, "timeout_seconds": 900},
         ])).await;
+        // The workers' own sweep may get there first; either way the outcome is the same.
         server.clock.advance(Duration::from_secs(901));
-        let report = quanzi_app::jobs::loyalty::sweep(&server.app).await.unwrap();
-        assert_eq!(report.settled, 1);
+        quanzi_app::jobs::loyalty::sweep(&server.app).await.unwrap();
         let p = points(&server, admin, &m).await;
         assert_eq!((p["available"].as_i64(), p["held"].as_i64()), (Some(100), Some(0)));
         let body = submit(&server, admin, json!([{"id": "late", "type": "post", "pending_id": "h"}])).await;
         assert_eq!(statuses(&body), ["failed:pending_already_voided"]);
         // Within seven days of expiry the member is told, once.
         server.clock.advance(Duration::from_secs(4 * 86_400));
-        let report = quanzi_app::jobs::loyalty::sweep(&server.app).await.unwrap();
-        assert_eq!(report.notices, 1);
-        assert_eq!(quanzi_app::jobs::loyalty::sweep(&server.app).await.unwrap().notices, 0);
+        quanzi_app::jobs::loyalty::sweep(&server.app).await.unwrap();
+        quanzi_app::jobs::loyalty::sweep(&server.app).await.unwrap();
+        let ws = quanzi_domain::ids::WorkspaceId::parse(&tenant.workspace_id).unwrap();
+        let facts = server.app.store.domain_events_for(&ws, &m).await.unwrap();
+        let notices: Vec<&(String, String)> = facts.iter().filter(|(topic, _)| topic == "points.expiring").collect();
+        assert_eq!(notices.len(), 1, "{facts:?}");
+        assert!(notices[0].1.contains("\"points\":40"), "{notices:?}");
         assert_eq!(points(&server, admin, &m).await["expiring_soon"], 40);
         server.clock.advance(Duration::from_secs(6 * 86_400));
-        let report = quanzi_app::jobs::loyalty::sweep(&server.app).await.unwrap();
-        assert_eq!(report.expired, 1);
+        quanzi_app::jobs::loyalty::sweep(&server.app).await.unwrap();
         let p = points(&server, admin, &m).await;
         assert_eq!(p["available"], 60);
         let liability = json(server.as_key(admin, Method::GET, "/api/v1/loyalty/liability").send().await.unwrap()).await;
@@ -421,6 +425,11 @@ on_both_backends! {
             }
         }
         assert_eq!(won.len(), 5, "{codes:?}");
+        let mut per_member: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+        for w in &won {
+            *per_member.entry(w["member_id"].as_str().unwrap().to_owned()).or_default() += 1;
+        }
+        assert!(per_member.values().all(|&n| n <= 2), "{per_member:?}");
         assert!(codes.iter().all(|c| c == "out_of_stock" || c == "redemption_limit_reached"), "{codes:?}");
         let items = json(server.as_key(&shop, Method::GET, "/api/v1/loyalty/mall/items").send().await.unwrap()).await;
         assert_eq!(items["items"][0]["stock"], 0);
@@ -493,8 +502,8 @@ on_both_backends! {
         // 31 quiet days later the review finds ¥0 in the window: back to bronze.
         server.clock.advance(Duration::from_secs(31 * 86_400));
         let ws = quanzi_domain::ids::WorkspaceId::parse(&tenant.workspace_id).unwrap();
-        let changes = quanzi_app::services::loyalty::tiers::review(&server.app, &ws).await.unwrap();
-        assert_eq!(changes, 1);
+        // (The workers' own daily review may run it first; the outcome is the same.)
+        quanzi_app::services::loyalty::tiers::review(&server.app, &ws).await.unwrap();
         assert_eq!(tier(&server, admin, &m).await["tier"], "bronze");
         // Both changes are facts in the outbox.
         let facts = server.app.store.domain_events_for(&ws, &m).await.unwrap();

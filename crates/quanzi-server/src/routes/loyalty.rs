@@ -480,6 +480,8 @@ pub struct SourceCostView {
     /// Points that came back to it (refund reversals).
     pub returned: i64,
     pub net: i64,
+    /// `net` in fen at the workspace's point value.
+    pub net_fen: i64,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -492,6 +494,9 @@ pub struct SinkView {
 pub struct LiabilityResponse {
     /// Spendable points in all wallets: what the brand owes.
     pub outstanding: i64,
+    /// `outstanding` in fen at the workspace's point value (`fen_per_100_points`).
+    pub outstanding_fen: i64,
+    pub fen_per_100_points: i64,
     pub held: i64,
     pub pending_earned: i64,
     pub debt: i64,
@@ -520,9 +525,14 @@ pub async fn liability(
     Query(query): Query<LiabilityQuery>,
 ) -> ApiResult<Json<LiabilityResponse>> {
     let horizon_days = query.horizon_days.unwrap_or(30);
-    let r = ledger::liability(&state.app, &caller, horizon_days).await?;
+    let (r, value) = ledger::liability(&state.app, &caller, horizon_days).await?;
+    let fen = |points: i64| {
+        i64::try_from(i128::from(points) * i128::from(value) / 100).unwrap_or(i64::MAX)
+    };
     Ok(Json(LiabilityResponse {
         outstanding: r.outstanding,
+        outstanding_fen: fen(r.outstanding),
+        fen_per_100_points: value,
         held: r.held,
         pending_earned: r.pending_earned,
         debt: r.debt,
@@ -535,6 +545,7 @@ pub async fn liability(
             .into_iter()
             .map(|s| SourceCostView {
                 net: s.issued - s.returned,
+                net_fen: fen(s.issued - s.returned),
                 source: s.source,
                 issued: s.issued,
                 returned: s.returned,

@@ -503,7 +503,10 @@ impl Tx {
         let mut notices = Vec::with_capacity(rows.len());
         for row in rows {
             let member = text(&row, "member_id")?;
-            sqlx::query(
+            // A concurrent sweep may have told this member meanwhile: the update then
+            // finds no untold lot (PostgreSQL re-checks the condition after the wait), and
+            // the notice is left to it, so each member is told once.
+            let told = sqlx::query(
                 "UPDATE loyalty_lots SET noticed_at = $1
                  WHERE workspace_id = $2 AND member_id = $3 AND noticed_at IS NULL
                    AND due_at > $4 AND due_at <= $5",
@@ -515,7 +518,9 @@ impl Tx {
             .bind(until.millis())
             .execute(self.conn())
             .await?;
-            notices.push((member, int(&row, "points")?, ts(&row, "first")?));
+            if told.rows_affected() > 0 {
+                notices.push((member, int(&row, "points")?, ts(&row, "first")?));
+            }
         }
         Ok(notices)
     }

@@ -374,22 +374,27 @@ pub async fn adjust(
     )))
 }
 
-/// Outstanding points, what expires within `horizon_days`, and the cost per source.
+/// Outstanding points, what expires within `horizon_days`, and the cost per source; with
+/// what 100 points are worth in fen.
 pub async fn liability(
     app: &App,
     principal: &Principal,
     horizon_days: u32,
-) -> Result<LiabilityReport> {
+) -> Result<(LiabilityReport, i64)> {
     principal.require_console(Role::Analyst, Scope::Admin)?;
     if !(1..=366).contains(&horizon_days) {
         return Err(InvalidInput::new("horizon_days", "must be 1 to 366").into());
     }
     let now = app.clock.now();
     let horizon = now.plus(Duration::from_secs(u64::from(horizon_days) * 86_400));
-    Ok(app
+    let report = app
         .store
         .ledger_liability(&principal.workspace_id, now, horizon)
-        .await?)
+        .await?;
+    let value = super::settings::load(app, &principal.workspace_id)
+        .await?
+        .fen_per_100_points;
+    Ok((report, value))
 }
 
 /// Member accounts whose counters disagree with their transfers or lots; empty when the

@@ -25,6 +25,8 @@ use crate::{App, Error, Result};
 #[derive(Debug, Clone, PartialEq)]
 pub struct LoyaltySettings {
     pub shortfall: Shortfall,
+    /// What 100 points are worth to the brand, in fen (for the liability report).
+    pub fen_per_100_points: i64,
     pub expiry_notice_days: u32,
     /// `None` when check-in is switched off.
     pub checkin: Option<CheckinPolicy>,
@@ -60,6 +62,9 @@ pub struct OrderPoints {
 pub struct SettingsDoc {
     /// `negative_carry` or `clawback_future`.
     pub shortfall: String,
+    /// What 100 points are worth in fen (default 100: 100 points = ¥1), so the liability
+    /// report can say what the points cost in money.
+    pub fen_per_100_points: i64,
     pub expiry_notice_days: u32,
     pub checkin: CheckinDoc,
     pub orders: OrderPointsDoc,
@@ -331,6 +336,7 @@ impl Default for SettingsDoc {
     fn default() -> Self {
         Self {
             shortfall: Shortfall::default().as_str().to_owned(),
+            fen_per_100_points: 100,
             expiry_notice_days: 7,
             checkin: CheckinDoc::default(),
             orders: OrderPointsDoc::default(),
@@ -388,6 +394,12 @@ impl SettingsDoc {
         let shortfall = Shortfall::parse(&self.shortfall).ok_or_else(|| {
             InvalidInput::new("shortfall", "use `negative_carry` or `clawback_future`")
         })?;
+        if !(0..=1_000_000).contains(&self.fen_per_100_points) {
+            return Err(InvalidInput::new(
+                "fen_per_100_points",
+                "must be 0 to 1000000",
+            ));
+        }
         if !(1..=90).contains(&self.expiry_notice_days) {
             return Err(InvalidInput::new("expiry_notice_days", "must be 1 to 90"));
         }
@@ -473,6 +485,7 @@ impl SettingsDoc {
         }
         Ok(LoyaltySettings {
             shortfall,
+            fen_per_100_points: self.fen_per_100_points,
             expiry_notice_days: self.expiry_notice_days,
             checkin: c.enabled.then_some(policy),
             checkin_expiry,

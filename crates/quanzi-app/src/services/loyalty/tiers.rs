@@ -56,6 +56,9 @@ pub(crate) async fn refresh(
     periodic_review: bool,
     now: Timestamp,
 ) -> Result<Standing, StoreError> {
+    // The member's wallet lock serialises decisions about them, so two reviews (or a
+    // review and an order) never both record the same change.
+    tx.lock_wallet(ws, member, now).await?;
     let current = tx.member_tier(ws, member).await?;
     let lifetime = growth(tx, ws, member, program.basis, Timestamp::from_millis(0)).await?;
     let window = match program.downgrade.window_start(LocalDate::of(now, tz)) {
@@ -170,7 +173,10 @@ pub async fn review(app: &App, ws: &WorkspaceId) -> anyhow::Result<usize> {
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     let mut changes = 0;
-    for chunk in app.store.tier_candidates(ws).await?.chunks(200) {
+    // In member order, which is wallet-code order: the order ledger batches lock in.
+    let mut candidates = app.store.tier_candidates(ws).await?;
+    candidates.sort();
+    for chunk in candidates.chunks(200) {
         let now = app.clock.now();
         let today = LocalDate::of(now, &tz);
         let traits = app.store.member_traits(ws, chunk).await?;
