@@ -140,8 +140,8 @@ nav a{{margin-right:1rem}}
         workspaces_l = t("工作区", "Workspaces"),
         jobs_l = t("后台任务", "Background jobs"),
         note = t(
-            "目前提供：工作区、操作员与角色、API 密钥、登录、幂等请求、持久化后台任务，以及会员 OneID（识别、关联、合并）、行为事件批量上报、订单与退款、生命周期与 RFM、兴趣标签、人群分群、营销同意与个人信息导出/删除。运营控制台与演示数据将在后续版本提供。用 <code>quanzi workspace create --name 品牌名</code> 创建工作区并获取管理员密钥。",
-            "What runs today: workspaces, operators and roles, API keys, login, idempotent requests, durable background jobs, member OneID (identify, link, merge), batch event ingestion, orders and refunds, lifecycle and RFM, interest tags, segments, marketing consent and member export/erasure. The operator console and demo data come in later releases. Create a workspace and get an admin key with <code>quanzi workspace create --name Brand</code>."
+            "目前提供：工作区、操作员与角色、API 密钥、登录、幂等请求、持久化后台任务，以及会员 OneID（识别、关联、合并）、行为事件批量上报、订单与退款、生命周期与 RFM、兴趣标签、人群分群、营销同意与个人信息导出/删除，以及积分（复式记账积分账本、过期、订单积分与退款冲回、签到、会员等级、积分商城）。运营控制台与演示数据将在后续版本提供。用 <code>quanzi workspace create --name 品牌名</code> 创建工作区并获取管理员密钥。",
+            "What runs today: workspaces, operators and roles, API keys, login, idempotent requests, durable background jobs, member OneID (identify, link, merge), batch event ingestion, orders and refunds, lifecycle and RFM, interest tags, segments, marketing consent and member export/erasure, and loyalty (a double-entry points ledger with expiry, order points reversed on refunds, check-in, tiers, a points mall). The operator console and demo data come in later releases. Create a workspace and get an admin key with <code>quanzi workspace create --name Brand</code>."
         ),
         api_l = t("API 接口", "API"),
         api_hint = t("完整说明：", "Full description:"),
