@@ -72,21 +72,9 @@ impl Store {
 
     async fn connect_postgres(url: &str, options: &StoreOptions) -> Result<Self> {
         let connect = AnyConnectOptions::from_str(url)?;
-        // Prepared statements are cached per connection, and PostgreSQL switches a cached
-        // statement to a generic plan chosen once, often while a table was still empty. An
-        // `IN (…)` of 500 parameters then ran as a sequential scan comparing every row with
-        // every parameter, forever after. Custom plans cost a little planning each time and
-        // always see the real parameters and current statistics.
         let pool = AnyPoolOptions::new()
             .max_connections(options.max_connections)
             .acquire_timeout(options.acquire_timeout)
-            .after_connect(|conn, _meta| {
-                Box::pin(async move {
-                    conn.execute("SET plan_cache_mode = force_custom_plan")
-                        .await?;
-                    Ok(())
-                })
-            })
             .connect_with(connect)
             .await?;
         Ok(Self {

@@ -690,7 +690,9 @@ impl Store {
                 param(self.backend(), 1),
                 crate::sql::in_list(self.backend(), chunk.len(), 1)
             );
-            let mut query = sqlx::query(&sql).bind(workspace.as_str());
+            let mut query = sqlx::query(&sql)
+                .persistent(crate::sql::keep_prepared(self.backend()))
+                .bind(workspace.as_str());
             for id in chunk {
                 query = query.bind(id.as_str());
             }
@@ -717,7 +719,9 @@ impl Store {
                 param(self.backend(), 1),
                 crate::sql::in_list(self.backend(), chunk.len(), 1)
             );
-            let mut query = sqlx::query(&sql).bind(workspace.as_str());
+            let mut query = sqlx::query(&sql)
+                .persistent(crate::sql::keep_prepared(self.backend()))
+                .bind(workspace.as_str());
             for id in chunk {
                 query = query.bind(id.as_str());
             }

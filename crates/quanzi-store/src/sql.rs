@@ -32,7 +32,18 @@ pub(crate) fn placeholders(backend: Backend, rows: usize, width: usize, offset: 
 pub(crate) const CHUNK: usize = 500;
 
 /// `(p, p, …)` with `n` placeholders numbered after `offset`, for `IN` lists.
+///
+/// Statements with such a list are run unprepared on PostgreSQL ([`keep_prepared`]): it would
+/// otherwise cache a generic plan for them, chosen once (often while a table was still
+/// empty), and an `IN (…500 ids)` then became a sequential scan comparing every row with
+/// every id. Unprepared statements are planned for their actual values each time.
 pub(crate) fn in_list(backend: Backend, n: usize, offset: usize) -> String {
     let items: Vec<String> = (0..n).map(|i| param(backend, offset + i + 1)).collect();
     format!("({})", items.join(", "))
+}
+
+/// Whether a statement with an `IN` list may be kept prepared: on SQLite yes (no plan
+/// cache to go stale), on PostgreSQL no (see [`in_list`]).
+pub(crate) fn keep_prepared(backend: Backend) -> bool {
+    backend == Backend::Sqlite
 }

@@ -170,7 +170,9 @@ impl Tx {
                 param(self.backend(), 1),
                 in_list(self.backend(), chunk.len(), 1)
             );
-            let mut query = sqlx::query(&sql).bind(workspace.as_str());
+            let mut query = sqlx::query(&sql)
+                .persistent(crate::sql::keep_prepared(self.backend()))
+                .bind(workspace.as_str());
             for member in chunk {
                 query = query.bind(member.as_str());
             }
@@ -192,7 +194,9 @@ impl Tx {
                 param(self.backend(), 1),
                 in_list(self.backend(), chunk.len(), 1)
             );
-            let mut query = sqlx::query(&sql).bind(workspace.as_str());
+            let mut query = sqlx::query(&sql)
+                .persistent(crate::sql::keep_prepared(self.backend()))
+                .bind(workspace.as_str());
             for member in chunk {
                 query = query.bind(member.as_str());
             }
@@ -211,7 +215,9 @@ impl Tx {
                 param(self.backend(), 1),
                 in_list(self.backend(), chunk.len(), 1)
             );
-            let mut query = sqlx::query(&sql).bind(workspace.as_str());
+            let mut query = sqlx::query(&sql)
+                .persistent(crate::sql::keep_prepared(self.backend()))
+                .bind(workspace.as_str());
             for id in chunk {
                 query = query.bind(id.as_str());
             }
@@ -234,7 +240,9 @@ impl Tx {
                 param(self.backend(), 1),
                 in_list(self.backend(), chunk.len(), 1)
             );
-            let mut query = sqlx::query(&sql).bind(workspace.as_str());
+            let mut query = sqlx::query(&sql)
+                .persistent(crate::sql::keep_prepared(self.backend()))
+                .bind(workspace.as_str());
             for id in chunk {
                 query = query.bind(id.as_str());
             }
@@ -258,7 +266,9 @@ impl Tx {
                 param(self.backend(), 1),
                 in_list(self.backend(), chunk.len(), 1)
             );
-            let mut query = sqlx::query(&sql).bind(workspace.as_str());
+            let mut query = sqlx::query(&sql)
+                .persistent(crate::sql::keep_prepared(self.backend()))
+                .bind(workspace.as_str());
             for member in chunk {
                 query = query.bind(member.as_str());
             }
@@ -281,7 +291,9 @@ impl Tx {
                 param(self.backend(), 1),
                 in_list(self.backend(), chunk.len(), 1)
             );
-            let mut query = sqlx::query(&sql).bind(workspace.as_str());
+            let mut query = sqlx::query(&sql)
+                .persistent(crate::sql::keep_prepared(self.backend()))
+                .bind(workspace.as_str());
             for id in chunk {
                 query = query.bind(id.as_str());
             }

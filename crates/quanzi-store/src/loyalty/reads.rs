@@ -196,7 +196,9 @@ impl Store {
                 param(self.backend(), 1),
                 in_list(self.backend(), chunk.len(), 1)
             );
-            let mut query = sqlx::query(&sql).bind(workspace.as_str());
+            let mut query = sqlx::query(&sql)
+                .persistent(crate::sql::keep_prepared(self.backend()))
+                .bind(workspace.as_str());
             for id in chunk {
                 query = query.bind(id.as_str());
             }
@@ -428,6 +430,7 @@ impl Tx {
                 in_list(self.backend(), chunk.len(), 6)
             );
             let mut query = sqlx::query(&sql)
+                .persistent(crate::sql::keep_prepared(self.backend()))
                 .bind(day.millis())
                 .bind(week.millis())
                 .bind(month.millis())
