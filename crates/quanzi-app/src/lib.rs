@@ -5,7 +5,8 @@
 //! - [`App`]: the shared state every use case runs with (store, clock, config).
 //! - [`Error`]: what a use case can refuse, in terms the HTTP layer maps to statuses.
 //! - [`principal`]: who is calling (an API key or a logged-in operator) and what they may do.
-//! - [`services`]: one module per area: workspaces, operators, keys, sessions, jobs.
+//! - [`services`]: one module per area: workspaces, operators, keys, sessions, jobs,
+//!   members, events, orders, segments, tags, privacy, loyalty.
 //! - [`jobs`]: the durable job runtime: handler registry, worker pool, built-in jobs.
 //!
 //! The HTTP server and the CLI both call these functions, so a rule lives in one place.
