@@ -9,19 +9,6 @@ use quanzi_domain::time::Timestamp;
 use reqwest::Method;
 use serde_json::{json, Value};
 
-async fn member(server: &TestServer, key: &str, openid: &str) -> String {
-    let response = server
-        .as_key(key, Method::POST, "/api/v1/members/identify")
-        .json(&json!({"identities": [{"kind": "wechat_openid", "value": openid}]}))
-        .send()
-        .await
-        .unwrap();
-    json(response).await["member"]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned()
-}
-
 fn at(server: &TestServer, rfc3339: &str) {
     server.clock.set(Timestamp::parse_rfc3339(rfc3339).unwrap());
 }

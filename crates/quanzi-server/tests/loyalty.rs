@@ -8,19 +8,6 @@ use common::*;
 use reqwest::Method;
 use serde_json::{json, Value};
 
-async fn member(server: &TestServer, key: &str, openid: &str) -> String {
-    let response = server
-        .as_key(key, Method::POST, "/api/v1/members/identify")
-        .json(&json!({"identities": [{"kind": "wechat_openid", "value": openid}]}))
-        .send()
-        .await
-        .unwrap();
-    json(response).await["member"]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned()
-}
-
 async fn submit(server: &TestServer, key: &str, transfers: Value) -> Value {
     let response = server
         .as_key(key, Method::POST, "/api/v1/loyalty/transfers")

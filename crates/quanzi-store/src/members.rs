@@ -683,28 +683,19 @@ impl Store {
         workspace: &WorkspaceId,
         ids: &[String],
     ) -> Result<HashMap<String, String>> {
-        let mut traits = HashMap::new();
-        for chunk in ids.chunks(CHUNK) {
-            let sql = format!(
-                "SELECT id, traits FROM members WHERE workspace_id = {} AND merged_into IS NULL AND id IN {}",
-                param(self.backend(), 1),
-                crate::sql::in_list(self.backend(), chunk.len(), 1)
-            );
-            let mut query = sqlx::query(&sql)
-                .persistent(crate::sql::keep_prepared(self.backend()))
-                .bind(workspace.as_str());
-            for id in chunk {
-                query = query.bind(id.as_str());
-            }
-            for row in query.fetch_all(self.reader()).await? {
-                traits.insert(text(&row, "id")?, text(&row, "traits")?);
-            }
-        }
-        Ok(traits)
+        let mut conn = self.reader().acquire().await?;
+        let rows = crate::sql::select_in(
+            &mut conn,
+            self.backend(),
+            "SELECT id, traits FROM members WHERE workspace_id = {ws} AND merged_into IS NULL AND id IN {keys}",
+            workspace,
+            ids,
+            |row| Ok((text(row, "id")?, text(row, "traits")?)),
+        )
+        .await?;
+        Ok(rows.into_iter().collect())
     }
-}
 
-impl Store {
     /// The live member behind each of these ids (a merged member's survivor); unknown ids
     /// are left out. Merges re-point earlier merges, so one step reaches the survivor.
     pub async fn live_member_ids(
@@ -712,24 +703,17 @@ impl Store {
         workspace: &WorkspaceId,
         ids: &[String],
     ) -> Result<HashMap<String, String>> {
-        let mut live = HashMap::new();
-        for chunk in ids.chunks(CHUNK) {
-            let sql = format!(
-                "SELECT id, COALESCE(merged_into, id) AS live FROM members WHERE workspace_id = {} AND id IN {}",
-                param(self.backend(), 1),
-                crate::sql::in_list(self.backend(), chunk.len(), 1)
-            );
-            let mut query = sqlx::query(&sql)
-                .persistent(crate::sql::keep_prepared(self.backend()))
-                .bind(workspace.as_str());
-            for id in chunk {
-                query = query.bind(id.as_str());
-            }
-            for row in query.fetch_all(self.reader()).await? {
-                live.insert(text(&row, "id")?, text(&row, "live")?);
-            }
-        }
-        Ok(live)
+        let mut conn = self.reader().acquire().await?;
+        let rows = crate::sql::select_in(
+            &mut conn,
+            self.backend(),
+            "SELECT id, COALESCE(merged_into, id) AS live FROM members WHERE workspace_id = {ws} AND id IN {keys}",
+            workspace,
+            ids,
+            |row| Ok((text(row, "id")?, text(row, "live")?)),
+        )
+        .await?;
+        Ok(rows.into_iter().collect())
     }
 }
 

@@ -47,3 +47,32 @@ pub(crate) fn in_list(backend: Backend, n: usize, offset: usize) -> String {
 pub(crate) fn keep_prepared(backend: Backend) -> bool {
     backend == Backend::Sqlite
 }
+
+/// Runs `template` once per chunk of `keys` and maps every row: `{ws}` in the template
+/// becomes the workspace's placeholder and `{keys}` the chunk's `IN` list. The one way
+/// this crate looks many rows up by key.
+pub(crate) async fn select_in<T>(
+    conn: &mut sqlx::AnyConnection,
+    backend: Backend,
+    template: &str,
+    workspace: &quanzi_domain::ids::WorkspaceId,
+    keys: &[String],
+    mut row: impl FnMut(&sqlx::any::AnyRow) -> crate::error::Result<T>,
+) -> crate::error::Result<Vec<T>> {
+    let mut out = Vec::new();
+    for chunk in keys.chunks(CHUNK) {
+        let sql = template
+            .replace("{ws}", &param(backend, 1))
+            .replace("{keys}", &in_list(backend, chunk.len(), 1));
+        let mut query = sqlx::query(&sql)
+            .persistent(keep_prepared(backend))
+            .bind(workspace.as_str());
+        for key in chunk {
+            query = query.bind(key.as_str());
+        }
+        for r in query.fetch_all(&mut *conn).await? {
+            out.push(row(&r)?);
+        }
+    }
+    Ok(out)
+}

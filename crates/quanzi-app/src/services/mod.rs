@@ -1,6 +1,18 @@
 //! Use cases, one module per area. Each function checks what the caller may do, validates
 //! input into domain types, and makes its change in one transaction with an audit entry.
 
+/// Inside a retry loop: the value of a storage result, `continue` (go round again) when
+/// it lost a race to a concurrent writer, or return its error.
+macro_rules! retry_on_race {
+    ($result:expr) => {
+        match $result {
+            Ok(value) => value,
+            Err(err) if err.is_transient() => continue,
+            Err(err) => return Err(err.into()),
+        }
+    };
+}
+
 pub mod api_keys;
 pub mod events;
 pub(crate) mod ingest_queue;

@@ -157,12 +157,9 @@ pub async fn record(app: &App, principal: &Principal, input: OrderInput) -> Resu
                 created: false,
             });
         }
-        let members =
-            match resolve_members(&mut tx, principal, std::slice::from_ref(&buyer), now).await {
-                Ok(members) => members,
-                Err(err) if err.is_transient() => continue,
-                Err(err) => return Err(err.into()),
-            };
+        let members = retry_on_race!(
+            resolve_members(&mut tx, principal, std::slice::from_ref(&buyer), now).await
+        );
         let row = OrderRow {
             id: format!("ord_{}", new_id_body(now)),
             external_id: external_id.clone(),
@@ -189,23 +186,16 @@ pub async fn record(app: &App, principal: &Principal, input: OrderInput) -> Resu
             Err(err) if err.is_transient() => continue,
             Err(err) => return Err(err.into()),
         };
-        match tx.insert_order(ws, &row, &items).await {
-            Ok(()) => {}
-            Err(err) if err.is_transient() => continue,
-            Err(err) => return Err(err.into()),
-        }
-        let multiplier = match super::loyalty::tiers::multiplier_percent(
-            &mut tx,
-            ws,
-            loyalty.tiers.as_ref(),
-            &row.member_id,
-        )
-        .await
-        {
-            Ok(m) => m,
-            Err(err) if err.is_transient() => continue,
-            Err(err) => return Err(err.into()),
-        };
+        retry_on_race!(tx.insert_order(ws, &row, &items).await);
+        let multiplier = retry_on_race!(
+            super::loyalty::tiers::multiplier_percent(
+                &mut tx,
+                ws,
+                loyalty.tiers.as_ref(),
+                &row.member_id,
+            )
+            .await
+        );
         let points = super::loyalty::orders::on_paid(
             &loyalty,
             &tz,
@@ -216,11 +206,7 @@ pub async fn record(app: &App, principal: &Principal, input: OrderInput) -> Resu
             now,
         );
         if !points.is_empty() {
-            match super::loyalty::ledger::apply_in(&mut tx, ws, &points, now).await {
-                Ok(_) => {}
-                Err(err) if err.is_transient() => continue,
-                Err(err) => return Err(err.into()),
-            }
+            retry_on_race!(super::loyalty::ledger::apply_in(&mut tx, ws, &points, now).await);
         }
         // An order can lift the member into a higher tier at once.
         if let Some(program) = &loyalty.tiers {
@@ -240,11 +226,7 @@ pub async fn record(app: &App, principal: &Principal, input: OrderInput) -> Resu
                 Err(err) => return Err(err.into()),
             }
         }
-        match tx.commit().await {
-            Ok(()) => {}
-            Err(err) if err.is_transient() => continue,
-            Err(err) => return Err(err.into()),
-        }
+        retry_on_race!(tx.commit().await);
         return Ok(RecordedOrder {
             order: row,
             items,
@@ -370,27 +352,16 @@ pub async fn refund(
             Err(err) => return Err(err.into()),
         }
         let ws = &principal.workspace_id;
-        let reversal = match super::loyalty::orders::on_refund(
-            &mut tx, ws, &loyalty, &order, &items, &plan, &row.id,
-        )
-        .await
-        {
-            Ok(requests) => requests,
-            Err(err) if err.is_transient() => continue,
-            Err(err) => return Err(err.into()),
-        };
+        let reversal = retry_on_race!(
+            super::loyalty::orders::on_refund(
+                &mut tx, ws, &loyalty, &order, &items, &plan, &row.id,
+            )
+            .await
+        );
         if !reversal.is_empty() {
-            match super::loyalty::ledger::apply_in(&mut tx, ws, &reversal, now).await {
-                Ok(_) => {}
-                Err(err) if err.is_transient() => continue,
-                Err(err) => return Err(err.into()),
-            }
+            retry_on_race!(super::loyalty::ledger::apply_in(&mut tx, ws, &reversal, now).await);
         }
-        match tx.commit().await {
-            Ok(()) => {}
-            Err(err) if err.is_transient() => continue,
-            Err(err) => return Err(err.into()),
-        }
+        retry_on_race!(tx.commit().await);
         let (order, _, _) = app.store.order(&principal.workspace_id, &order.id).await?;
         return Ok(RecordedRefund {
             refund: row,

@@ -120,6 +120,20 @@ impl Drop for TestServer {
     }
 }
 
+/// The member id for a WeChat openid, identifying (and so creating) the member.
+pub async fn member(server: &TestServer, key: &str, openid: &str) -> String {
+    let response = server
+        .as_key(key, Method::POST, "/api/v1/members/identify")
+        .json(&serde_json::json!({"identities": [{"kind": "wechat_openid", "value": openid}]}))
+        .send()
+        .await
+        .unwrap();
+    json(response).await["member"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
 pub async fn json(response: Response) -> serde_json::Value {
     let text = response.text().await.unwrap();
     serde_json::from_str(&text).unwrap_or_else(|_| panic!("not JSON: {text}"))

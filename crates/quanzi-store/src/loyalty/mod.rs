@@ -32,7 +32,7 @@ use sqlx::any::AnyRow;
 use crate::connect::Backend;
 use crate::error::{Result, StoreError};
 use crate::rows::{int, opt_text, opt_ts, text, ts};
-use crate::sql::{in_list, param, placeholders, CHUNK};
+use crate::sql::{placeholders, select_in, CHUNK};
 use crate::Tx;
 
 pub use mall::{MallItemRow, RedemptionRow};
@@ -155,7 +155,6 @@ impl Tx {
         workspace: &WorkspaceId,
         members: &[String],
     ) -> Result<HashMap<AccountCode, Balance>> {
-        let mut accounts = HashMap::new();
         // PostgreSQL locks the rows in code order, so two batches never wait on each other
         // in a cycle. SQLite has one writer and needs neither; asking it to sort made it
         // walk the primary key of every account instead of the member index.
@@ -163,69 +162,35 @@ impl Tx {
             Backend::Postgres => "ORDER BY code FOR UPDATE",
             Backend::Sqlite => "",
         };
-        for chunk in members.chunks(CHUNK) {
-            let sql = format!(
-                "SELECT code, debits_pending, debits_posted, credits_pending, credits_posted
-                 FROM loyalty_accounts WHERE workspace_id = {} AND member_id IN {} {lock}",
-                param(self.backend(), 1),
-                in_list(self.backend(), chunk.len(), 1)
-            );
-            let mut query = sqlx::query(&sql)
-                .persistent(crate::sql::keep_prepared(self.backend()))
-                .bind(workspace.as_str());
-            for member in chunk {
-                query = query.bind(member.as_str());
-            }
-            for row in query.fetch_all(self.conn()).await? {
-                let code = text(&row, "code")?;
-                let code = AccountCode::parse(&code).ok_or(StoreError::Corrupt(code))?;
-                accounts.insert(code, balance(&row)?);
-            }
-        }
-        Ok(accounts)
+        let sql = format!(
+            "SELECT code, debits_pending, debits_posted, credits_pending, credits_posted
+             FROM loyalty_accounts WHERE workspace_id = {{ws}} AND member_id IN {{keys}} {lock}"
+        );
+        let backend = self.backend();
+        let rows = select_in(self.conn(), backend, &sql, workspace, members, |row| {
+            let code = text(row, "code")?;
+            let code = AccountCode::parse(&code).ok_or(StoreError::Corrupt(code))?;
+            Ok((code, balance(row)?))
+        })
+        .await?;
+        Ok(rows.into_iter().collect())
     }
 
     async fn open_lots(&mut self, workspace: &WorkspaceId, members: &[String]) -> Result<Vec<Lot>> {
-        let mut lots = Vec::new();
-        for chunk in members.chunks(CHUNK) {
-            let sql = format!(
-                "SELECT {LOT_COLUMNS} FROM loyalty_lots
-                 WHERE workspace_id = {} AND member_id IN {} AND remaining > 0",
-                param(self.backend(), 1),
-                in_list(self.backend(), chunk.len(), 1)
-            );
-            let mut query = sqlx::query(&sql)
-                .persistent(crate::sql::keep_prepared(self.backend()))
-                .bind(workspace.as_str());
-            for member in chunk {
-                query = query.bind(member.as_str());
-            }
-            for row in query.fetch_all(self.conn()).await? {
-                lots.push(lot(&row)?);
-            }
-        }
-        Ok(lots)
+        let sql = format!(
+            "SELECT {LOT_COLUMNS} FROM loyalty_lots
+             WHERE workspace_id = {{ws}} AND member_id IN {{keys}} AND remaining > 0"
+        );
+        let backend = self.backend();
+        select_in(self.conn(), backend, &sql, workspace, members, lot).await
     }
 
     async fn lots_by_id(&mut self, workspace: &WorkspaceId, ids: &[String]) -> Result<Vec<Lot>> {
-        let mut lots = Vec::new();
-        for chunk in ids.chunks(CHUNK) {
-            let sql = format!(
-                "SELECT {LOT_COLUMNS} FROM loyalty_lots WHERE workspace_id = {} AND id IN {}",
-                param(self.backend(), 1),
-                in_list(self.backend(), chunk.len(), 1)
-            );
-            let mut query = sqlx::query(&sql)
-                .persistent(crate::sql::keep_prepared(self.backend()))
-                .bind(workspace.as_str());
-            for id in chunk {
-                query = query.bind(id.as_str());
-            }
-            for row in query.fetch_all(self.conn()).await? {
-                lots.push(lot(&row)?);
-            }
-        }
-        Ok(lots)
+        let sql = format!(
+            "SELECT {LOT_COLUMNS} FROM loyalty_lots WHERE workspace_id = {{ws}} AND id IN {{keys}}"
+        );
+        let backend = self.backend();
+        select_in(self.conn(), backend, &sql, workspace, ids, lot).await
     }
 
     async fn pendings_by_id(
@@ -233,24 +198,11 @@ impl Tx {
         workspace: &WorkspaceId,
         ids: &[String],
     ) -> Result<Vec<Pending>> {
-        let mut pendings = Vec::new();
-        for chunk in ids.chunks(CHUNK) {
-            let sql = format!(
-                "SELECT {PENDING_COLUMNS} FROM loyalty_pending WHERE workspace_id = {} AND id IN {}",
-                param(self.backend(), 1),
-                in_list(self.backend(), chunk.len(), 1)
-            );
-            let mut query = sqlx::query(&sql)
-                .persistent(crate::sql::keep_prepared(self.backend()))
-                .bind(workspace.as_str());
-            for id in chunk {
-                query = query.bind(id.as_str());
-            }
-            for row in query.fetch_all(self.conn()).await? {
-                pendings.push(pending(&row)?);
-            }
-        }
-        Ok(pendings)
+        let sql = format!(
+            "SELECT {PENDING_COLUMNS} FROM loyalty_pending WHERE workspace_id = {{ws}} AND id IN {{keys}}"
+        );
+        let backend = self.backend();
+        select_in(self.conn(), backend, &sql, workspace, ids, pending).await
     }
 
     async fn open_pendings_of(
@@ -258,25 +210,12 @@ impl Tx {
         workspace: &WorkspaceId,
         members: &[String],
     ) -> Result<Vec<Pending>> {
-        let mut pendings = Vec::new();
-        for chunk in members.chunks(CHUNK) {
-            let sql = format!(
-                "SELECT {PENDING_COLUMNS} FROM loyalty_pending
-                 WHERE workspace_id = {} AND state = 'pending' AND member_id IN {}",
-                param(self.backend(), 1),
-                in_list(self.backend(), chunk.len(), 1)
-            );
-            let mut query = sqlx::query(&sql)
-                .persistent(crate::sql::keep_prepared(self.backend()))
-                .bind(workspace.as_str());
-            for member in chunk {
-                query = query.bind(member.as_str());
-            }
-            for row in query.fetch_all(self.conn()).await? {
-                pendings.push(pending(&row)?);
-            }
-        }
-        Ok(pendings)
+        let sql = format!(
+            "SELECT {PENDING_COLUMNS} FROM loyalty_pending
+             WHERE workspace_id = {{ws}} AND state = 'pending' AND member_id IN {{keys}}"
+        );
+        let backend = self.backend();
+        select_in(self.conn(), backend, &sql, workspace, members, pending).await
     }
 
     async fn known_ops(
@@ -284,28 +223,23 @@ impl Tx {
         workspace: &WorkspaceId,
         ids: &[String],
     ) -> Result<HashMap<String, (String, Option<LedgerError>)>> {
-        let mut known = HashMap::new();
-        for chunk in ids.chunks(CHUNK) {
-            let sql = format!(
-                "SELECT id, fingerprint, error FROM loyalty_ops WHERE workspace_id = {} AND id IN {}",
-                param(self.backend(), 1),
-                in_list(self.backend(), chunk.len(), 1)
-            );
-            let mut query = sqlx::query(&sql)
-                .persistent(crate::sql::keep_prepared(self.backend()))
-                .bind(workspace.as_str());
-            for id in chunk {
-                query = query.bind(id.as_str());
-            }
-            for row in query.fetch_all(self.conn()).await? {
-                let error = match opt_text(&row, "error")? {
+        let backend = self.backend();
+        let rows = select_in(
+            self.conn(),
+            backend,
+            "SELECT id, fingerprint, error FROM loyalty_ops WHERE workspace_id = {ws} AND id IN {keys}",
+            workspace,
+            ids,
+            |row| {
+                let error = match opt_text(row, "error")? {
                     Some(code) => Some(LedgerError::parse(&code).ok_or(StoreError::Corrupt(code))?),
                     None => None,
                 };
-                known.insert(text(&row, "id")?, (text(&row, "fingerprint")?, error));
-            }
-        }
-        Ok(known)
+                Ok((text(row, "id")?, (text(row, "fingerprint")?, error)))
+            },
+        )
+        .await?;
+        Ok(rows.into_iter().collect())
     }
 
     /// Writes what a batch changed: new requests, transfers and lot uses, and the final

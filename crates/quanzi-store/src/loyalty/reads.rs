@@ -10,7 +10,7 @@ use sqlx::any::AnyRow;
 use super::{balance, lot, pending, LOT_COLUMNS, PENDING_COLUMNS};
 use crate::error::{Result, StoreError};
 use crate::rows::{int, opt_text, text, ts};
-use crate::sql::{in_list, param};
+use crate::sql::{in_list, param, select_in};
 use crate::{page_limit, Page, Store, Tx};
 
 /// A transfer as stored, for history and answers.
@@ -188,24 +188,14 @@ impl Store {
         workspace: &WorkspaceId,
         op_ids: &[String],
     ) -> Result<HashMap<String, Vec<TransferRow>>> {
+        let sql = format!(
+            "SELECT {TRANSFER_COLUMNS} FROM loyalty_transfers WHERE workspace_id = {{ws}} AND op_id IN {{keys}}
+             ORDER BY created_at, id"
+        );
+        let mut conn = self.reader().acquire().await?;
         let mut out: HashMap<String, Vec<TransferRow>> = HashMap::new();
-        for chunk in op_ids.chunks(500) {
-            let sql = format!(
-                "SELECT {TRANSFER_COLUMNS} FROM loyalty_transfers WHERE workspace_id = {} AND op_id IN {}
-                 ORDER BY created_at, id",
-                param(self.backend(), 1),
-                in_list(self.backend(), chunk.len(), 1)
-            );
-            let mut query = sqlx::query(&sql)
-                .persistent(crate::sql::keep_prepared(self.backend()))
-                .bind(workspace.as_str());
-            for id in chunk {
-                query = query.bind(id.as_str());
-            }
-            for row in query.fetch_all(self.reader()).await? {
-                let t = transfer(&row)?;
-                out.entry(t.op_id.clone()).or_default().push(t);
-            }
+        for t in select_in(&mut conn, self.backend(), &sql, workspace, op_ids, transfer).await? {
+            out.entry(t.op_id.clone()).or_default().push(t);
         }
         Ok(out)
     }

@@ -82,11 +82,7 @@ pub async fn check_in(app: &App, principal: &Principal, member_id: &str) -> Resu
         let now = app.clock.now();
         let today = LocalDate::of(now, &tz);
         let mut tx = app.store.begin().await?;
-        match tx.lock_wallet(ws, &member.id, now).await {
-            Ok(()) => {}
-            Err(err) if err.is_transient() => continue,
-            Err(err) => return Err(err.into()),
-        }
+        retry_on_race!(tx.lock_wallet(ws, &member.id, now).await);
         let history = parse_days(&tx.checkins_since(ws, &member.id, "0000-00-00").await?)?;
         let reward = rules::check_in(&policy, &history, today).map_err(conflict)?;
         let points = reward.total_points();
@@ -117,16 +113,8 @@ pub async fn check_in(app: &App, principal: &Principal, member_id: &str) -> Resu
             points,
             transfer_id,
         };
-        match tx.insert_checkin(ws, &member.id, &row, now).await {
-            Ok(()) => {}
-            Err(err) if err.is_transient() => continue,
-            Err(err) => return Err(err.into()),
-        }
-        match tx.commit().await {
-            Ok(()) => {}
-            Err(err) if err.is_transient() => continue,
-            Err(err) => return Err(err.into()),
-        }
+        retry_on_race!(tx.insert_checkin(ws, &member.id, &row, now).await);
+        retry_on_race!(tx.commit().await);
         return Ok(CheckedIn {
             member_id: member.id,
             date: today,
@@ -163,11 +151,7 @@ pub async fn make_up(
         let now = app.clock.now();
         let today = LocalDate::of(now, &tz);
         let mut tx = app.store.begin().await?;
-        match tx.lock_wallet(ws, &member.id, now).await {
-            Ok(()) => {}
-            Err(err) if err.is_transient() => continue,
-            Err(err) => return Err(err.into()),
-        }
+        retry_on_race!(tx.lock_wallet(ws, &member.id, now).await);
         let rows = tx.checkins_since(ws, &member.id, "0000-00-00").await?;
         let history = parse_days(&rows)?;
         let period_start = policy.makeup_period_start(today).to_string();
@@ -224,16 +208,8 @@ pub async fn make_up(
             points: bonus,
             transfer_id: id,
         };
-        match tx.insert_checkin(ws, &member.id, &row, now).await {
-            Ok(()) => {}
-            Err(err) if err.is_transient() => continue,
-            Err(err) => return Err(err.into()),
-        }
-        match tx.commit().await {
-            Ok(()) => {}
-            Err(err) if err.is_transient() => continue,
-            Err(err) => return Err(err.into()),
-        }
+        retry_on_race!(tx.insert_checkin(ws, &member.id, &row, now).await);
+        retry_on_race!(tx.commit().await);
         return Ok(CheckedIn {
             member_id: member.id,
             date: missed,

@@ -331,11 +331,7 @@ pub async fn adjust(
     }];
     for _ in 0..ATTEMPTS {
         let mut tx = app.store.begin().await?;
-        let applied = match apply_in(&mut tx, ws, &requests, now).await {
-            Ok(applied) => applied,
-            Err(err) if err.is_transient() => continue,
-            Err(err) => return Err(err.into()),
-        };
+        let applied = retry_on_race!(apply_in(&mut tx, ws, &requests, now).await);
         let outcome = applied.outcomes.into_iter().next().expect("one outcome");
         if let Outcome::Failed { error, .. } = outcome {
             return Err(Error::Conflict {
@@ -356,11 +352,7 @@ pub async fn adjust(
             at: now,
         })
         .await?;
-        match tx.commit().await {
-            Ok(()) => {}
-            Err(err) if err.is_transient() => continue,
-            Err(err) => return Err(err.into()),
-        }
+        retry_on_race!(tx.commit().await);
         let Outcome::Created(transfers) = outcome else {
             unreachable!("a fresh id is never a resubmission")
         };

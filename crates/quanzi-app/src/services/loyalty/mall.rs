@@ -113,11 +113,7 @@ pub async fn redeem(
     for _ in 0..ATTEMPTS {
         let now = app.clock.now();
         let mut tx = app.store.begin().await?;
-        match tx.lock_wallet(ws, &member.id, now).await {
-            Ok(()) => {}
-            Err(err) if err.is_transient() => continue,
-            Err(err) => return Err(err.into()),
-        }
+        retry_on_race!(tx.lock_wallet(ws, &member.id, now).await);
         if let Some(limit) = item.per_member_limit {
             let held = tx.redeemed_quantity(ws, &item.id, &member.id).await?;
             if held + quantity > limit {
@@ -153,19 +149,11 @@ pub async fn redeem(
                 order_id: None,
             },
         };
-        let applied = match apply_in(&mut tx, ws, &[hold], now).await {
-            Ok(applied) => applied,
-            Err(err) if err.is_transient() => continue,
-            Err(err) => return Err(err.into()),
-        };
+        let applied = retry_on_race!(apply_in(&mut tx, ws, &[hold], now).await);
         if let Outcome::Failed { error, .. } = &applied.outcomes[0] {
             return Err(conflict(error.as_str(), error.message()));
         }
-        match tx.insert_redemption(ws, &row).await {
-            Ok(()) => {}
-            Err(err) if err.is_transient() => continue,
-            Err(err) => return Err(err.into()),
-        }
+        retry_on_race!(tx.insert_redemption(ws, &row).await);
         match tx.commit().await {
             Ok(()) => return Ok(row),
             Err(err) if err.is_transient() => continue,
@@ -205,11 +193,7 @@ pub async fn cancel(
                 pending_id: row.id.clone(),
             },
         };
-        let applied = match apply_in(&mut tx, ws, &[void], now).await {
-            Ok(applied) => applied,
-            Err(err) if err.is_transient() => continue,
-            Err(err) => return Err(err.into()),
-        };
+        let applied = retry_on_race!(apply_in(&mut tx, ws, &[void], now).await);
         match &applied.outcomes[0] {
             Outcome::Failed {
                 error: LedgerError::PendingAlreadyPosted,

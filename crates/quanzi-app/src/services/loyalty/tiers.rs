@@ -143,11 +143,8 @@ pub async fn standing(
     for _ in 0..8 {
         let now = app.clock.now();
         let mut tx = app.store.begin().await?;
-        let standing = match refresh(&mut tx, ws, &program, &tz, &member.id, false, now).await {
-            Ok(standing) => standing,
-            Err(err) if err.is_transient() => continue,
-            Err(err) => return Err(err.into()),
-        };
+        let standing =
+            retry_on_race!(refresh(&mut tx, ws, &program, &tz, &member.id, false, now).await);
         match tx.commit().await {
             Ok(()) => return Ok((standing, program)),
             Err(err) if err.is_transient() => continue,
