@@ -16,6 +16,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::members::resolve_members;
 use crate::principal::Principal;
+use crate::services::group_commit;
 use crate::App;
 
 /// Events taken into one transaction at most (the first request is always taken whole).
@@ -29,48 +30,31 @@ pub(crate) struct Submission {
     pub reply: oneshot::Sender<Result<(usize, usize), String>>,
 }
 
+impl group_commit::Submission for Submission {
+    type Answer = (usize, usize);
+
+    fn size(&self) -> usize {
+        self.events.len()
+    }
+
+    fn reply_to(self) -> oneshot::Sender<Result<(usize, usize), String>> {
+        self.reply
+    }
+}
+
 pub(crate) type Queue = mpsc::Sender<Submission>;
 
 /// Starts the writer task; it ends when every sender is gone.
 pub(crate) fn start(app: App) -> Queue {
     let (sender, receiver) = mpsc::channel::<Submission>(256);
-    tokio::spawn(writer(app, receiver));
+    tokio::spawn(group_commit::writer(
+        app,
+        receiver,
+        GROUP_LIMIT,
+        "ingest",
+        |app, group| store_group(app, group).boxed(),
+    ));
     sender
-}
-
-async fn writer(app: App, mut receiver: mpsc::Receiver<Submission>) {
-    while let Some(first) = receiver.recv().await {
-        let mut group = vec![first];
-        let mut size = group[0].events.len();
-        while size < GROUP_LIMIT {
-            match receiver.try_recv() {
-                Ok(next) => {
-                    size += next.events.len();
-                    group.push(next);
-                }
-                Err(_) => break,
-            }
-        }
-        // A panic while storing must not take the writer down with it: every later ingest
-        // on this node would fail. The group's requests get an error and the loop goes on.
-        let outcome = match std::panic::AssertUnwindSafe(store_group(&app, &group))
-            .catch_unwind()
-            .await
-        {
-            Ok(outcome) => outcome,
-            Err(_) => {
-                tracing::error!(batches = group.len(), "storing an ingest group panicked");
-                Err("the ingest writer failed on this batch".to_owned())
-            }
-        };
-        for (i, submission) in group.into_iter().enumerate() {
-            let answer = match &outcome {
-                Ok(counts) => Ok(counts[i]),
-                Err(err) => Err(err.clone()),
-            };
-            let _ = submission.reply.send(answer);
-        }
-    }
 }
 
 /// Stores a group, retrying lost races; returns (accepted, duplicates) per submission.

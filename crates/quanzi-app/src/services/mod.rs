@@ -15,6 +15,7 @@ macro_rules! retry_on_race {
 
 pub mod api_keys;
 pub mod events;
+pub(crate) mod group_commit;
 pub(crate) mod ingest_queue;
 pub mod jobs;
 pub mod loyalty;

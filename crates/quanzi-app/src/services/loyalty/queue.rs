@@ -12,6 +12,7 @@ use quanzi_domain::loyalty::ledger::{apply, Effects, Outcome, Request};
 use quanzi_store::StoreError;
 use tokio::sync::{mpsc, oneshot};
 
+use crate::services::group_commit;
 use crate::App;
 
 /// Requests taken into one transaction at most (the first batch is always taken whole).
@@ -24,53 +25,31 @@ pub(crate) struct Submission {
     pub reply: oneshot::Sender<Result<Vec<Outcome>, String>>,
 }
 
+impl group_commit::Submission for Submission {
+    type Answer = Vec<Outcome>;
+
+    fn size(&self) -> usize {
+        self.requests.len()
+    }
+
+    fn reply_to(self) -> oneshot::Sender<Result<Vec<Outcome>, String>> {
+        self.reply
+    }
+}
+
 pub(crate) type Queue = mpsc::Sender<Submission>;
 
 /// Starts the writer task; it ends when every sender is gone.
 pub(crate) fn start(app: App) -> Queue {
     let (sender, receiver) = mpsc::channel::<Submission>(1024);
-    tokio::spawn(writer(app, receiver));
+    tokio::spawn(group_commit::writer(
+        app,
+        receiver,
+        GROUP_LIMIT,
+        "ledger",
+        |app, group| store_group(app, group).boxed(),
+    ));
     sender
-}
-
-async fn writer(app: App, mut receiver: mpsc::Receiver<Submission>) {
-    while let Some(first) = receiver.recv().await {
-        let mut group = vec![first];
-        let mut size = group[0].requests.len();
-        while size < GROUP_LIMIT {
-            match receiver.try_recv() {
-                Ok(next) => {
-                    size += next.requests.len();
-                    group.push(next);
-                }
-                Err(_) => break,
-            }
-        }
-        // A panic must not take the writer down: every later batch on this node would
-        // fail. The group's callers get an error and the loop goes on.
-        let outcome = match std::panic::AssertUnwindSafe(store_group(&app, &group))
-            .catch_unwind()
-            .await
-        {
-            Ok(outcome) => outcome,
-            Err(_) => {
-                tracing::error!(batches = group.len(), "a ledger group panicked");
-                Err("the ledger writer failed on this batch".to_owned())
-            }
-        };
-        match outcome {
-            Ok(mut answers) => {
-                for (submission, answer) in group.into_iter().zip(answers.drain(..)) {
-                    let _ = submission.reply.send(Ok(answer));
-                }
-            }
-            Err(err) => {
-                for submission in group {
-                    let _ = submission.reply.send(Err(err.clone()));
-                }
-            }
-        }
-    }
 }
 
 async fn store_group(app: &App, group: &[Submission]) -> Result<Vec<Vec<Outcome>>, String> {
