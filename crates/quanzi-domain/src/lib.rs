@@ -9,6 +9,7 @@
 //! - [`idempotency`]: the `Idempotency-Key` decision table.
 //! - [`members`]: OneID identities (normal forms, keyed hashes, masks), events, orders and
 //!   refund allocation.
+//! - [`promotions`]: coupons, flash sales, cart pricing and price compliance.
 //!
 //! Nothing here does IO, spawns tasks or knows about SQL or HTTP: everything is a plain
 //! function or value, so every rule is unit- and property-tested in isolation.
@@ -22,5 +23,6 @@ pub mod input;
 pub mod jobs;
 pub mod loyalty;
 pub mod members;
+pub mod promotions;
 pub mod segments;
 pub mod time;
