@@ -7,7 +7,8 @@
 //! - one module per table group: `workspaces`, `operators`, `api_keys`, `sessions`,
 //!   `login_attempts`, `idempotency`, `jobs`, `audit`, `members` (OneID), `events`,
 //!   `orders` (with refunds and the `domain_events` outbox), `secrets`, `loyalty` (the points
-//!   ledger's accounts, transfers, lots and pending transfers).
+//!   ledger's accounts, transfers, lots and pending transfers), `promotions` (coupons,
+//!   flash-sale stock and reservations, threshold rules, SKU price history).
 //! - `sql`: placeholders and chunking for portable multi-row statements.
 //! - [`testkit`] (feature `testkit`): a fresh database per test on either engine.
 //!
@@ -33,6 +34,7 @@ pub mod migrate;
 mod operators;
 mod orders;
 mod probes;
+mod promotions;
 mod rows;
 mod secrets;
 mod segments;
@@ -60,6 +62,10 @@ pub use members::{
 };
 pub use operators::{MembershipRow, NewOperator, OperatorRow};
 pub use orders::{OrderItemRow, OrderRow, RefundRow};
+pub use promotions::{
+    CouponRow, CouponTemplateRow, CouponTemplateUsage, FlashSaleRow, FlashSkuRow, PromotionRow,
+    ReservationRow, ReserveRefusal, SoldUnit,
+};
 pub use segments::SegmentRow;
 pub use sessions::{NewSession, SessionRow};
 pub use tags::{MemberTagRow, TagGroupRow, TagRow};

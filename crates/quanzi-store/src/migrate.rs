@@ -36,6 +36,7 @@ pub const MIGRATIONS: &[Migration] = shared!(
     (6, "0006_consent_erasure"),
     (7, "0007_tags"),
     (8, "0008_loyalty"),
+    (9, "0009_promotions"),
 );
 
 /// An arbitrary constant naming quanzi's migration lock among PostgreSQL advisory locks.

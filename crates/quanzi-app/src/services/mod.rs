@@ -23,6 +23,7 @@ pub mod members;
 pub mod operators;
 pub mod orders;
 pub mod privacy;
+pub mod promotions;
 pub mod segments;
 pub mod sessions;
 pub mod tags;

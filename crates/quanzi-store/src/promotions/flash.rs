@@ -1,0 +1,470 @@
+//! Flash sales: the sale, its SKUs, stock rows (buckets) and reservations.
+//!
+//! A reservation is three conditional writes, each of which can only succeed while its
+//! limit allows: the member's held units (`held + q <= limit`), a stock bucket
+//! (`remaining >= q`, also a CHECK) and the reservation row. A step that fails undoes the
+//! steps before it in the same transaction, so many attempts can share one transaction
+//! (group commit) without a failed one spoiling the rest. Reservations end once: the
+//! move out of `reserved` is a conditional update, and only the caller that made it
+//! returns the stock.
+
+use quanzi_domain::ids::WorkspaceId;
+use quanzi_domain::time::Timestamp;
+use sqlx::any::AnyRow;
+
+use crate::connect::Backend;
+use crate::error::{Result, StoreError};
+use crate::rows::{int, opt_text, opt_ts, text, ts};
+use crate::{Store, Tx};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FlashSaleRow {
+    pub id: String,
+    pub name: String,
+    pub starts_at: Timestamp,
+    pub ends_at: Timestamp,
+    pub payment_timeout_seconds: i64,
+    pub per_member_limit: i64,
+    pub buckets: i64,
+    /// `active` or `cancelled`.
+    pub status: String,
+    pub created_at: Timestamp,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FlashSkuRow {
+    pub sku: String,
+    pub flash_price_fen: i64,
+    pub original_price_fen: i64,
+    /// Stock the sale started with.
+    pub stock: i64,
+    /// Stock left in all buckets now.
+    pub remaining: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReservationRow {
+    pub id: String,
+    pub sale_id: String,
+    pub sku: String,
+    pub member_id: String,
+    pub quantity: i64,
+    pub bucket: i64,
+    /// `reserved`, `paid`, `expired` or `cancelled`.
+    pub status: String,
+    /// The order (external id) it is for, when the storefront said.
+    pub order_id: Option<String>,
+    pub reserved_at: Timestamp,
+    pub expires_at: Timestamp,
+    pub settled_at: Option<Timestamp>,
+}
+
+/// Why an attempt got no reservation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReserveRefusal {
+    LimitReached,
+    SoldOut,
+}
+
+const SALE_COLUMNS: &str =
+    "id, name, starts_at, ends_at, payment_timeout_seconds, per_member_limit, buckets, status, created_at";
+const RESERVATION_COLUMNS: &str = "id, sale_id, sku, member_id, quantity, bucket, status, order_id, \
+     reserved_at, expires_at, settled_at";
+
+fn sale(row: &AnyRow) -> Result<FlashSaleRow> {
+    Ok(FlashSaleRow {
+        id: text(row, "id")?,
+        name: text(row, "name")?,
+        starts_at: ts(row, "starts_at")?,
+        ends_at: ts(row, "ends_at")?,
+        payment_timeout_seconds: int(row, "payment_timeout_seconds")?,
+        per_member_limit: int(row, "per_member_limit")?,
+        buckets: int(row, "buckets")?,
+        status: text(row, "status")?,
+        created_at: ts(row, "created_at")?,
+    })
+}
+
+fn reservation(row: &AnyRow) -> Result<ReservationRow> {
+    Ok(ReservationRow {
+        id: text(row, "id")?,
+        sale_id: text(row, "sale_id")?,
+        sku: text(row, "sku")?,
+        member_id: text(row, "member_id")?,
+        quantity: int(row, "quantity")?,
+        bucket: int(row, "bucket")?,
+        status: text(row, "status")?,
+        order_id: opt_text(row, "order_id")?,
+        reserved_at: ts(row, "reserved_at")?,
+        expires_at: ts(row, "expires_at")?,
+        settled_at: opt_ts(row, "settled_at")?,
+    })
+}
+
+impl Store {
+    pub async fn flash_sales(&self, workspace: &WorkspaceId) -> Result<Vec<FlashSaleRow>> {
+        sqlx::query(&format!(
+            "SELECT {SALE_COLUMNS} FROM flash_sales WHERE workspace_id = $1 ORDER BY starts_at DESC, id LIMIT 500"
+        ))
+        .bind(workspace.as_str())
+        .fetch_all(self.reader())
+        .await?
+        .iter()
+        .map(sale)
+        .collect()
+    }
+
+    pub async fn flash_sale(
+        &self,
+        workspace: &WorkspaceId,
+        id: &str,
+    ) -> Result<(FlashSaleRow, Vec<FlashSkuRow>)> {
+        let row = sqlx::query(&format!(
+            "SELECT {SALE_COLUMNS} FROM flash_sales WHERE workspace_id = $1 AND id = $2"
+        ))
+        .bind(workspace.as_str())
+        .bind(id)
+        .fetch_optional(self.reader())
+        .await?
+        .ok_or(StoreError::NotFound)?;
+        let skus = sqlx::query(
+            "SELECT s.sku, s.flash_price_fen, s.original_price_fen, s.stock,
+                    CAST(COALESCE(SUM(b.remaining), 0) AS BIGINT) AS remaining
+             FROM flash_sale_skus s
+             LEFT JOIN flash_stock b ON b.workspace_id = s.workspace_id AND b.sale_id = s.sale_id AND b.sku = s.sku
+             WHERE s.workspace_id = $1 AND s.sale_id = $2
+             GROUP BY s.sku, s.flash_price_fen, s.original_price_fen, s.stock ORDER BY s.sku",
+        )
+        .bind(workspace.as_str())
+        .bind(id)
+        .fetch_all(self.reader())
+        .await?
+        .iter()
+        .map(|r| {
+            Ok(FlashSkuRow {
+                sku: text(r, "sku")?,
+                flash_price_fen: int(r, "flash_price_fen")?,
+                original_price_fen: int(r, "original_price_fen")?,
+                stock: int(r, "stock")?,
+                remaining: int(r, "remaining")?,
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+        Ok((sale(&row)?, skus))
+    }
+
+    pub async fn flash_reservation(
+        &self,
+        workspace: &WorkspaceId,
+        id: &str,
+    ) -> Result<ReservationRow> {
+        let row = sqlx::query(&format!(
+            "SELECT {RESERVATION_COLUMNS} FROM flash_reservations WHERE workspace_id = $1 AND id = $2"
+        ))
+        .bind(workspace.as_str())
+        .bind(id)
+        .fetch_optional(self.reader())
+        .await?
+        .ok_or(StoreError::NotFound)?;
+        reservation(&row)
+    }
+
+    /// A sale's reservations (all of them, or one member's), oldest first.
+    pub async fn flash_reservations(
+        &self,
+        workspace: &WorkspaceId,
+        sale_id: &str,
+        member: Option<&str>,
+    ) -> Result<Vec<ReservationRow>> {
+        sqlx::query(&format!(
+            "SELECT {RESERVATION_COLUMNS} FROM flash_reservations
+             WHERE workspace_id = $1 AND sale_id = $2 AND (CAST($3 AS TEXT) IS NULL OR member_id = $3)
+             ORDER BY reserved_at, id LIMIT 100000"
+        ))
+        .bind(workspace.as_str())
+        .bind(sale_id)
+        .bind(member)
+        .fetch_all(self.reader())
+        .await?
+        .iter()
+        .map(reservation)
+        .collect()
+    }
+
+    /// Reservations whose payment time is up, oldest first.
+    pub async fn due_flash_reservations(
+        &self,
+        now: Timestamp,
+        limit: i64,
+    ) -> Result<Vec<(String, String)>> {
+        let rows = sqlx::query(
+            "SELECT workspace_id, id FROM flash_reservations
+             WHERE status = 'reserved' AND expires_at <= $1 ORDER BY expires_at LIMIT $2",
+        )
+        .bind(now.millis())
+        .bind(limit)
+        .fetch_all(self.reader())
+        .await?;
+        rows.iter()
+            .map(|r| Ok((text(r, "workspace_id")?, text(r, "id")?)))
+            .collect()
+    }
+}
+
+impl Tx {
+    /// Stores a sale with its SKUs, each SKU's stock split into `bucket_stock`.
+    pub async fn insert_flash_sale(
+        &mut self,
+        workspace: &WorkspaceId,
+        row: &FlashSaleRow,
+        skus: &[(FlashSkuRow, Vec<i64>)],
+    ) -> Result<()> {
+        sqlx::query(&format!(
+            "INSERT INTO flash_sales ({SALE_COLUMNS}, workspace_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
+        ))
+        .bind(row.id.as_str())
+        .bind(row.name.as_str())
+        .bind(row.starts_at.millis())
+        .bind(row.ends_at.millis())
+        .bind(row.payment_timeout_seconds)
+        .bind(row.per_member_limit)
+        .bind(row.buckets)
+        .bind(row.status.as_str())
+        .bind(row.created_at.millis())
+        .bind(workspace.as_str())
+        .execute(self.conn())
+        .await
+        .map_err(StoreError::unique("flash_sale"))?;
+        for (sku, buckets) in skus {
+            sqlx::query(
+                "INSERT INTO flash_sale_skus (workspace_id, sale_id, sku, flash_price_fen, original_price_fen, stock)
+                 VALUES ($1, $2, $3, $4, $5, $6)",
+            )
+            .bind(workspace.as_str())
+            .bind(row.id.as_str())
+            .bind(sku.sku.as_str())
+            .bind(sku.flash_price_fen)
+            .bind(sku.original_price_fen)
+            .bind(sku.stock)
+            .execute(self.conn())
+            .await?;
+            for (bucket, remaining) in buckets.iter().enumerate() {
+                sqlx::query(
+                    "INSERT INTO flash_stock (workspace_id, sale_id, sku, bucket, remaining) VALUES ($1, $2, $3, $4, $5)",
+                )
+                .bind(workspace.as_str())
+                .bind(row.id.as_str())
+                .bind(sku.sku.as_str())
+                .bind(bucket as i64)
+                .bind(*remaining)
+                .execute(self.conn())
+                .await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Reserves `quantity` of a SKU for a member, or says why not (and changes nothing).
+    /// `first_bucket` is where this buyer starts looking, so buyers spread over buckets.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn reserve_flash_stock(
+        &mut self,
+        workspace: &WorkspaceId,
+        sale: &FlashSaleRow,
+        sku: &str,
+        member: &str,
+        quantity: i64,
+        first_bucket: i64,
+        row: &ReservationRow,
+    ) -> Result<std::result::Result<i64, ReserveRefusal>> {
+        let held = sqlx::query(
+            "INSERT INTO flash_member_counts (workspace_id, sale_id, member_id, held)
+             VALUES ($1, $2, $3, $4)
+             ON CONFLICT (workspace_id, sale_id, member_id)
+             DO UPDATE SET held = flash_member_counts.held + $4
+             WHERE flash_member_counts.held + $4 <= $5
+             RETURNING held",
+        )
+        .bind(workspace.as_str())
+        .bind(sale.id.as_str())
+        .bind(member)
+        .bind(quantity)
+        .bind(sale.per_member_limit)
+        .fetch_optional(self.conn())
+        .await?;
+        if held.is_none() {
+            return Ok(Err(ReserveRefusal::LimitReached));
+        }
+        let Some(bucket) = self
+            .take_flash_bucket(workspace, &sale.id, sku, quantity, first_bucket, sale.buckets)
+            .await?
+        else {
+            self.release_flash_hold(workspace, &sale.id, member, quantity)
+                .await?;
+            return Ok(Err(ReserveRefusal::SoldOut));
+        };
+        sqlx::query(&format!(
+            "INSERT INTO flash_reservations ({RESERVATION_COLUMNS}, workspace_id)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
+        ))
+        .bind(row.id.as_str())
+        .bind(row.sale_id.as_str())
+        .bind(row.sku.as_str())
+        .bind(row.member_id.as_str())
+        .bind(row.quantity)
+        .bind(bucket)
+        .bind(row.status.as_str())
+        .bind(row.order_id.as_deref())
+        .bind(row.reserved_at.millis())
+        .bind(row.expires_at.millis())
+        .bind(row.settled_at.map(Timestamp::millis))
+        .bind(workspace.as_str())
+        .execute(self.conn())
+        .await
+        .map_err(StoreError::unique("flash_reservation"))?;
+        Ok(Ok(bucket))
+    }
+
+    /// Takes `quantity` from the first bucket, in this buyer's order, that has it.
+    ///
+    /// On PostgreSQL a bucket locked by another transaction is skipped first (`SKIP
+    /// LOCKED`), so buyers on different nodes spread over buckets instead of queueing;
+    /// only when every bucket with stock is busy does the buyer wait for one. "Sold out"
+    /// is answered when no committed bucket has the quantity.
+    async fn take_flash_bucket(
+        &mut self,
+        workspace: &WorkspaceId,
+        sale: &str,
+        sku: &str,
+        quantity: i64,
+        first_bucket: i64,
+        buckets: i64,
+    ) -> Result<Option<i64>> {
+        let modes: &[&str] = match self.backend() {
+            Backend::Postgres => &["FOR UPDATE SKIP LOCKED", "FOR UPDATE"],
+            Backend::Sqlite => &[""],
+        };
+        // Each blocking round either takes stock or sees a bucket emptied by another
+        // buyer; more rounds than buckets cannot be needed.
+        for round in 0..=buckets {
+            let lock = modes[(round as usize).min(modes.len() - 1)];
+            let taken = sqlx::query(&format!(
+                "UPDATE flash_stock SET remaining = remaining - $1
+                 WHERE workspace_id = $2 AND sale_id = $3 AND sku = $4 AND remaining >= $1
+                   AND bucket = (SELECT bucket FROM flash_stock
+                                 WHERE workspace_id = $2 AND sale_id = $3 AND sku = $4 AND remaining >= $1
+                                 ORDER BY (bucket + $5 - $6) % $5 LIMIT 1 {lock})
+                 RETURNING bucket"
+            ))
+            .bind(quantity)
+            .bind(workspace.as_str())
+            .bind(sale)
+            .bind(sku)
+            .bind(buckets)
+            .bind(first_bucket)
+            .fetch_optional(self.conn())
+            .await?;
+            if let Some(row) = taken {
+                return Ok(Some(int(&row, "bucket")?));
+            }
+            if self.backend() == Backend::Sqlite {
+                return Ok(None);
+            }
+            let any_left = sqlx::query(
+                "SELECT 1 AS one FROM flash_stock
+                 WHERE workspace_id = $1 AND sale_id = $2 AND sku = $3 AND remaining >= $4 LIMIT 1",
+            )
+            .bind(workspace.as_str())
+            .bind(sale)
+            .bind(sku)
+            .bind(quantity)
+            .fetch_optional(self.conn())
+            .await?;
+            if any_left.is_none() {
+                return Ok(None);
+            }
+        }
+        Ok(None)
+    }
+
+    async fn release_flash_hold(
+        &mut self,
+        workspace: &WorkspaceId,
+        sale: &str,
+        member: &str,
+        quantity: i64,
+    ) -> Result<()> {
+        sqlx::query(
+            "UPDATE flash_member_counts SET held = held - $1
+             WHERE workspace_id = $2 AND sale_id = $3 AND member_id = $4",
+        )
+        .bind(quantity)
+        .bind(workspace.as_str())
+        .bind(sale)
+        .bind(member)
+        .execute(self.conn())
+        .await?;
+        Ok(())
+    }
+
+    /// Ends a reservation that is still `reserved` (`expired` or `cancelled`): its stock
+    /// goes back to its bucket and the member's hold is released. None when it had
+    /// already ended, so this happens exactly once.
+    pub async fn end_flash_reservation(
+        &mut self,
+        workspace: &WorkspaceId,
+        id: &str,
+        status: &str,
+        now: Timestamp,
+    ) -> Result<Option<ReservationRow>> {
+        let ended = sqlx::query(&format!(
+            "UPDATE flash_reservations SET status = $1, settled_at = $2
+             WHERE workspace_id = $3 AND id = $4 AND status = 'reserved'
+             RETURNING {RESERVATION_COLUMNS}"
+        ))
+        .bind(status)
+        .bind(now.millis())
+        .bind(workspace.as_str())
+        .bind(id)
+        .fetch_optional(self.conn())
+        .await?;
+        let Some(ended) = ended else {
+            return Ok(None);
+        };
+        let ended = reservation(&ended)?;
+        sqlx::query(
+            "UPDATE flash_stock SET remaining = remaining + $1
+             WHERE workspace_id = $2 AND sale_id = $3 AND sku = $4 AND bucket = $5",
+        )
+        .bind(ended.quantity)
+        .bind(workspace.as_str())
+        .bind(ended.sale_id.as_str())
+        .bind(ended.sku.as_str())
+        .bind(ended.bucket)
+        .execute(self.conn())
+        .await?;
+        self.release_flash_hold(workspace, &ended.sale_id, &ended.member_id, ended.quantity)
+            .await?;
+        Ok(Some(ended))
+    }
+
+    /// Marks an order's reservations paid (the order arrived in time).
+    pub async fn pay_flash_reservations(
+        &mut self,
+        workspace: &WorkspaceId,
+        order: &str,
+        now: Timestamp,
+    ) -> Result<Vec<ReservationRow>> {
+        let rows = sqlx::query(&format!(
+            "UPDATE flash_reservations SET status = 'paid', settled_at = $1
+             WHERE workspace_id = $2 AND order_id = $3 AND status = 'reserved'
+             RETURNING {RESERVATION_COLUMNS}"
+        ))
+        .bind(now.millis())
+        .bind(workspace.as_str())
+        .bind(order)
+        .fetch_all(self.conn())
+        .await?;
+        rows.iter().map(reservation).collect()
+    }
+}

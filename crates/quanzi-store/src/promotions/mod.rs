@@ -1,0 +1,17 @@
+//! Promotions' tables.
+//!
+//! # Layout
+//! - `coupons`: templates, instances and the conditional counters behind every limit.
+//! - `flash`: flash sales, bucketed stock and reservations.
+//! - `rules`: spend-threshold rules and timed discounts.
+//! - `prices`: SKU price history for the original-price check.
+
+mod coupons;
+mod flash;
+mod prices;
+mod rules;
+
+pub use coupons::{CouponRow, CouponTemplateRow, CouponTemplateUsage};
+pub use flash::{FlashSaleRow, FlashSkuRow, ReservationRow, ReserveRefusal};
+pub use prices::SoldUnit;
+pub use rules::PromotionRow;
