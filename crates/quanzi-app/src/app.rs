@@ -26,6 +26,8 @@ pub struct App {
     ingest_queue: Arc<std::sync::OnceLock<crate::services::ingest_queue::Queue>>,
     /// The group-commit writer for ledger batches from the API, started on first use.
     ledger_queue: Arc<std::sync::OnceLock<crate::services::loyalty::queue::Queue>>,
+    /// The group-commit writer for flash-sale reservations, started on first use.
+    flash_queue: Arc<std::sync::OnceLock<crate::services::promotions::flash_queue::Queue>>,
 }
 
 impl App {
@@ -39,29 +41,33 @@ impl App {
             pii_key: Arc::new(tokio::sync::OnceCell::new()),
             ingest_queue: Arc::new(std::sync::OnceLock::new()),
             ledger_queue: Arc::new(std::sync::OnceLock::new()),
+            flash_queue: Arc::new(std::sync::OnceLock::new()),
         }
     }
 
+    /// A clone for a writer task: without queues of its own, so a queue's only senders
+    /// are the app's users and its task ends once they are gone.
+    fn writer_app(&self) -> App {
+        let mut writer_app = self.clone();
+        writer_app.ingest_queue = Arc::new(std::sync::OnceLock::new());
+        writer_app.ledger_queue = Arc::new(std::sync::OnceLock::new());
+        writer_app.flash_queue = Arc::new(std::sync::OnceLock::new());
+        writer_app
+    }
+
+    pub(crate) fn flash_queue(&self) -> &crate::services::promotions::flash_queue::Queue {
+        self.flash_queue
+            .get_or_init(|| crate::services::promotions::flash_queue::start(self.writer_app()))
+    }
+
     pub(crate) fn ledger_queue(&self) -> &crate::services::loyalty::queue::Queue {
-        // As for ingestion: the writer's app has no queue of its own, so it stops with
-        // the last user.
-        self.ledger_queue.get_or_init(|| {
-            let mut writer_app = self.clone();
-            writer_app.ingest_queue = Arc::new(std::sync::OnceLock::new());
-            writer_app.ledger_queue = Arc::new(std::sync::OnceLock::new());
-            crate::services::loyalty::queue::start(writer_app)
-        })
+        self.ledger_queue
+            .get_or_init(|| crate::services::loyalty::queue::start(self.writer_app()))
     }
 
     pub(crate) fn ingest_queue(&self) -> &crate::services::ingest_queue::Queue {
-        // The writer task holds a clone of the app without the queue, so the queue's only
-        // senders are the app's users and the task ends once they are gone.
-        self.ingest_queue.get_or_init(|| {
-            let mut writer_app = self.clone();
-            writer_app.ingest_queue = Arc::new(std::sync::OnceLock::new());
-            writer_app.ledger_queue = Arc::new(std::sync::OnceLock::new());
-            crate::services::ingest_queue::start(writer_app)
-        })
+        self.ingest_queue
+            .get_or_init(|| crate::services::ingest_queue::start(self.writer_app()))
     }
 
     /// The installation's PII hashing key, made on first use and shared by every node

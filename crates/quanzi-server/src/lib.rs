@@ -59,6 +59,10 @@ pub fn app(state: AppState) -> Router {
         .merge(routes::loyalty::router(&state))
         .merge(routes::checkins::router(&state))
         .merge(routes::mall::router(&state))
+        .merge(routes::coupons::router(&state))
+        .merge(routes::flash_sales::router(&state))
+        .merge(routes::carts::router(&state))
+        .merge(routes::promotions::router(&state))
         .merge(routes::tiers::router(&state))
         .layer(from_fn_with_state(state.clone(), auth::authenticate));
 

@@ -6,8 +6,8 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder
 use utoipa::{Modify, OpenApi};
 
 use crate::routes::{
-    api_keys, audit, checkins, events, jobs, loyalty, mall, members, operators, orders, privacy,
-    segments, sessions, tags, tiers, workspace,
+    api_keys, audit, carts, checkins, coupons, events, flash_sales, jobs, loyalty, mall, members,
+    operators, orders, privacy, promotions, segments, sessions, tags, tiers, workspace,
 };
 
 #[derive(OpenApi)]
@@ -37,6 +37,13 @@ use crate::routes::{
         checkins::check_in, checkins::make_up, checkins::calendar,
         mall::create_item, mall::list_items, mall::redeem, mall::cancel, mall::of_member,
         tiers::of_member,
+        coupons::create_template, coupons::list_templates, coupons::get_template, coupons::pause_template,
+        coupons::resume_template, coupons::claim, coupons::grant, coupons::of_member, coupons::get_coupon,
+        coupons::revoke, coupons::liability_report,
+        promotions::create, promotions::list, promotions::pause, promotions::resume,
+        carts::price, carts::checkout, carts::cancel_checkout,
+        flash_sales::create, flash_sales::list, flash_sales::get_sale, flash_sales::reserve,
+        flash_sales::reservations, flash_sales::cancel, flash_sales::complete,
     ),
     components(schemas(crate::error::ErrorBody, crate::error::ErrorDetail)),
     modifiers(&Security),
@@ -53,6 +60,7 @@ use crate::routes::{
         (name = "privacy", description = "PIPL: marketing consent, member export and erasure"),
         (name = "tags", description = "Interest tag groups and tags, manual and rule-driven"),
         (name = "loyalty", description = "The points ledger: transfers, holds, lots, history, adjustments, liability, settings"),
+        (name = "promotions", description = "Coupons, spend-threshold rules, timed discounts, cart pricing, checkout locks, flash sales, liability"),
     )
 )]
 pub struct ApiDoc;

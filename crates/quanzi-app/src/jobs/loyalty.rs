@@ -13,11 +13,9 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use quanzi_domain::ids::{new_id_body, JobId, WorkspaceId};
-use quanzi_domain::jobs::JobKind;
+use quanzi_domain::ids::{new_id_body, WorkspaceId};
 use quanzi_domain::loyalty::ledger::{OnTimeout, Operation, Request};
 use quanzi_domain::time::Timestamp;
-use quanzi_store::NewJob;
 
 use super::{handler_fn, JobHandler, JobRun};
 use crate::services::loyalty::{ledger, settings};
@@ -131,15 +129,5 @@ pub async fn sweep(app: &App) -> anyhow::Result<SweepReport> {
 
 /// Enqueues this minute's sweep unless some node already did.
 pub async fn schedule(app: &App, now: Timestamp) -> anyhow::Result<bool> {
-    let minute = now.millis().div_euclid(60_000);
-    let job = NewJob {
-        id: JobId::generate(now),
-        workspace_id: None,
-        kind: JobKind::parse(SWEEP_KIND)?,
-        payload: "{}".into(),
-        dedup_key: Some(format!("{SWEEP_KIND}:{minute}")),
-        run_at: now,
-        max_attempts: 3,
-    };
-    Ok(app.store.enqueue_job(&job, now).await?)
+    super::enqueue_every_minute(app, now, SWEEP_KIND).await
 }

@@ -13,6 +13,7 @@
 pub mod loyalty;
 pub mod maintenance;
 pub mod probe;
+pub mod promotions;
 mod registry;
 pub mod rfm;
 pub mod segments;
@@ -30,6 +31,7 @@ pub fn builtin_registry() -> Registry {
     registry.register(rfm::RFM_KIND, rfm::handler());
     registry.register(loyalty::SWEEP_KIND, loyalty::handler());
     registry.register(tiers::TIERS_KIND, tiers::handler());
+    registry.register(promotions::SWEEP_KIND, promotions::handler());
     registry.register(segments::REFRESH_KIND, segments::handler());
     registry
 }
@@ -42,10 +44,30 @@ pub async fn schedule_periodic(
 ) -> anyhow::Result<()> {
     maintenance::schedule(app, now).await?;
     loyalty::schedule(app, now).await?;
+    enqueue_every_minute(app, now, promotions::SWEEP_KIND).await?;
     rfm::schedule_daily(app, now).await?;
     segments::schedule_daily(app, now).await?;
     tiers::schedule_daily(app, now).await?;
     Ok(())
+}
+
+/// Enqueues one `kind` job (for all workspaces) per minute; false if this minute's exists.
+pub(crate) async fn enqueue_every_minute(
+    app: &crate::App,
+    now: quanzi_domain::time::Timestamp,
+    kind: &str,
+) -> anyhow::Result<bool> {
+    let minute = now.millis().div_euclid(60_000);
+    let job = quanzi_store::NewJob {
+        id: quanzi_domain::ids::JobId::generate(now),
+        workspace_id: None,
+        kind: quanzi_domain::jobs::JobKind::parse(kind)?,
+        payload: "{}".into(),
+        dedup_key: Some(format!("{kind}:{minute}")),
+        run_at: now,
+        max_attempts: 3,
+    };
+    Ok(app.store.enqueue_job(&job, now).await?)
 }
 
 /// Enqueues `kind` for every workspace once per UTC day (the dedup key names the day), to

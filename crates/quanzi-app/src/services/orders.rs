@@ -187,6 +187,9 @@ pub async fn record(app: &App, principal: &Principal, input: OrderInput) -> Resu
             Err(err) => return Err(err.into()),
         };
         retry_on_race!(tx.insert_order(ws, &row, &items).await);
+        retry_on_race!(
+            super::promotions::order_hooks::on_paid(&mut tx, ws, &row, &items, now).await
+        );
         let multiplier = retry_on_race!(
             super::loyalty::tiers::multiplier_percent(
                 &mut tx,
@@ -352,6 +355,13 @@ pub async fn refund(
             Err(err) => return Err(err.into()),
         }
         let ws = &principal.workspace_id;
+        if order.refunded_fen + plan.total_fen >= order.paid_fen {
+            let used = retry_on_race!(tx.order_coupons_with_rules(ws, &order.external_id).await);
+            retry_on_race!(
+                super::promotions::order_hooks::on_full_refund(&mut tx, ws, &order, &used, now)
+                    .await
+            );
+        }
         let reversal = retry_on_race!(
             super::loyalty::orders::on_refund(
                 &mut tx, ws, &loyalty, &order, &items, &plan, &row.id,

@@ -34,7 +34,10 @@ pub enum PriceViolation {
     /// The promotion price is not below the original price.
     DiscountNotLower { original_fen: i64, price_fen: i64 },
     /// The original price is above what the SKU really sold for.
-    OriginalAboveReference { original_fen: i64, reference_fen: i64 },
+    OriginalAboveReference {
+        original_fen: i64,
+        reference_fen: i64,
+    },
 }
 
 impl PriceViolation {
@@ -126,7 +129,13 @@ mod tests {
     #[test]
     fn a_sku_that_never_sold_has_no_reference_and_passes() {
         let check = check_original_price(19_900, 9_900, sales(None, None));
-        assert_eq!(check, PriceCheck { reference_fen: None, violation: None });
+        assert_eq!(
+            check,
+            PriceCheck {
+                reference_fen: None,
+                violation: None
+            }
+        );
     }
 
     #[test]

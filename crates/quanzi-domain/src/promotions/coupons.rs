@@ -39,7 +39,9 @@ pub enum CouponKind {
 impl CouponKind {
     pub fn as_str(&self) -> &'static str {
         match self {
-            CouponKind::AmountOff { threshold_fen: 0, .. } => "no_threshold",
+            CouponKind::AmountOff {
+                threshold_fen: 0, ..
+            } => "no_threshold",
             CouponKind::AmountOff { .. } => "amount_off",
             CouponKind::PercentOff { .. } => "percent_off",
             CouponKind::FreeShipping { .. } => "free_shipping",
@@ -64,7 +66,10 @@ impl CouponKind {
 /// When a claimed coupon can be used.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum UseWindow {
-    Fixed { from: Timestamp, until: Timestamp },
+    Fixed {
+        from: Timestamp,
+        until: Timestamp,
+    },
     /// From the claim for this many days.
     DaysAfterClaim(i64),
 }
@@ -74,9 +79,10 @@ impl UseWindow {
     pub fn for_claim(self, claimed_at: Timestamp) -> (Timestamp, Timestamp) {
         match self {
             UseWindow::Fixed { from, until } => (from, until),
-            UseWindow::DaysAfterClaim(days) => {
-                (claimed_at, claimed_at.plus(Duration::from_secs(days.max(0) as u64 * 86_400)))
-            }
+            UseWindow::DaysAfterClaim(days) => (
+                claimed_at,
+                claimed_at.plus(Duration::from_secs(days.max(0) as u64 * 86_400)),
+            ),
         }
     }
 }
@@ -113,7 +119,9 @@ impl Channel {
             other => {
                 return Err(InvalidInput::new(
                     field,
-                    format!("`{other}` is not a channel: use claim, grant, registration or journey"),
+                    format!(
+                        "`{other}` is not a channel: use claim, grant, registration or journey"
+                    ),
                 ))
             }
         })

@@ -60,7 +60,10 @@ impl FlashSale {
             ));
         }
         if self.skus.is_empty() || self.skus.len() > 100 {
-            return Err(InvalidInput::new("skus", "a flash sale needs 1 to 100 SKUs"));
+            return Err(InvalidInput::new(
+                "skus",
+                "a flash sale needs 1 to 100 SKUs",
+            ));
         }
         let mut seen = std::collections::BTreeSet::new();
         for (i, sku) in self.skus.iter().enumerate() {
@@ -89,13 +92,18 @@ impl FlashSale {
     }
 
     pub fn phase(&self, now: Timestamp) -> Phase {
-        if now < self.starts_at {
-            Phase::NotStarted
-        } else if now >= self.ends_at {
-            Phase::Ended
-        } else {
-            Phase::Open
-        }
+        phase(self.starts_at, self.ends_at, now)
+    }
+}
+
+/// Where `now` falls in the slot `[starts_at, ends_at)`.
+pub fn phase(starts_at: Timestamp, ends_at: Timestamp, now: Timestamp) -> Phase {
+    if now < starts_at {
+        Phase::NotStarted
+    } else if now >= ends_at {
+        Phase::Ended
+    } else {
+        Phase::Open
     }
 }
 
@@ -119,7 +127,8 @@ pub fn split_stock(stock: i64, buckets: i64) -> Vec<i64> {
 pub fn bucket_order(member_id: &str, buckets: i64) -> Vec<i64> {
     let buckets = buckets.max(1);
     let digest = Sha256::digest(member_id.as_bytes());
-    let first = (u64::from_be_bytes(digest[..8].try_into().expect("8 bytes")) % buckets as u64) as i64;
+    let first =
+        (u64::from_be_bytes(digest[..8].try_into().expect("8 bytes")) % buckets as u64) as i64;
     (0..buckets).map(|i| (first + i) % buckets).collect()
 }
 

@@ -12,3 +12,4 @@
 pub mod compliance;
 pub mod coupons;
 pub mod flash;
+pub mod pricing;

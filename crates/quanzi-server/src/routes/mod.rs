@@ -4,8 +4,11 @@
 
 pub mod api_keys;
 pub mod audit;
+pub mod carts;
 pub mod checkins;
+pub mod coupons;
 pub mod events;
+pub mod flash_sales;
 pub mod jobs;
 pub mod loyalty;
 pub mod mall;
@@ -13,6 +16,7 @@ pub mod members;
 pub mod operators;
 pub mod orders;
 pub mod privacy;
+pub mod promotions;
 pub mod segments;
 pub mod sessions;
 pub mod tags;
@@ -41,6 +45,27 @@ impl PageQuery {
     pub fn limit(&self) -> u32 {
         self.limit.unwrap_or(50)
     }
+}
+
+/// An optional RFC 3339 time from a request field.
+pub(crate) fn optional_time(
+    field: &str,
+    raw: Option<&str>,
+) -> Result<Option<quanzi_domain::time::Timestamp>, quanzi_domain::input::InvalidInput> {
+    raw.map(|raw| required_time(field, raw)).transpose()
+}
+
+/// An RFC 3339 time from a request field.
+pub(crate) fn required_time(
+    field: &str,
+    raw: &str,
+) -> Result<quanzi_domain::time::Timestamp, quanzi_domain::input::InvalidInput> {
+    quanzi_domain::time::Timestamp::parse_rfc3339(raw).ok_or_else(|| {
+        quanzi_domain::input::InvalidInput::new(
+            field,
+            format!("`{raw}` is not an RFC 3339 time such as 2026-11-11T00:00:00+08:00"),
+        )
+    })
 }
 
 /// Makes a state-changing route honour `Idempotency-Key`.

@@ -58,7 +58,8 @@ pub struct CouponRow {
     /// The order (its external id) that locked or used it.
     pub order_id: Option<String>,
     pub locked_until: Option<Timestamp>,
-    /// The discount it gives (or gave) that order.
+    /// The discount it gives (or gave) the order that locked it last; kept when the lock
+    /// ends so that the counters it booked can be given back.
     pub discount_fen: i64,
     pub used_at: Option<Timestamp>,
     pub returned_at: Option<Timestamp>,
@@ -247,10 +248,14 @@ impl Store {
         Ok(usage)
     }
 
-    /// Locked coupons whose order did not pay in time, oldest first.
-    pub async fn due_coupon_locks(&self, now: Timestamp, limit: i64) -> Result<Vec<(String, String)>> {
+    /// Locked coupons whose order did not pay in time: `(workspace, coupon, order)`.
+    pub async fn due_coupon_locks(
+        &self,
+        now: Timestamp,
+        limit: i64,
+    ) -> Result<Vec<(String, String, String)>> {
         let rows = sqlx::query(
-            "SELECT workspace_id, id FROM coupons
+            "SELECT workspace_id, id, order_id FROM coupons
              WHERE status = 'locked' AND locked_until <= $1 ORDER BY locked_until LIMIT $2",
         )
         .bind(now.millis())
@@ -258,7 +263,13 @@ impl Store {
         .fetch_all(self.reader())
         .await?;
         rows.iter()
-            .map(|r| Ok((text(r, "workspace_id")?, text(r, "id")?)))
+            .map(|r| {
+                Ok((
+                    text(r, "workspace_id")?,
+                    text(r, "id")?,
+                    text(r, "order_id")?,
+                ))
+            })
             .collect()
     }
 }
@@ -541,7 +552,7 @@ impl Tx {
             "locked",
             "status = CASE WHEN valid_until > $1 THEN 'available' ELSE 'expired' END,
              ended_at = CASE WHEN valid_until > $1 THEN NULL ELSE $1 END,
-             order_id = NULL, locked_until = NULL, discount_fen = 0",
+             order_id = NULL, locked_until = NULL",
             now,
         )
         .await
@@ -580,10 +591,35 @@ impl Tx {
             "used",
             "status = CASE WHEN valid_until > $1 THEN 'available' ELSE 'expired' END,
              ended_at = CASE WHEN valid_until > $1 THEN NULL ELSE $1 END,
-             returned_at = $1, order_id = NULL, used_at = NULL, discount_fen = 0",
+             returned_at = $1, order_id = NULL, used_at = NULL",
             now,
         )
         .await
+    }
+
+    /// An order's coupons with their templates' definitions.
+    pub async fn order_coupons_with_rules(
+        &mut self,
+        workspace: &WorkspaceId,
+        order: &str,
+    ) -> Result<Vec<(CouponRow, String)>> {
+        let columns = COUPON_COLUMNS
+            .split(", ")
+            .map(|c| format!("c.{}", c.trim()))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let rows = sqlx::query(&format!(
+            "SELECT {columns}, t.definition FROM coupons c
+             JOIN coupon_templates t ON t.workspace_id = c.workspace_id AND t.id = c.template_id
+             WHERE c.workspace_id = $1 AND c.order_id = $2 ORDER BY c.id"
+        ))
+        .bind(workspace.as_str())
+        .bind(order)
+        .fetch_all(self.conn())
+        .await?;
+        rows.iter()
+            .map(|r| Ok((coupon(r)?, text(r, "definition")?)))
+            .collect()
     }
 
     /// Marks available coupons past their use window as expired; returns how many.

@@ -68,7 +68,8 @@ pub enum ReserveRefusal {
 
 const SALE_COLUMNS: &str =
     "id, name, starts_at, ends_at, payment_timeout_seconds, per_member_limit, buckets, status, created_at";
-const RESERVATION_COLUMNS: &str = "id, sale_id, sku, member_id, quantity, bucket, status, order_id, \
+const RESERVATION_COLUMNS: &str =
+    "id, sale_id, sku, member_id, quantity, bucket, status, order_id, \
      reserved_at, expires_at, settled_at";
 
 fn sale(row: &AnyRow) -> Result<FlashSaleRow> {
@@ -296,7 +297,14 @@ impl Tx {
             return Ok(Err(ReserveRefusal::LimitReached));
         }
         let Some(bucket) = self
-            .take_flash_bucket(workspace, &sale.id, sku, quantity, first_bucket, sale.buckets)
+            .take_flash_bucket(
+                workspace,
+                &sale.id,
+                sku,
+                quantity,
+                first_bucket,
+                sale.buckets,
+            )
             .await?
         else {
             self.release_flash_hold(workspace, &sale.id, member, quantity)
@@ -446,6 +454,28 @@ impl Tx {
         self.release_flash_hold(workspace, &ended.sale_id, &ended.member_id, ended.quantity)
             .await?;
         Ok(Some(ended))
+    }
+
+    /// Marks a reservation paid by `order`, if it is still reserved.
+    pub async fn complete_flash_reservation(
+        &mut self,
+        workspace: &WorkspaceId,
+        id: &str,
+        order: &str,
+        now: Timestamp,
+    ) -> Result<Option<ReservationRow>> {
+        let row = sqlx::query(&format!(
+            "UPDATE flash_reservations SET status = 'paid', order_id = $1, settled_at = $2
+             WHERE workspace_id = $3 AND id = $4 AND status = 'reserved'
+             RETURNING {RESERVATION_COLUMNS}"
+        ))
+        .bind(order)
+        .bind(now.millis())
+        .bind(workspace.as_str())
+        .bind(id)
+        .fetch_optional(self.conn())
+        .await?;
+        row.as_ref().map(reservation).transpose()
     }
 
     /// Marks an order's reservations paid (the order arrived in time).

@@ -24,7 +24,8 @@ pub struct PromotionRow {
     pub updated_at: Timestamp,
 }
 
-const COLUMNS: &str = "id, kind, name, definition, starts_at, ends_at, status, created_at, updated_at";
+const COLUMNS: &str =
+    "id, kind, name, definition, starts_at, ends_at, status, created_at, updated_at";
 
 fn promotion(row: &AnyRow) -> Result<PromotionRow> {
     Ok(PromotionRow {

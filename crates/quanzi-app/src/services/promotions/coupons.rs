@@ -120,7 +120,9 @@ pub async fn set_active(
         .set_coupon_template_status(&principal.workspace_id, id, status, now)
         .await?
     {
-        return Err(Error::NotFound { what: "coupon_template" });
+        return Err(Error::NotFound {
+            what: "coupon_template",
+        });
     }
     tx.audit(&NewAuditEntry {
         workspace_id: principal.workspace_id.clone(),
@@ -175,7 +177,9 @@ pub async fn claim(
             Err(err) => return Err(err.into()),
         }
     }
-    Err(Error::Internal(anyhow::anyhow!("a claim kept losing races")))
+    Err(Error::Internal(anyhow::anyhow!(
+        "a claim kept losing races"
+    )))
 }
 
 /// Counts and stores one coupon in `tx`, or says why not (`SoldOut` standing for any
@@ -188,8 +192,7 @@ async fn issue_in(
     member: &str,
     channel: Channel,
     now: Timestamp,
-) -> std::result::Result<std::result::Result<CouponRow, CouponRefusal>, quanzi_store::StoreError>
-{
+) -> std::result::Result<std::result::Result<CouponRow, CouponRefusal>, quanzi_store::StoreError> {
     let ws_row = &template.row;
     if !tx
         .count_coupon_claim(ws, &ws_row.id, member, ws_row.per_member_claim_limit)
@@ -294,7 +297,10 @@ pub async fn revoke(app: &App, principal: &Principal, id: &str) -> Result<Coupon
         let coupon = coupon(app, principal, id).await?;
         return Err(Error::Conflict {
             code: "coupon_not_available",
-            message: format!("only an available coupon can be revoked; this one is {}", coupon.status),
+            message: format!(
+                "only an available coupon can be revoked; this one is {}",
+                coupon.status
+            ),
         });
     }
     tx.audit(&NewAuditEntry {

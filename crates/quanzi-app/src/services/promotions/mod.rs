@@ -2,5 +2,11 @@
 //! checkout locks and order hooks, flash sales, the original-price check and the
 //! liability report.
 
+pub mod checkout;
 mod coupon_doc;
 pub mod coupons;
+pub mod flash;
+pub(crate) mod flash_queue;
+pub mod liability;
+pub(crate) mod order_hooks;
+pub mod rules;

@@ -1,0 +1,454 @@
+//! Cart pricing and checkout locks.
+//!
+//! `price` gathers every offer that may apply to a member's cart — running timed
+//! discounts and spend-threshold rules, the member's tier discount, the member's
+//! available coupons (or only those the shopper chose) — and lets the solver pick the
+//! best combination the stacking rules allow. `lock` prices the same way and reserves the
+//! coupons the best price uses for an unpaid order, in one transaction: each coupon by a
+//! conditional update (so a single-use coupon is won once), the member's use count under
+//! its limit, and the discount against the template's budget. The order's arrival marks
+//! them used (`order_hooks`); a cancel or the payment timeout gives everything back.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
+
+use quanzi_domain::auth::Scope;
+use quanzi_domain::ids::WorkspaceId;
+use quanzi_domain::input::InvalidInput;
+use quanzi_domain::promotions::coupons::{
+    usable, CouponKind, CouponRefusal, ProductScope, Stacking,
+};
+use quanzi_domain::promotions::pricing::{
+    solve, Cart, Line, Offer, OfferKind, Priced, PricingRequest, ThresholdBasis, ThresholdTier,
+};
+use quanzi_domain::time::Timestamp;
+use quanzi_store::CouponRow;
+
+use super::coupons::{refused, Template};
+use super::order_hooks::give_back;
+use super::rules::running_offers;
+use crate::principal::Principal;
+use crate::services::loyalty::settings;
+use crate::services::members;
+use crate::{App, Error, Result};
+
+/// Default and longest time an unpaid order may hold its coupons.
+pub const DEFAULT_LOCK_SECONDS: i64 = 30 * 60;
+pub const MAX_LOCK_SECONDS: i64 = 24 * 3_600;
+const ATTEMPTS: usize = 8;
+
+pub struct CartItem {
+    pub sku: String,
+    pub category: String,
+    pub unit_price_fen: i64,
+    pub quantity: i64,
+    /// The margin floor: the line may not be sold below this per unit.
+    pub floor_unit_fen: Option<i64>,
+}
+
+pub struct CartInput {
+    pub member_id: String,
+    pub items: Vec<CartItem>,
+    pub shipping_fen: i64,
+    /// The coupons the shopper chose; `None` lets the solver pick from all of theirs.
+    pub coupons: Option<Vec<String>>,
+}
+
+/// Where an offer came from, for the explanation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OfferSource {
+    Coupon {
+        template_id: String,
+        per_member_use_limit: Option<i64>,
+    },
+    Promotion {
+        kind: String,
+    },
+    Tier {
+        tier: String,
+    },
+}
+
+/// The best price with what was considered.
+pub struct Quote {
+    pub member_id: String,
+    pub priced: Priced,
+    /// Every offer the solver considered, by id.
+    pub offers: BTreeMap<String, (Offer, OfferSource)>,
+    /// Chosen coupons that could not even be considered, with the refusal code.
+    pub unusable: Vec<(String, CouponRefusal)>,
+    /// The member's coupons the solver considered.
+    pub coupons: BTreeMap<String, CouponRow>,
+}
+
+pub async fn price(app: &App, principal: &Principal, input: CartInput) -> Result<Quote> {
+    principal.require_any(&[Scope::Storefront, Scope::Admin])?;
+    let now = app.clock.now();
+    quote(app, principal, &input, now).await
+}
+
+async fn quote(
+    app: &App,
+    principal: &Principal,
+    input: &CartInput,
+    now: Timestamp,
+) -> Result<Quote> {
+    let ws = &principal.workspace_id;
+    let member = members::find(app, principal, &input.member_id).await?;
+    let cart = Cart {
+        lines: input
+            .items
+            .iter()
+            .map(|item| Line {
+                sku: item.sku.clone(),
+                category: item.category.clone(),
+                unit_price_fen: item.unit_price_fen,
+                quantity: item.quantity,
+                floor_unit_fen: item.floor_unit_fen,
+            })
+            .collect(),
+        shipping_fen: input.shipping_fen,
+    };
+    let mut offers: BTreeMap<String, (Offer, OfferSource)> = BTreeMap::new();
+    for (offer, kind) in running_offers(app, ws, now).await? {
+        offers.insert(offer.id.clone(), (offer, OfferSource::Promotion { kind }));
+    }
+    let mut unusable = Vec::new();
+    let chosen: Option<BTreeSet<String>> = match &input.coupons {
+        Some(ids) if ids.len() > 20 => {
+            return Err(InvalidInput::new("coupons", "choose at most 20 coupons").into())
+        }
+        Some(ids) => Some(ids.iter().cloned().collect()),
+        None => None,
+    };
+    let coupons = app
+        .store
+        .coupons_of(ws, &member.id, Some("available"))
+        .await?;
+    let templates: BTreeMap<String, Template> = super::coupons::templates(app, principal)
+        .await?
+        .into_iter()
+        .map(|t| (t.row.id.clone(), t))
+        .collect();
+    if let Some(chosen) = &chosen {
+        for id in chosen {
+            if !coupons.iter().any(|c| &c.id == id) {
+                let refusal = match app.store.coupon(ws, id).await {
+                    Ok(c) if c.member_id == member.id && c.valid_until <= now => {
+                        CouponRefusal::Expired
+                    }
+                    _ => CouponRefusal::NotAvailable,
+                };
+                unusable.push((id.clone(), refusal));
+            }
+        }
+    }
+    let mut considered = BTreeMap::new();
+    for coupon in &coupons {
+        if chosen.as_ref().is_some_and(|c| !c.contains(&coupon.id)) {
+            continue;
+        }
+        let Some(template) = templates.get(&coupon.template_id) else {
+            continue;
+        };
+        let refusal = usable(coupon.valid_from, coupon.valid_until, now)
+            .err()
+            .or_else(|| {
+                template
+                    .row
+                    .budget_fen
+                    .is_some_and(|b| b <= template.row.booked_fen)
+                    .then_some(CouponRefusal::BudgetExhausted)
+            });
+        if let Some(refusal) = refusal {
+            if chosen.is_some() {
+                unusable.push((coupon.id.clone(), refusal));
+            }
+            continue;
+        }
+        offers.insert(
+            coupon.id.clone(),
+            (
+                coupon_offer(coupon, template),
+                OfferSource::Coupon {
+                    template_id: template.row.id.clone(),
+                    per_member_use_limit: template.row.per_member_use_limit,
+                },
+            ),
+        );
+        considered.insert(coupon.id.clone(), coupon.clone());
+    }
+    for (offer, tier) in tier_offers(app, ws, &member.id, &offers).await? {
+        offers.insert(offer.id.clone(), (offer, OfferSource::Tier { tier }));
+    }
+    let request = PricingRequest {
+        cart,
+        offers: offers.values().map(|(o, _)| o.clone()).collect(),
+        chosen_coupons: chosen,
+    };
+    request.check().map_err(InvalidInput::from)?;
+    let priced = solve(&request);
+    Ok(Quote {
+        member_id: member.id,
+        priced,
+        offers,
+        unusable,
+        coupons: considered,
+    })
+}
+
+fn coupon_offer(coupon: &CouponRow, template: &Template) -> Offer {
+    let kind = match &template.rules.kind {
+        CouponKind::AmountOff {
+            threshold_fen,
+            amount_fen,
+        } => OfferKind::CouponAmountOff {
+            threshold_fen: *threshold_fen,
+            amount_fen: *amount_fen,
+        },
+        CouponKind::PercentOff {
+            threshold_fen,
+            percent_off,
+            cap_fen,
+        } => OfferKind::CouponPercentOff {
+            threshold_fen: *threshold_fen,
+            percent_off: *percent_off,
+            cap_fen: *cap_fen,
+        },
+        CouponKind::FreeShipping { threshold_fen } => OfferKind::CouponFreeShipping {
+            threshold_fen: *threshold_fen,
+        },
+        CouponKind::Gift { sku } => OfferKind::CouponGift { sku: sku.clone() },
+    };
+    Offer {
+        id: coupon.id.clone(),
+        label: template.row.name.clone(),
+        kind,
+        scope: template.rules.scope.clone(),
+        stacking: template.rules.stacking.clone(),
+    }
+}
+
+/// The member's tier discount and free shipping, willing to combine with every other
+/// offer present: whether they accept it is up to their own stacking groups (`tier`).
+async fn tier_offers(
+    app: &App,
+    ws: &WorkspaceId,
+    member: &str,
+    others: &BTreeMap<String, (Offer, OfferSource)>,
+) -> Result<Vec<(Offer, String)>> {
+    let loyalty = settings::load(app, ws).await?;
+    let Some(program) = loyalty.tiers else {
+        return Ok(Vec::new());
+    };
+    let Some(row) = app.store.member_tier(ws, member).await? else {
+        return Ok(Vec::new());
+    };
+    let Some(tier) = program.ladder.get(&row.tier) else {
+        return Ok(Vec::new());
+    };
+    let benefits = &tier.benefits;
+    let groups: BTreeSet<String> = others
+        .values()
+        .filter_map(|(o, _)| match &o.stacking {
+            Stacking::Group { group, .. } => Some(group.clone()),
+            Stacking::Exclusive => None,
+        })
+        .chain(["tier".to_owned()])
+        .collect();
+    let stacking = Stacking::Group {
+        group: "tier".into(),
+        stacks_with: groups,
+    };
+    let mut offers = Vec::new();
+    if benefits.discount_bp > 0 {
+        offers.push(Offer {
+            id: format!("tier:{}", tier.code),
+            label: tier.name.clone(),
+            kind: OfferKind::TierDiscount {
+                discount_bp: benefits.discount_bp,
+            },
+            scope: ProductScope::everything(),
+            stacking: stacking.clone(),
+        });
+    }
+    if benefits.free_shipping {
+        offers.push(Offer {
+            id: format!("tier:{}:shipping", tier.code),
+            label: tier.name.clone(),
+            kind: OfferKind::Threshold {
+                basis: ThresholdBasis::Amount,
+                tiers: vec![ThresholdTier {
+                    at: 0,
+                    free_shipping: true,
+                    ..ThresholdTier::default()
+                }],
+            },
+            scope: ProductScope::everything(),
+            stacking,
+        });
+    }
+    Ok(offers.into_iter().map(|o| (o, tier.code.clone())).collect())
+}
+
+/// A priced checkout whose coupons are locked for `order_id` until `locked_until`.
+pub struct Checkout {
+    pub order_id: String,
+    pub quote: Quote,
+    pub locked: Vec<CouponRow>,
+    pub locked_until: Timestamp,
+}
+
+/// Prices the cart and locks the coupons the best price uses for an unpaid order. Locking
+/// again for the same order first releases what it held (the cart changed).
+pub async fn lock(
+    app: &App,
+    principal: &Principal,
+    order_id: &str,
+    input: CartInput,
+    timeout_seconds: Option<i64>,
+) -> Result<Checkout> {
+    principal.require_any(&[Scope::Storefront, Scope::Admin])?;
+    check_order_id(order_id)?;
+    let timeout = timeout_seconds.unwrap_or(DEFAULT_LOCK_SECONDS);
+    if !(60..=MAX_LOCK_SECONDS).contains(&timeout) {
+        return Err(InvalidInput::new(
+            "timeout_seconds",
+            format!("must be 60 to {MAX_LOCK_SECONDS}"),
+        )
+        .into());
+    }
+    let ws = &principal.workspace_id;
+    for _ in 0..ATTEMPTS {
+        let now = app.clock.now();
+        let quote = quote(app, principal, &input, now).await?;
+        let locked_until = now.plus(Duration::from_secs(timeout as u64));
+        let mut tx = app.store.begin().await?;
+        for released in retry_on_race!(tx.release_coupon_locks(ws, order_id, None, now).await) {
+            retry_on_race!(give_back(&mut tx, ws, &released).await);
+        }
+        let mut locked = Vec::new();
+        let mut lost = None;
+        for applied in &quote.priced.applied {
+            let Some((
+                _,
+                OfferSource::Coupon {
+                    template_id,
+                    per_member_use_limit,
+                },
+            )) = quote.offers.get(&applied.offer_id)
+            else {
+                continue;
+            };
+            let discount = applied.savings_fen + applied.shipping_fen;
+            // Reads that a lock needs were made before the transaction: a second
+            // connection taken while this one is held could wait on a drained pool.
+            if !retry_on_race!(
+                tx.lock_coupon(
+                    ws,
+                    &applied.offer_id,
+                    &quote.member_id,
+                    order_id,
+                    discount,
+                    locked_until,
+                    now
+                )
+                .await
+            ) {
+                lost = Some(CouponRefusal::NotAvailable);
+                break;
+            }
+            if !retry_on_race!(
+                tx.count_coupon_use(ws, template_id, &quote.member_id, *per_member_use_limit)
+                    .await
+            ) {
+                lost = Some(CouponRefusal::UseLimitReached);
+                break;
+            }
+            if !retry_on_race!(tx.book_coupon_budget(ws, template_id, discount).await) {
+                lost = Some(CouponRefusal::BudgetExhausted);
+                break;
+            }
+            if let Some(row) = quote.coupons.get(&applied.offer_id) {
+                locked.push(CouponRow {
+                    status: "locked".into(),
+                    order_id: Some(order_id.to_owned()),
+                    locked_until: Some(locked_until),
+                    discount_fen: discount,
+                    ..row.clone()
+                });
+            }
+        }
+        if let Some(refusal) = lost {
+            // Nothing of this attempt may stay: dropping the transaction rolls it back.
+            drop(tx);
+            return Err(refused(refusal));
+        }
+        retry_on_race!(tx.commit().await);
+        return Ok(Checkout {
+            order_id: order_id.to_owned(),
+            quote,
+            locked,
+            locked_until,
+        });
+    }
+    Err(Error::Internal(anyhow::anyhow!(
+        "a checkout kept losing races"
+    )))
+}
+
+/// Releases the coupons an unpaid order holds (the shopper cancelled).
+pub async fn cancel(app: &App, principal: &Principal, order_id: &str) -> Result<Vec<CouponRow>> {
+    principal.require_any(&[Scope::Storefront, Scope::Admin])?;
+    check_order_id(order_id)?;
+    let ws = &principal.workspace_id;
+    release(app, ws, order_id, None).await
+}
+
+async fn release(
+    app: &App,
+    ws: &WorkspaceId,
+    order_id: &str,
+    only: Option<&str>,
+) -> Result<Vec<CouponRow>> {
+    for _ in 0..ATTEMPTS {
+        let now = app.clock.now();
+        let mut tx = app.store.begin().await?;
+        let released = retry_on_race!(tx.release_coupon_locks(ws, order_id, only, now).await);
+        for coupon in &released {
+            retry_on_race!(give_back(&mut tx, ws, coupon).await);
+        }
+        retry_on_race!(tx.commit().await);
+        return Ok(released);
+    }
+    Err(Error::Internal(anyhow::anyhow!(
+        "a release kept losing races"
+    )))
+}
+
+/// Releases coupon locks whose order did not pay in time (the minute sweep).
+pub async fn release_due(app: &App, limit: i64) -> Result<usize> {
+    let due = app.store.due_coupon_locks(app.clock.now(), limit).await?;
+    let mut released = 0;
+    for (workspace, id, order) in due {
+        let ws = WorkspaceId::from_trusted(workspace);
+        released += release(app, &ws, &order, Some(&id)).await?.len();
+    }
+    Ok(released)
+}
+
+pub async fn expire_coupons(app: &App, limit: i64) -> Result<u64> {
+    let mut tx = app.store.begin().await?;
+    let expired = tx.expire_coupons(app.clock.now(), limit).await?;
+    tx.commit().await?;
+    Ok(expired)
+}
+
+fn check_order_id(raw: &str) -> Result<()> {
+    if raw.is_empty() || raw.len() > 128 || !raw.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(
+            InvalidInput::new("order_id", "must be 1 to 128 visible ASCII characters").into(),
+        );
+    }
+    Ok(())
+}

@@ -1,0 +1,336 @@
+//! Flash sales (秒杀). A reservation holds stock for the payment timeout; the order that
+//! pays for it (or an explicit completion) makes it final, and the sweep returns the
+//! stock of reservations whose time ran out, once each. Stock is never oversold: every
+//! take is a conditional update on a bucket row that may not go below zero, whatever
+//! the number of nodes.
+
+use std::time::Duration;
+
+use quanzi_domain::auth::{Role, Scope};
+use quanzi_domain::ids::{new_id_body, WorkspaceId};
+use quanzi_domain::input::InvalidInput;
+use quanzi_domain::promotions::compliance::{check_original_price, PriceCheck};
+use quanzi_domain::promotions::flash::{bucket_order, phase, split_stock, FlashSale, Phase};
+use quanzi_store::{FlashSaleRow, FlashSkuRow, NewAuditEntry, ReservationRow, ReserveRefusal};
+use tokio::sync::oneshot;
+
+use super::flash_queue::Submission;
+use crate::principal::Principal;
+use crate::services::{audit_details, members};
+use crate::{App, Error, Result};
+
+/// What to do when a SKU's crossed-out price is above what it really sold for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FalseOriginal {
+    /// Refuse the sale (the default).
+    Refuse,
+    /// Create it and report the problem.
+    Flag,
+}
+
+pub struct NewSale {
+    pub name: String,
+    pub sale: FlashSale,
+    pub on_false_original: FalseOriginal,
+}
+
+/// A sale, its SKUs with stock left, and (on creation) the original-price checks.
+pub struct Sale {
+    pub row: FlashSaleRow,
+    pub skus: Vec<FlashSkuRow>,
+    pub price_checks: Vec<(String, PriceCheck)>,
+}
+
+fn conflict(code: &'static str, message: impl Into<String>) -> Error {
+    Error::Conflict {
+        code,
+        message: message.into(),
+    }
+}
+
+pub async fn create(app: &App, principal: &Principal, new: NewSale) -> Result<Sale> {
+    principal.require_console(Role::Operator, Scope::Admin)?;
+    let name = new.name.trim().to_owned();
+    if name.is_empty() || name.chars().count() > 100 {
+        return Err(InvalidInput::new("name", "must be 1 to 100 characters").into());
+    }
+    new.sale.check()?;
+    let ws = &principal.workspace_id;
+    let mut price_checks = Vec::new();
+    for (i, sku) in new.sale.skus.iter().enumerate() {
+        let sales = app
+            .store
+            .sales_before(ws, &sku.sku, new.sale.starts_at)
+            .await?;
+        let check = check_original_price(sku.original_price_fen, sku.flash_price_fen, sales);
+        if let (Some(violation), FalseOriginal::Refuse) = (check.violation, new.on_false_original) {
+            return Err(InvalidInput::new(
+                format!("skus[{i}].original_price_fen"),
+                format!("{}: {}", violation.code(), violation.message()),
+            )
+            .into());
+        }
+        price_checks.push((sku.sku.clone(), check));
+    }
+    let now = app.clock.now();
+    let row = FlashSaleRow {
+        id: format!("fls_{}", new_id_body(now)),
+        name,
+        starts_at: new.sale.starts_at,
+        ends_at: new.sale.ends_at,
+        payment_timeout_seconds: new.sale.payment_timeout_seconds,
+        per_member_limit: new.sale.per_member_limit,
+        buckets: new.sale.buckets,
+        status: "active".into(),
+        created_at: now,
+    };
+    let skus: Vec<(FlashSkuRow, Vec<i64>)> = new
+        .sale
+        .skus
+        .iter()
+        .map(|s| {
+            (
+                FlashSkuRow {
+                    sku: s.sku.clone(),
+                    flash_price_fen: s.flash_price_fen,
+                    original_price_fen: s.original_price_fen,
+                    stock: s.stock,
+                    remaining: s.stock,
+                },
+                split_stock(s.stock, new.sale.buckets),
+            )
+        })
+        .collect();
+    let flagged: Vec<&str> = price_checks
+        .iter()
+        .filter(|(_, c)| c.violation.is_some())
+        .map(|(sku, _)| sku.as_str())
+        .collect();
+    let mut tx = app.store.begin().await?;
+    tx.insert_flash_sale(ws, &row, &skus).await?;
+    tx.audit(&NewAuditEntry {
+        workspace_id: ws.clone(),
+        actor: principal.actor_ref(),
+        action: "flash_sale.create",
+        target: row.id.clone(),
+        details: audit_details(&[
+            ("name", &row.name),
+            ("flagged_original_prices", &flagged.join(",")),
+        ]),
+        at: now,
+    })
+    .await?;
+    tx.commit().await?;
+    Ok(Sale {
+        row,
+        skus: skus.into_iter().map(|(s, _)| s).collect(),
+        price_checks,
+    })
+}
+
+pub async fn sales(app: &App, principal: &Principal) -> Result<Vec<FlashSaleRow>> {
+    principal.require_any(&[Scope::Storefront, Scope::Admin])?;
+    Ok(app.store.flash_sales(&principal.workspace_id).await?)
+}
+
+pub async fn sale(app: &App, principal: &Principal, id: &str) -> Result<Sale> {
+    principal.require_any(&[Scope::Storefront, Scope::Admin])?;
+    let (row, skus) = app
+        .store
+        .flash_sale(&principal.workspace_id, id)
+        .await
+        .map_err(Error::not_found("flash_sale"))?;
+    Ok(Sale {
+        row,
+        skus,
+        price_checks: Vec::new(),
+    })
+}
+
+pub struct ReserveInput {
+    pub member_id: String,
+    pub sku: String,
+    pub quantity: i64,
+    /// The storefront's order number, when it has one: that order's arrival pays it.
+    pub order_id: Option<String>,
+}
+
+/// Reserves stock for a member, or answers why not (`flash_sold_out`,
+/// `flash_limit_reached`, `flash_not_started`, `flash_ended`).
+pub async fn reserve(
+    app: &App,
+    principal: &Principal,
+    sale_id: &str,
+    input: ReserveInput,
+) -> Result<ReservationRow> {
+    principal.require_any(&[Scope::Storefront, Scope::Admin])?;
+    let ws = &principal.workspace_id;
+    let (sale, skus) = app
+        .store
+        .flash_sale(ws, sale_id)
+        .await
+        .map_err(Error::not_found("flash_sale"))?;
+    if !skus.iter().any(|s| s.sku == input.sku) {
+        return Err(
+            InvalidInput::new("sku", format!("`{}` is not in this sale", input.sku)).into(),
+        );
+    }
+    if !(1..=sale.per_member_limit).contains(&input.quantity) {
+        return Err(InvalidInput::new(
+            "quantity",
+            format!(
+                "must be 1 to {} (the per-member limit)",
+                sale.per_member_limit
+            ),
+        )
+        .into());
+    }
+    if let Some(order) = &input.order_id {
+        if order.is_empty() || order.len() > 128 || !order.bytes().all(|b| b.is_ascii_graphic()) {
+            return Err(
+                InvalidInput::new("order_id", "must be 1 to 128 visible ASCII characters").into(),
+            );
+        }
+    }
+    let now = app.clock.now();
+    if sale.status != "active" {
+        return Err(conflict("flash_ended", "this flash sale was cancelled"));
+    }
+    match phase(sale.starts_at, sale.ends_at, now) {
+        Phase::NotStarted => {
+            return Err(conflict(
+                "flash_not_started",
+                format!("this flash sale starts at {}", sale.starts_at.to_rfc3339()),
+            ))
+        }
+        Phase::Ended => return Err(conflict("flash_ended", "this flash sale has ended")),
+        Phase::Open => {}
+    }
+    let member = members::unerased(app, principal, &input.member_id).await?;
+    let row = ReservationRow {
+        id: format!("rsv_{}", new_id_body(now)),
+        sale_id: sale.id.clone(),
+        sku: input.sku,
+        member_id: member.id.clone(),
+        quantity: input.quantity,
+        bucket: 0,
+        status: "reserved".into(),
+        order_id: input.order_id,
+        reserved_at: now,
+        expires_at: now.plus(Duration::from_secs(
+            sale.payment_timeout_seconds.max(0) as u64
+        )),
+        settled_at: None,
+    };
+    let first_bucket = bucket_order(&member.id, sale.buckets)[0];
+    let (reply, answer) = oneshot::channel();
+    app.flash_queue()
+        .send(Submission {
+            workspace: ws.clone(),
+            sale,
+            first_bucket,
+            row,
+            reply,
+        })
+        .await
+        .map_err(|_| Error::Internal(anyhow::anyhow!("the flash-sale writer has stopped")))?;
+    match answer.await {
+        Ok(Ok(Ok(reservation))) => Ok(reservation),
+        Ok(Ok(Err(ReserveRefusal::SoldOut))) => Err(conflict(
+            "flash_sold_out",
+            "sold out: no stock is left for this SKU",
+        )),
+        Ok(Ok(Err(ReserveRefusal::LimitReached))) => Err(conflict(
+            "flash_limit_reached",
+            "this member already holds as many as the sale allows",
+        )),
+        Ok(Err(message)) => Err(Error::Internal(anyhow::anyhow!(message))),
+        Err(_) => Err(Error::Internal(anyhow::anyhow!(
+            "the flash-sale writer dropped a reservation"
+        ))),
+    }
+}
+
+pub async fn reservations(
+    app: &App,
+    principal: &Principal,
+    sale_id: &str,
+    member_id: Option<&str>,
+) -> Result<Vec<ReservationRow>> {
+    principal.require_any(&[Scope::Storefront, Scope::Admin])?;
+    let member = match member_id {
+        Some(id) => Some(members::find(app, principal, id).await?.id),
+        None => None,
+    };
+    Ok(app
+        .store
+        .flash_reservations(&principal.workspace_id, sale_id, member.as_deref())
+        .await?)
+}
+
+/// Cancels a reservation before payment: its stock goes back at once.
+pub async fn cancel(app: &App, principal: &Principal, id: &str) -> Result<ReservationRow> {
+    principal.require_any(&[Scope::Storefront, Scope::Admin])?;
+    let ws = &principal.workspace_id;
+    let now = app.clock.now();
+    let mut tx = app.store.begin().await?;
+    let ended = tx.end_flash_reservation(ws, id, "cancelled", now).await?;
+    tx.commit().await?;
+    match ended {
+        Some(row) => Ok(ReservationRow {
+            status: "cancelled".into(),
+            settled_at: Some(now),
+            ..row
+        }),
+        None => Err(not_reserved(app, ws, id).await),
+    }
+}
+
+/// Marks a reservation paid (when the order arrived without naming it beforehand).
+pub async fn complete(
+    app: &App,
+    principal: &Principal,
+    id: &str,
+    order_id: &str,
+) -> Result<ReservationRow> {
+    principal.require_any(&[Scope::Storefront, Scope::Ingest, Scope::Admin])?;
+    let ws = &principal.workspace_id;
+    let now = app.clock.now();
+    let mut tx = app.store.begin().await?;
+    let paid = tx.complete_flash_reservation(ws, id, order_id, now).await?;
+    tx.commit().await?;
+    match paid {
+        Some(row) => Ok(row),
+        None => Err(not_reserved(app, ws, id).await),
+    }
+}
+
+async fn not_reserved(app: &App, ws: &WorkspaceId, id: &str) -> Error {
+    match app.store.flash_reservation(ws, id).await {
+        Ok(row) => conflict(
+            "reservation_not_reserved",
+            format!("this reservation is already {}", row.status),
+        ),
+        Err(err) => Error::not_found("reservation")(err),
+    }
+}
+
+/// Ends reservations whose payment time is up (the minute sweep); returns how many.
+pub async fn expire_due(app: &App, limit: i64) -> Result<usize> {
+    let now = app.clock.now();
+    let due = app.store.due_flash_reservations(now, limit).await?;
+    let mut expired = 0;
+    for (workspace, id) in due {
+        let ws = WorkspaceId::from_trusted(workspace);
+        let mut tx = app.store.begin().await?;
+        if tx
+            .end_flash_reservation(&ws, &id, "expired", now)
+            .await?
+            .is_some()
+        {
+            expired += 1;
+        }
+        tx.commit().await?;
+    }
+    Ok(expired)
+}
