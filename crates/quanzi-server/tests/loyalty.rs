@@ -289,48 +289,6 @@ on_both_backends! {
     }
 }
 
-async fn order(
-    server: &TestServer,
-    key: &str,
-    external_id: &str,
-    buyer: &str,
-    items: Value,
-    shipping_fen: i64,
-) -> String {
-    let response = server
-        .as_key(key, Method::POST, "/api/v1/orders")
-        .json(&json!({"external_id": external_id, "buyer": {"kind": "wechat_openid", "value": buyer}, "items": items, "shipping_fen": shipping_fen}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 201);
-    json(response).await["id"].as_str().unwrap().to_owned()
-}
-
-async fn refund(
-    server: &TestServer,
-    key: &str,
-    order: &str,
-    external_id: &str,
-    lines: Option<Value>,
-) {
-    let mut body = json!({"external_id": external_id});
-    if let Some(lines) = lines {
-        body["items"] = lines;
-    }
-    let response = server
-        .as_key(
-            key,
-            Method::POST,
-            &format!("/api/v1/orders/{order}/refunds"),
-        )
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 201);
-}
-
 on_both_backends! {
     orders_earn_pending_points_that_settle_after_the_return_window(backend) {
         let server = TestServer::start(backend).await;

@@ -22,7 +22,7 @@ use crate::state::AppState;
 #[serde(deny_unknown_fields)]
 pub struct CartItemBody {
     pub sku: String,
-    #[serde(default)]
+    /// Needed so category scopes and exclusions can apply.
     pub category: String,
     pub unit_price_fen: i64,
     pub quantity: i64,

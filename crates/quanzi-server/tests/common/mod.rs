@@ -12,6 +12,7 @@ use quanzi_server::AppState;
 use quanzi_store::testkit::TestDb;
 use quanzi_store::Backend;
 use reqwest::{Method, RequestBuilder, Response};
+use serde_json::{json, Value};
 use tokio_util::sync::CancellationToken;
 
 pub const T0: Timestamp = Timestamp::from_millis(1_790_000_000_000);
@@ -65,6 +66,12 @@ impl TestServer {
             shutdown,
             _db: db,
         }
+    }
+
+    /// The test clock's time.
+    pub fn clock_now(&self) -> Timestamp {
+        use quanzi_domain::time::Clock;
+        self.clock.now()
     }
 
     /// A workspace with an owner (password [`PASSWORD`]) and an admin key.
@@ -152,6 +159,50 @@ pub async fn error_of(response: Response, status: u16) -> (String, Option<String
         error["code"].as_str().unwrap().to_owned(),
         error["field"].as_str().map(str::to_owned),
     )
+}
+
+/// Records a paid order for a WeChat buyer; returns its `ord_…` id.
+pub async fn order(
+    server: &TestServer,
+    key: &str,
+    external_id: &str,
+    buyer: &str,
+    items: Value,
+    shipping_fen: i64,
+) -> String {
+    let response = server
+        .as_key(key, Method::POST, "/api/v1/orders")
+        .json(&json!({"external_id": external_id, "buyer": {"kind": "wechat_openid", "value": buyer}, "items": items, "shipping_fen": shipping_fen}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 201);
+    json(response).await["id"].as_str().unwrap().to_owned()
+}
+
+/// Refunds an order (all of it, or `lines`).
+pub async fn refund(
+    server: &TestServer,
+    key: &str,
+    order: &str,
+    external_id: &str,
+    lines: Option<Value>,
+) {
+    let mut body = json!({"external_id": external_id});
+    if let Some(lines) = lines {
+        body["items"] = lines;
+    }
+    let response = server
+        .as_key(
+            key,
+            Method::POST,
+            &format!("/api/v1/orders/{order}/refunds"),
+        )
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 201);
 }
 
 #[allow(unused_imports)]

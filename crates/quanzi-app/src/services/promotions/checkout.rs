@@ -181,12 +181,27 @@ async fn quote(
     for (offer, tier) in tier_offers(app, ws, &member.id, &offers).await? {
         offers.insert(offer.id.clone(), (offer, OfferSource::Tier { tier }));
     }
+    // Chosen coupons that cannot be used were reported above; the solver sees the rest.
+    let chosen_coupons = chosen.map(|c| {
+        c.into_iter()
+            .filter(|id| considered.contains_key(id))
+            .collect()
+    });
     let request = PricingRequest {
         cart,
         offers: offers.values().map(|(o, _)| o.clone()).collect(),
-        chosen_coupons: chosen,
+        chosen_coupons,
     };
-    request.check().map_err(InvalidInput::from)?;
+    request.check().map_err(|err| {
+        // The solver names cart fields by its own model; the caller sent `items`.
+        let err = InvalidInput::from(err);
+        let field = err.field().replacen("cart.lines", "items", 1).replacen(
+            "cart.shipping_fen",
+            "shipping_fen",
+            1,
+        );
+        err.for_field(field)
+    })?;
     let priced = solve(&request);
     Ok(Quote {
         member_id: member.id,
@@ -322,6 +337,7 @@ pub async fn lock(
     for _ in 0..ATTEMPTS {
         let now = app.clock.now();
         let quote = quote(app, principal, &input, now).await?;
+        require_chosen_applied(&quote, input.coupons.as_deref())?;
         let locked_until = now.plus(Duration::from_secs(timeout as u64));
         let mut tx = app.store.begin().await?;
         for released in retry_on_race!(tx.release_coupon_locks(ws, order_id, None, now).await) {
@@ -395,6 +411,32 @@ pub async fn lock(
     Err(Error::Internal(anyhow::anyhow!(
         "a checkout kept losing races"
     )))
+}
+
+/// A checkout with coupons the shopper chose uses all of them or none: a chosen coupon
+/// that is unusable or left out of the best price is an error the storefront can show.
+fn require_chosen_applied(quote: &Quote, chosen: Option<&[String]>) -> Result<()> {
+    for id in chosen.unwrap_or_default() {
+        if let Some((_, refusal)) = quote.unusable.iter().find(|(u, _)| u == id) {
+            return Err(refused(*refusal));
+        }
+        if !quote.priced.applied.iter().any(|a| &a.offer_id == id) {
+            let reason = quote
+                .priced
+                .not_applied
+                .iter()
+                .find(|n| &n.offer_id == id)
+                .map(|n| format!("{:?}", n.reason))
+                .unwrap_or_else(|| "not considered".into());
+            return Err(Error::Conflict {
+                code: "coupon_not_applicable",
+                message: format!(
+                    "coupon {id} does not apply to this cart ({reason}); price the cart to see why"
+                ),
+            });
+        }
+    }
+    Ok(())
 }
 
 /// Releases the coupons an unpaid order holds (the shopper cancelled).
