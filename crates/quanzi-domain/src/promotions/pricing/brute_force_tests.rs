@@ -45,32 +45,64 @@ fn cart() -> impl Strategy<Value = Cart> {
         })
 }
 
-fn tiers(quantity: bool) -> impl Strategy<Value = Vec<ThresholdTier>> {
+/// Points from a few values so sets often tie on them (and the gift coupon count and the
+/// offer count decide).
+fn points() -> impl Strategy<Value = i64> {
+    prop_oneof![
+        2 => Just(0i64),
+        1 => Just(10),
+        1 => Just(50),
+        1 => 1i64..=100,
+    ]
+}
+
+fn gift_coupons() -> impl Strategy<Value = Vec<String>> {
+    (0usize..=3).prop_map(|n| (0..n).map(|i| format!("gift-{i}")).collect())
+}
+
+/// One tier, `step` above the previous one: a general tier, or one that only grants
+/// points, or one that only grants gift coupons (满赠: no price effect).
+fn tier(quantity: bool) -> impl Strategy<Value = (i64, ThresholdTier)> {
     let step = if quantity { 1i64..=4 } else { 1i64..=8_000 };
-    let tier = (
-        step,
+    let general = (
         prop_oneof![Just(0i64), 1i64..=3_000],
         prop_oneof![Just(0u32), 1u32..=20],
         proptest::bool::weighted(0.3),
-        0i64..=100,
-        proptest::bool::weighted(0.2),
-    );
-    proptest::collection::vec(tier, 1..=3).prop_map(|raw| {
+        points(),
+        prop_oneof![3 => Just(vec![]), 1 => gift_coupons()],
+    )
+        .prop_map(
+            |(amount_off_fen, percent_off, free_shipping, points, gift_coupons)| ThresholdTier {
+                at: 0,
+                amount_off_fen,
+                percent_off,
+                free_shipping,
+                points,
+                gift_coupons,
+            },
+        );
+    let points_only = points().prop_map(|points| ThresholdTier {
+        points,
+        ..ThresholdTier::default()
+    });
+    let gifts_only = gift_coupons().prop_map(|gift_coupons| ThresholdTier {
+        gift_coupons,
+        ..ThresholdTier::default()
+    });
+    (
+        step,
+        prop_oneof![3 => general, 1 => points_only, 1 => gifts_only],
+    )
+}
+
+fn tiers(quantity: bool) -> impl Strategy<Value = Vec<ThresholdTier>> {
+    proptest::collection::vec(tier(quantity), 1..=3).prop_map(|raw| {
         let mut at = 0;
         raw.into_iter()
-            .map(
-                |(step, amount_off_fen, percent_off, free_shipping, points, gift)| {
-                    at += step;
-                    ThresholdTier {
-                        at,
-                        amount_off_fen,
-                        percent_off,
-                        free_shipping,
-                        points,
-                        gift_coupons: if gift { vec!["gift".into()] } else { vec![] },
-                    }
-                },
-            )
+            .map(|(step, tier)| {
+                at += step;
+                ThresholdTier { at, ..tier }
+            })
             .collect()
     })
 }
@@ -82,11 +114,11 @@ fn kind() -> impl Strategy<Value = OfferKind> {
         1..=3,
     );
     prop_oneof![
-        prices.prop_map(|prices: BTreeMap<String, i64>| OfferKind::ActivityPrice { prices }),
-        (1u32..=30).prop_map(|percent| OfferKind::TierDiscount {
+        1 => prices.prop_map(|prices: BTreeMap<String, i64>| OfferKind::ActivityPrice { prices }),
+        1 => (1u32..=30).prop_map(|percent| OfferKind::TierDiscount {
             discount_bp: percent * 100
         }),
-        any::<bool>().prop_flat_map(|quantity| tiers(quantity).prop_map(move |tiers| {
+        2 => any::<bool>().prop_flat_map(|quantity| tiers(quantity).prop_map(move |tiers| {
             OfferKind::Threshold {
                 basis: if quantity {
                     ThresholdBasis::Quantity
@@ -96,13 +128,13 @@ fn kind() -> impl Strategy<Value = OfferKind> {
                 tiers,
             }
         })),
-        (0i64..=15_000, 1i64..=3_000).prop_map(|(threshold_fen, amount_fen)| {
+        1 => (0i64..=15_000, 1i64..=3_000).prop_map(|(threshold_fen, amount_fen)| {
             OfferKind::CouponAmountOff {
                 threshold_fen,
                 amount_fen,
             }
         }),
-        (
+        1 => (
             0i64..=15_000,
             1u32..=50,
             prop_oneof![Just(None), (0i64..=3_000).prop_map(Some)]
@@ -114,8 +146,8 @@ fn kind() -> impl Strategy<Value = OfferKind> {
                     cap_fen,
                 }
             }),
-        (0i64..=15_000).prop_map(|threshold_fen| OfferKind::CouponFreeShipping { threshold_fen }),
-        proptest::sample::select(&SKUS[..])
+        1 => (0i64..=15_000).prop_map(|threshold_fen| OfferKind::CouponFreeShipping { threshold_fen }),
+        1 => proptest::sample::select(&SKUS[..])
             .prop_map(|sku| OfferKind::CouponGift { sku: sku.into() }),
     ]
 }

@@ -29,6 +29,21 @@ pub(crate) struct State {
     pub shipping_by: u8,
     /// Item savings so far.
     pub items_fen: i64,
+    /// Points granted so far (by the threshold tiers reached).
+    pub points: i64,
+    /// Gift coupons granted so far (by the threshold tiers reached).
+    pub gift_coupons: i64,
+}
+
+/// What a set of offers is worth, compared lexicographically in field order (the derived
+/// `Ord`): savings first, then points, then the number of gift coupons. Ties between equal
+/// scores go to fewer offers, then to the smaller sorted list of ids (see `search`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default)]
+pub(crate) struct Score {
+    /// Item savings plus the shipping discount.
+    pub savings_fen: i64,
+    pub points: i64,
+    pub gift_coupons: i64,
 }
 
 impl State {
@@ -40,6 +55,8 @@ impl State {
             activity_by: vec![NOBODY; lines.len()],
             shipping_by: NOBODY,
             items_fen: 0,
+            points: 0,
+            gift_coupons: 0,
         }
     }
 
@@ -49,7 +66,16 @@ impl State {
         (self.amount[line] - lines[line].floor_fen).max(0)
     }
 
-    /// Item savings plus the shipping discount: the objective.
+    /// The objective for the offers applied so far.
+    pub fn score(&self, shipping_fen: i64) -> Score {
+        Score {
+            savings_fen: self.savings_fen(shipping_fen),
+            points: self.points,
+            gift_coupons: self.gift_coupons,
+        }
+    }
+
+    /// Item savings plus the shipping discount.
     pub fn savings_fen(&self, shipping_fen: i64) -> i64 {
         let shipping = if self.shipping_by == NOBODY {
             0
@@ -160,6 +186,8 @@ pub(crate) fn apply(
                     let nominal = tier_nominal(tier, scope_amount(members, state));
                     let items = spread_over(prep, members, nominal, state, scratch, record);
                     let shipping = tier.free_shipping && state.take_shipping(prep, pos);
+                    state.points += tier.points;
+                    state.gift_coupons += tier.gift_coupons.len() as i64;
                     applied(Some(t), items, shipping)
                 }
             }

@@ -52,6 +52,22 @@ impl Evaluation {
         self.allocations[pos].iter().map(|a| a.fen).sum()
     }
 
+    /// The points and gift coupons of the threshold tier the offer at `pos` reached.
+    fn benefits<'p>(&self, prep: &'p Prepared, pos: usize) -> (i64, &'p [String]) {
+        match (&prep.offers[pos].offer.kind, self.effects[pos]) {
+            (OfferKind::Threshold { tiers, .. }, Some(Effect::Applied { tier: Some(t), .. })) => {
+                (tiers[t].points, &tiers[t].gift_coupons)
+            }
+            _ => (0, &[]),
+        }
+    }
+
+    /// Whether the offer at `pos` granted points or gift coupons.
+    fn grants(&self, prep: &Prepared, pos: usize) -> bool {
+        let (points, gift_coupons) = self.benefits(prep, pos);
+        points > 0 || !gift_coupons.is_empty()
+    }
+
     fn shipping_fen(&self, prep: &Prepared, pos: usize) -> i64 {
         if usize::from(self.state.shipping_by) == pos {
             prep.shipping_fen
@@ -82,12 +98,7 @@ pub(crate) fn explain(prep: &Prepared, mask: u64) -> Priced {
         for a in &eval.allocations[pos] {
             lines[a.line].discounts.push((offer.id.clone(), a.fen));
         }
-        let (points, gift_coupons) = match (&offer.kind, eval.effects[pos]) {
-            (OfferKind::Threshold { tiers, .. }, Some(Effect::Applied { tier: Some(t), .. })) => {
-                (tiers[t].points, tiers[t].gift_coupons.clone())
-            }
-            _ => (0, Vec::new()),
-        };
+        let (points, gift_coupons) = eval.benefits(prep, pos);
         let mut allocations = eval.allocations[pos].clone();
         allocations.sort_by_key(|a| a.line);
         applied.push(AppliedOffer {
@@ -97,7 +108,7 @@ pub(crate) fn explain(prep: &Prepared, mask: u64) -> Priced {
             allocations,
             shipping_fen: eval.shipping_fen(prep, pos),
             points,
-            gift_coupons,
+            gift_coupons: gift_coupons.to_vec(),
         });
     }
     let not_applied = (0..prep.offers.len())
@@ -134,7 +145,7 @@ fn reason(prep: &Prepared, mask: u64, pos: usize) -> Reason {
         Some(Effect::BelowThreshold { missing }) => return Reason::BelowThreshold { missing },
         _ => {}
     }
-    if with.items_fen(pos) + with.shipping_fen(prep, pos) == 0 {
+    if with.items_fen(pos) + with.shipping_fen(prep, pos) == 0 && !with.grants(prep, pos) {
         return Reason::NoBenefit;
     }
     let conflict = bits(mask)

@@ -32,12 +32,13 @@
 //! 1. **Activity price**: an in-scope line whose SKU the offer lists gets unit price
 //!    `min(current, max(activity, floor))`; with several, the lowest wins and gets the
 //!    whole discount (ties to the smaller id). A price above the current one does nothing.
-//! 2. **Tier discount**: `discount_bp` basis points of each in-scope line's current amount, rounded
-//!    down, capped by the line's headroom.
+//! 2. **Tier discount**: `discount_bp` basis points of each in-scope line's current amount,
+//!    rounded down, capped by the line's headroom.
 //! 3. **Threshold** (满减送): the basis is the in-scope current amount (or quantity); the
 //!    highest tier with `at <= basis` gives `amount_off + percent_off × in-scope amount`
 //!    (both measured before this offer; rounded down), spread over the in-scope lines; its
-//!    free shipping, points and gift coupons are recorded as benefits.
+//!    free shipping, points and gift coupons are recorded as benefits (points and gift
+//!    coupons count in the objective, see below).
 //! 4. **Coupons**: gift coupons (one unit of the SKU, the most valuable unit after floors,
 //!    earliest line on ties, becomes free), then amount-off, then percent-off (capped),
 //!    then free shipping; each threshold is checked on the in-scope current amount at that
@@ -54,10 +55,22 @@
 //! its floor gets no discount at all.
 //!
 //! # Objective
-//! Maximise savings = item discounts + shipping discount. Ties go to fewer offers, then
-//! to the lexicographically smallest sorted list of ids. So an offer that saves nothing
-//! (for example a threshold tier with only points or gift coupons) is never applied; it is
-//! reported in [`Priced::not_applied`] as [`Reason::NoBenefit`].
+//! Sets are ranked lexicographically by:
+//! 1. savings = item discounts + shipping discount (fen), highest first;
+//! 2. points granted by the threshold tiers reached, most first;
+//! 3. number of gift coupons granted by those tiers, most first;
+//! 4. fewer offers;
+//! 5. the lexicographically smallest sorted list of ids.
+//!
+//! Non-price benefits (满赠) are thus a tie-break after money: they never cost the shopper
+//! a fen, but among sets that save the same, the one granting more is chosen, so a
+//! reachable tier that only grants points or gift coupons is applied whenever it combines
+//! with the best-saving set. Points and gift coupons are kept apart rather than summed
+//! because they are in different units and a request states no value for a gift coupon;
+//! points come first as the benefit with a stated quantity. An offer that grants nothing
+//! at all (no savings, shipping, points or gift coupons) is never applied, since the same
+//! set without it ranks higher on the offer count; it is reported in
+//! [`Priced::not_applied`] as [`Reason::NoBenefit`].
 //!
 //! # Search
 //! [`solve`] is an exact branch-and-bound (see its docs for the bound and why the naive

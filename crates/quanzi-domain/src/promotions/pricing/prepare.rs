@@ -1,5 +1,6 @@
 //! Work done once per request before any set is evaluated: the canonical offer order, each
-//! offer's eligible lines, the pairwise stacking table and each offer's savings bound.
+//! offer's eligible lines, the pairwise stacking table and each offer's bounds (savings,
+//! shipping, points, gift coupons).
 
 use std::ops::Range;
 
@@ -69,6 +70,21 @@ pub(crate) struct Prepped<'r> {
     pub bound_fen: i64,
     /// Whether it can grant free shipping at any point of any evaluation.
     pub may_free_ship: bool,
+    /// Upper bounds on the points and on the number of gift coupons it can grant at any
+    /// point of any evaluation (only thresholds grant either).
+    pub bound_points: i64,
+    pub bound_gift_coupons: i64,
+}
+
+impl Prepped<'_> {
+    /// Whether it can change anything in any set: an offer that cannot changes no state
+    /// when added, so any set with it ties the same set without it and has more offers.
+    pub fn may_give_anything(&self) -> bool {
+        self.bound_fen > 0
+            || self.may_free_ship
+            || self.bound_points > 0
+            || self.bound_gift_coupons > 0
+    }
 }
 
 /// A request ready to price. Offer positions (0..n, pipeline order) index every per-offer
@@ -145,6 +161,8 @@ impl<'r> Prepared<'r> {
                 compatible: 0,
                 bound_fen: 0,
                 may_free_ship: false,
+                bound_points: 0,
+                bound_gift_coupons: 0,
             });
         }
         for a in 0..offers.len() {
@@ -178,15 +196,17 @@ impl<'r> Prepared<'r> {
     /// pipeline: every earlier stage only lowers amounts, unit prices and paid units, and
     /// each kind gives less on lower numbers (a gift never exceeds the unit price, see
     /// `evaluate`). A threshold is the exception, since a lower basis may reach a lower
-    /// tier that gives more, so its bound is the best tier reachable on the list prices.
+    /// tier that gives more, so its bounds are the best of the tiers reachable on the list
+    /// prices, taken separately for savings, shipping, points and gift coupons (a lower
+    /// basis only ever reaches a subset of those tiers).
     fn compute_bounds(&mut self) {
         let fresh = State::fresh(&self.lines);
         let mut work = fresh.clone();
         let mut scratch = Scratch::default();
         for pos in 0..self.offers.len() {
-            let (bound, ship) = match &self.offers[pos].offer.kind {
+            let bounds = match &self.offers[pos].offer.kind {
                 OfferKind::Threshold { basis, tiers } => {
-                    self.threshold_bound(pos, *basis, tiers, &fresh)
+                    self.threshold_bounds(pos, *basis, tiers, &fresh)
                 }
                 _ => {
                     work.clone_from(&fresh);
@@ -195,26 +215,34 @@ impl<'r> Prepared<'r> {
                             items_fen,
                             shipping,
                             ..
-                        } => (items_fen, shipping),
-                        _ => (0, false),
+                        } => Bounds {
+                            items_fen,
+                            shipping,
+                            ..Bounds::default()
+                        },
+                        _ => Bounds::default(),
                     }
                 }
             };
-            self.offers[pos].bound_fen = bound;
-            self.offers[pos].may_free_ship = ship && self.shipping_fen > 0;
+            let offer = &mut self.offers[pos];
+            offer.bound_fen = bounds.items_fen;
+            offer.may_free_ship = bounds.shipping && self.shipping_fen > 0;
+            offer.bound_points = bounds.points;
+            offer.bound_gift_coupons = bounds.gift_coupons;
         }
     }
 
-    fn threshold_bound(
+    fn threshold_bounds(
         &self,
         pos: usize,
         basis: ThresholdBasis,
         tiers: &[ThresholdTier],
         fresh: &State,
-    ) -> (i64, bool) {
+    ) -> Bounds {
         let members = self.members(pos);
+        let mut bounds = Bounds::default();
         if members.is_empty() {
-            return (0, false);
+            return bounds;
         }
         let measured = threshold_basis(self, members, fresh, basis);
         let amount: i64 = members.iter().map(|m| fresh.amount[m.line]).sum();
@@ -222,14 +250,23 @@ impl<'r> Prepared<'r> {
             .iter()
             .map(|m| fresh.headroom(&self.lines, m.line))
             .sum();
-        let mut bound = 0;
-        let mut ship = false;
         for tier in tiers.iter().take_while(|t| t.at <= measured) {
-            bound = bound.max(tier_nominal(tier, amount).min(room));
-            ship |= tier.free_shipping;
+            bounds.items_fen = bounds.items_fen.max(tier_nominal(tier, amount).min(room));
+            bounds.shipping |= tier.free_shipping;
+            bounds.points = bounds.points.max(tier.points);
+            bounds.gift_coupons = bounds.gift_coupons.max(tier.gift_coupons.len() as i64);
         }
-        (bound, ship)
+        bounds
     }
+}
+
+/// What one offer can give at most, anywhere.
+#[derive(Debug, Default)]
+struct Bounds {
+    items_fen: i64,
+    shipping: bool,
+    points: i64,
+    gift_coupons: i64,
 }
 
 /// What a threshold measures over its members in `state`.

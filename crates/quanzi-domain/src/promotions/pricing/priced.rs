@@ -22,9 +22,20 @@ pub struct Priced {
 }
 
 impl Priced {
-    /// What the shopper saves: item discounts plus the shipping discount (the objective).
+    /// What the shopper saves: item discounts plus the shipping discount (the objective's
+    /// first part).
     pub fn savings_fen(&self) -> i64 {
         self.discount_fen + self.shipping_discount_fen
+    }
+
+    /// Points granted by the applied offers (the objective's second part).
+    pub fn points(&self) -> i64 {
+        self.applied.iter().map(|a| a.points).sum()
+    }
+
+    /// Number of gift coupons granted by the applied offers (the objective's third part).
+    pub fn gift_coupon_count(&self) -> usize {
+        self.applied.iter().map(|a| a.gift_coupons.len()).sum()
     }
 
     /// Ids of the applied offers, in pipeline order.
@@ -90,13 +101,14 @@ pub enum Reason {
     /// Added to the best set, its threshold would not be reached at its point in the
     /// pipeline; `missing` is fen or items short of the lowest threshold.
     BelowThreshold { missing: i64 },
-    /// Added to the best set, it would give nothing: floors reached, activity price not
-    /// lower, free shipping already granted, no shipping charged…
+    /// Added to the best set, it would give nothing (no savings, shipping, points or gift
+    /// coupons): floors reached, activity price not lower, free shipping already granted,
+    /// no shipping charged, a threshold tier reached that grants nothing…
     NoBenefit,
     /// It would give something but does not combine with this applied offer (the first by
     /// id it conflicts with).
     NotCombinable { with: String },
-    /// Compatible and useful, but the best set is better (or as good with fewer offers)
-    /// without it.
+    /// Compatible and useful, but the best set ranks higher without it (saves more, or
+    /// saves as much with more points or gift coupons, or ties with fewer offers).
     NotBetter,
 }

@@ -1,18 +1,20 @@
 //! Choosing the offer set: an exact branch-and-bound ([`solve`]) and the exhaustive
 //! reference it is tested against ([`brute_force`]).
 
-use super::evaluate::{apply, Scratch, State, NOBODY};
+use super::evaluate::{apply, Score, Scratch, State, NOBODY};
 use super::explain::explain;
 use super::model::{combines, PricingRequest};
 use super::prepare::Prepared;
 use super::priced::Priced;
 
-/// The best set so far and the objective order: more savings, then fewer offers, then the
-/// lexicographically smaller sorted list of ids.
+/// The best set so far under the objective: the higher [`Score`] (savings, then points,
+/// then gift coupons), then fewer offers, then the lexicographically smaller sorted list
+/// of ids. That is a total order on sets (ids are unique), so the best set is unique and
+/// [`solve`] and [`brute_force`] must find the same one.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Best {
     pub mask: u64,
-    pub savings_fen: i64,
+    pub score: Score,
     pub count: u32,
 }
 
@@ -20,23 +22,19 @@ impl Best {
     fn empty() -> Self {
         Best {
             mask: 0,
-            savings_fen: 0,
+            score: Score::default(),
             count: 0,
         }
     }
 
-    fn consider(&mut self, prep: &Prepared, mask: u64, savings_fen: i64) {
+    fn consider(&mut self, prep: &Prepared, mask: u64, score: Score) {
         let count = mask.count_ones();
-        let better = savings_fen > self.savings_fen
-            || (savings_fen == self.savings_fen
+        let better = score > self.score
+            || (score == self.score
                 && (count < self.count
                     || (count == self.count && ids_before(prep, mask, self.mask))));
         if better {
-            *self = Best {
-                mask,
-                savings_fen,
-                count,
-            };
+            *self = Best { mask, score, count };
         }
     }
 }
@@ -87,9 +85,14 @@ pub(crate) fn bits(mut mask: u64) -> impl Iterator<Item = usize> {
 /// and each included offer is applied to a copy of its parent's state, so a node costs
 /// one offer application, and an offer decided earlier is never affected by offers
 /// decided later. A subtree is cut when even its bound cannot beat (or tie with fewer
-/// offers) the best set found: savings so far, plus the remaining compatible offers'
-/// standalone bounds (capped by the headroom left), plus shipping once if any of them may
-/// grant it. The bounds hold because every later offer sees amounts no higher than the
+/// offers) the best set found. The bound is a [`Score`] compared with the same
+/// lexicographic order as the objective: savings so far plus the remaining compatible
+/// offers' standalone bounds (capped by the headroom left) plus shipping once if any of
+/// them may grant it; points so far plus the remaining offers' points bounds; gift
+/// coupons likewise. Each part bounds its own part of every set in the subtree, so the
+/// triple bounds their scores: a subtree whose savings bound only equals the best savings
+/// is still searched when its points (or, on equal points, gift coupon) bound reaches the
+/// best set's. The bounds hold because every later offer sees amounts no higher than the
 /// list prices (see `Prepared::compute_bounds`). Note that "an offer adds at most its
 /// standalone savings to any set" does *not* hold: an offer that lowers a threshold's
 /// basis can make it fall a tier, leaving more for a coupon whose own threshold is then
@@ -109,7 +112,7 @@ pub fn solve(request: &PricingRequest) -> Priced {
 }
 
 /// The reference: evaluates every subset of the considered offers (2^n), skipping those
-/// that break a stacking rule, with the same pipeline and tie-break as [`solve`]. Only for
+/// that break a stacking rule, with the same pipeline and objective as [`solve`]. Only for
 /// tests and small inputs; panics above 20 considered offers.
 pub fn brute_force(request: &PricingRequest) -> Priced {
     let prep = Prepared::new(request);
@@ -136,7 +139,7 @@ pub fn brute_force(request: &PricingRequest) -> Priced {
         for pos in bits(mask) {
             apply(&prep, pos, &mut state, &mut scratch, None);
         }
-        best.consider(&prep, mask, state.savings_fen(prep.shipping_fen));
+        best.consider(&prep, mask, state.score(prep.shipping_fen));
     }
     explain(&prep, best.mask)
 }
@@ -157,11 +160,12 @@ impl<'p, 'r> Search<'p, 'r> {
             scratch: Scratch::default(),
             best: Best::empty(),
         };
-        // An offer that can give nothing anywhere changes nothing when added, so any set
-        // with it ties the same set without it and loses on the offer count.
+        // An offer that can give nothing anywhere (no savings, shipping, points or gift
+        // coupons) changes nothing when added, so any set with it ties the same set
+        // without it and loses on the offer count.
         let mut useful = 0u64;
         for (pos, o) in prep.offers.iter().enumerate() {
-            if o.bound_fen > 0 || o.may_free_ship {
+            if o.may_give_anything() {
                 useful |= 1 << pos;
             }
         }
@@ -179,12 +183,11 @@ impl<'p, 'r> Search<'p, 'r> {
             if allowed & bit == 0 {
                 continue;
             }
-            // The bound only shrinks as `pos` grows, so once it fails it fails for the
-            // rest of the loop.
+            // Each part of the bound only shrinks as `pos` grows, so once it fails it fails
+            // for the rest of the loop.
             let rest = allowed & !(bit - 1);
             let bound = self.bound(&self.states[depth], rest);
-            if bound < self.best.savings_fen
-                || (bound == self.best.savings_fen && count + 1 > self.best.count)
+            if bound < self.best.score || (bound == self.best.score && count + 1 > self.best.count)
             {
                 break;
             }
@@ -197,8 +200,8 @@ impl<'p, 'r> Search<'p, 'r> {
             }
             let child = &mut self.states[depth + 1];
             apply(prep, pos, child, &mut self.scratch, None);
-            let savings = child.savings_fen(prep.shipping_fen);
-            self.best.consider(prep, mask | bit, savings);
+            let score = child.score(prep.shipping_fen);
+            self.best.consider(prep, mask | bit, score);
             let next = allowed & prep.offers[pos].compatible & !(bit | (bit - 1));
             if next != 0 {
                 self.dfs(depth + 1, pos + 1, mask | bit, next);
@@ -206,14 +209,20 @@ impl<'p, 'r> Search<'p, 'r> {
         }
     }
 
-    /// The most any set reached by adding offers from `rest` to the state can save.
-    fn bound(&self, state: &State, rest: u64) -> i64 {
+    /// The best score any set reached by adding offers from `rest` to the state can have,
+    /// part by part.
+    fn bound(&self, state: &State, rest: u64) -> Score {
         let prep = self.prep;
         let mut items: i64 = 0;
         let mut ship = false;
+        let mut points = state.points;
+        let mut gift_coupons = state.gift_coupons;
         for pos in bits(rest) {
-            items = items.saturating_add(prep.offers[pos].bound_fen);
-            ship |= prep.offers[pos].may_free_ship;
+            let o = &prep.offers[pos];
+            items = items.saturating_add(o.bound_fen);
+            ship |= o.may_free_ship;
+            points = points.saturating_add(o.bound_points);
+            gift_coupons = gift_coupons.saturating_add(o.bound_gift_coupons);
         }
         // Every discount comes out of headroom, so the remaining headroom caps the rest.
         let items = items.min(prep.headroom_fen - state.items_fen);
@@ -222,6 +231,10 @@ impl<'p, 'r> Search<'p, 'r> {
         } else {
             0
         };
-        state.savings_fen(prep.shipping_fen) + items + shipping
+        Score {
+            savings_fen: state.savings_fen(prep.shipping_fen) + items + shipping,
+            points,
+            gift_coupons,
+        }
     }
 }

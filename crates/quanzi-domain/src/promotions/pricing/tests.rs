@@ -25,10 +25,17 @@ pub(super) fn assert_invariants(request: &PricingRequest, priced: &Priced) {
         assert_eq!(allocated, applied.savings_fen, "{}", applied.offer_id);
         assert!(applied.allocations.iter().all(|a| a.fen > 0));
         assert!(
-            applied.savings_fen + applied.shipping_fen > 0,
+            applied.savings_fen + applied.shipping_fen > 0
+                || applied.points > 0
+                || !applied.gift_coupons.is_empty(),
             "{} applied without benefit",
             applied.offer_id
         );
+        let kind = &offers_by_id(request)[applied.offer_id.as_str()].kind;
+        if !matches!(kind, OfferKind::Threshold { .. }) {
+            assert_eq!(applied.points, 0, "{}", applied.offer_id);
+            assert!(applied.gift_coupons.is_empty(), "{}", applied.offer_id);
+        }
         for a in &applied.allocations {
             line_discounts[a.line] += a.fen;
         }
@@ -58,8 +65,7 @@ pub(super) fn assert_invariants(request: &PricingRequest, priced: &Priced) {
         }
     }
 
-    let offers: BTreeMap<&str, &Offer> =
-        request.offers.iter().map(|o| (o.id.as_str(), o)).collect();
+    let offers = offers_by_id(request);
     for a in &priced.applied {
         for b in &priced.applied {
             if a.offer_id != b.offer_id {
@@ -79,6 +85,10 @@ pub(super) fn assert_invariants(request: &PricingRequest, priced: &Priced) {
         .collect();
     considered.sort_unstable();
     assert_eq!(reported, considered);
+}
+
+fn offers_by_id(request: &PricingRequest) -> BTreeMap<&str, &Offer> {
+    request.offers.iter().map(|o| (o.id.as_str(), o)).collect()
 }
 
 fn price(request: &PricingRequest) -> Priced {
@@ -309,17 +319,164 @@ fn a_threshold_tier_records_free_shipping_points_and_gift_coupons() {
     assert_eq!(p.total_fen, 11_500);
 }
 
-#[test]
-fn a_tier_with_only_points_saves_nothing_and_is_not_applied() {
+/// A threshold that only grants points and gift coupons (满赠): no price effect.
+fn gifts(id: &str, at: i64, points: i64, gift_coupons: &[&str]) -> Offer {
     let tier = ThresholdTier {
-        points: 300,
-        ..ThresholdTier::amount_off(100, 0)
+        points,
+        gift_coupons: gift_coupons.iter().map(|c| c.to_string()).collect(),
+        ..ThresholdTier::amount_off(at, 0)
     };
+    threshold(id, ThresholdBasis::Amount, vec![tier])
+}
+
+#[test]
+fn a_reachable_tier_with_only_points_is_applied() {
     let r = request(
         vec![Line::new("a", "x", 12_000, 1)],
-        vec![threshold("t", ThresholdBasis::Amount, vec![tier])],
+        vec![gifts("t", 100, 300, &[])],
+    );
+    let p = price(&r);
+    assert_eq!(p.applied_ids(), vec!["t"]);
+    let t = applied(&p, "t");
+    assert_eq!((t.savings_fen, t.shipping_fen, t.points), (0, 0, 300));
+    assert_eq!((p.savings_fen(), p.points(), p.total_fen), (0, 300, 12_000));
+}
+
+#[test]
+fn a_reachable_tier_with_only_gift_coupons_is_applied() {
+    let r = request(
+        vec![Line::new("a", "x", 12_000, 1)],
+        vec![gifts("t", 10_000, 0, &["next-order-10", "tea-sample"])],
+    );
+    let p = price(&r);
+    assert_eq!(p.applied_ids(), vec!["t"]);
+    assert_eq!(p.gift_coupon_count(), 2);
+    assert_eq!(p.total_fen, 12_000);
+}
+
+#[test]
+fn a_points_only_tier_out_of_reach_is_below_threshold() {
+    let r = request(
+        vec![Line::new("a", "x", 12_000, 1)],
+        vec![gifts("t", 20_000, 300, &["next-order-10"])],
+    );
+    let p = price(&r);
+    assert!(p.applied.is_empty());
+    assert_eq!(reason(&p, "t"), Reason::BelowThreshold { missing: 8_000 });
+}
+
+#[test]
+fn a_points_only_tier_pushed_below_its_threshold_by_savings_is_left_out() {
+    // The activity price lowers the threshold's basis below its tier; saving 20 beats
+    // 300 points, so the tier is left out and says how far it is.
+    let r = request(
+        vec![Line::new("a", "x", 10_000, 1)],
+        vec![
+            flash("flash", &[("a", 8_000)]),
+            gifts("t", 10_000, 300, &[]),
+        ],
+    );
+    let p = price(&r);
+    assert_eq!(p.applied_ids(), vec!["flash"]);
+    assert_eq!(reason(&p, "t"), Reason::BelowThreshold { missing: 2_000 });
+}
+
+#[test]
+fn a_tier_reached_that_grants_nothing_gives_no_benefit() {
+    let tiers = vec![
+        ThresholdTier::amount_off(100, 0),
+        ThresholdTier {
+            points: 50,
+            ..ThresholdTier::amount_off(20_000, 0)
+        },
+    ];
+    let r = request(
+        vec![Line::new("a", "x", 12_000, 1)],
+        vec![threshold("t", ThresholdBasis::Amount, tiers)],
     );
     assert_eq!(reason(&price(&r), "t"), Reason::NoBenefit);
+}
+
+#[test]
+fn savings_come_before_points_and_points_before_gift_coupons() {
+    let lines = vec![Line::new("a", "x", 12_000, 1)];
+    let alone = |o: Offer| o.stacking(Stacking::Exclusive);
+    // One fen of savings beats any number of points.
+    let p = price(&request(
+        lines.clone(),
+        vec![
+            alone(amount_off("coupon", 0, 1)),
+            alone(gifts("points", 100, 10_000, &["c1"])),
+        ],
+    ));
+    assert_eq!(p.applied_ids(), vec!["coupon"]);
+    assert_eq!(
+        reason(&p, "points"),
+        Reason::NotCombinable {
+            with: "coupon".into()
+        }
+    );
+    // On equal savings, one point beats any number of gift coupons.
+    let p = price(&request(
+        lines.clone(),
+        vec![
+            alone(gifts("a-coupons", 100, 0, &["c1", "c2", "c3"])),
+            alone(gifts("z-point", 100, 1, &[])),
+        ],
+    ));
+    assert_eq!(p.applied_ids(), vec!["z-point"]);
+    // On equal savings and points, more gift coupons win over a smaller id.
+    let p = price(&request(
+        lines,
+        vec![
+            alone(gifts("a-one", 100, 5, &["c1"])),
+            alone(gifts("z-two", 100, 5, &["c1", "c2"])),
+        ],
+    ));
+    assert_eq!(p.applied_ids(), vec!["z-two"]);
+}
+
+#[test]
+fn on_equal_savings_more_points_win_over_fewer_offers() {
+    // {b, c} saves as much as {a} and also grants points, so it wins despite two offers
+    // and a larger first id: the search must not cut it on the savings bound alone.
+    let lines = vec![Line::new("a", "x", 10_000, 1)];
+    let p = price(&request(
+        lines,
+        vec![
+            amount_off("a", 0, 1_000).stacking(Stacking::Exclusive),
+            amount_off("b", 0, 1_000).stacking(stacks("g", &["t"])),
+            gifts("c", 5_000, 100, &[]).stacking(stacks("t", &["g"])),
+        ],
+    ));
+    assert_eq!(p.applied_ids(), vec!["c", "b"]);
+    assert_eq!((p.savings_fen(), p.points()), (1_000, 100));
+    assert_eq!(reason(&p, "a"), Reason::NotCombinable { with: "b".into() });
+}
+
+#[test]
+fn points_tiers_stack_and_each_grants_its_own_reached_tier() {
+    let tiered = threshold(
+        "ladder",
+        ThresholdBasis::Amount,
+        vec![
+            ThresholdTier {
+                points: 10,
+                ..ThresholdTier::amount_off(5_000, 0)
+            },
+            ThresholdTier {
+                points: 30,
+                gift_coupons: vec!["c1".into()],
+                ..ThresholdTier::amount_off(10_000, 0)
+            },
+        ],
+    );
+    let p = price(&request(
+        vec![Line::new("a", "x", 12_000, 1)],
+        vec![tiered, gifts("flat", 0, 5, &["c2"])],
+    ));
+    assert_eq!(p.applied_ids(), vec!["flat", "ladder"]);
+    assert_eq!((p.points(), p.gift_coupon_count()), (35, 2));
 }
 
 #[test]
@@ -843,6 +1000,45 @@ fn a_threshold_whose_lower_tier_gives_more_is_bounded_by_its_best_reachable_tier
         reason(&p, "a-flash"),
         Reason::NotCombinable {
             with: "c-thr".into()
+        }
+    );
+}
+
+#[test]
+fn a_threshold_whose_lower_tier_grants_more_points_is_bounded_by_its_best_reachable_tier() {
+    // Alone, the ladder reaches its 200 tier (1 point); after the 1 % member discount it
+    // falls to the 100 tier (100 points). {b-tier, a-gift} (2 points) is found first; the
+    // search must not bound the ladder by its 1 point and cut {b-tier, c-ladder}.
+    let r = request(
+        vec![Line::new("a", "x", 20_000, 1)],
+        vec![
+            Offer::new("b-tier", OfferKind::TierDiscount { discount_bp: 100 })
+                .stacking(stacks("tier", &["a", "c"])),
+            gifts("a-gift", 0, 2, &[]).stacking(stacks("a", &["tier"])),
+            threshold(
+                "c-ladder",
+                ThresholdBasis::Amount,
+                vec![
+                    ThresholdTier {
+                        points: 100,
+                        ..ThresholdTier::amount_off(10_000, 0)
+                    },
+                    ThresholdTier {
+                        points: 1,
+                        ..ThresholdTier::amount_off(20_000, 0)
+                    },
+                ],
+            )
+            .stacking(stacks("c", &["tier"])),
+        ],
+    );
+    let p = price(&r);
+    assert_eq!(p.applied_ids(), vec!["b-tier", "c-ladder"]);
+    assert_eq!((p.savings_fen(), p.points()), (200, 100));
+    assert_eq!(
+        reason(&p, "a-gift"),
+        Reason::NotCombinable {
+            with: "c-ladder".into()
         }
     );
 }

@@ -1,0 +1,165 @@
+//! A flash sale on three `quanzi serve` processes sharing one PostgreSQL database: 2,000
+//! buyers at once for 100 units, one per member, never oversold; then three sweepers at
+//! once return the stock of the reservations that were never paid, exactly once.
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use common::{field, run, Node};
+use futures_util::StreamExt;
+use quanzi_app::config::Config;
+use quanzi_app::App;
+use quanzi_domain::time::{Clock, ManualClock, SystemClock};
+use quanzi_store::testkit::TestDb;
+use serde_json::{json, Value};
+
+const STOCK: i64 = 100;
+const MEMBERS: usize = 1_500;
+/// The first 500 members try twice, on two different nodes.
+const TWICE: usize = 500;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_nodes_sell_exactly_the_stock_once_per_member() {
+    let db = TestDb::postgres().await;
+    db.store().await;
+    let created = run(
+        &[
+            "workspace",
+            "create",
+            "--name",
+            "flash",
+            "--database",
+            &db.url,
+        ],
+        &[],
+    );
+    let key = field(&created, "api key");
+    let nodes = [
+        Node::start(&db.url, &[]).await,
+        Node::start(&db.url, &[]).await,
+        Node::start(&db.url, &[]).await,
+    ];
+    let client = reqwest::Client::new();
+    let post = |base: &str, path: &str, body: Value| {
+        client
+            .post(format!("{base}{path}"))
+            .bearer_auth(&key)
+            .json(&body)
+            .send()
+    };
+    let now = SystemClock.now();
+    let sale: Value = post(
+        &nodes[0].base,
+        "/api/v1/flash-sales",
+        json!({
+            "name": "双11 0点秒杀",
+            "starts_at": now.minus(Duration::from_secs(60)).to_rfc3339(),
+            "ends_at": now.plus(Duration::from_secs(3600)).to_rfc3339(),
+            "payment_timeout_seconds": 60,
+            "per_member_limit": 1,
+            "buckets": 4,
+            "skus": [{"sku": "tea", "flash_price_fen": 9900, "original_price_fen": 19900, "stock": STOCK}],
+        }),
+    )
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    let sale = sale["id"].as_str().expect("sale created").to_owned();
+
+    let identify = (0..MEMBERS).map(|i| {
+        post(
+            &nodes[i % 3].base,
+            "/api/v1/members/identify",
+            json!({"identities": [{"kind": "wechat_openid", "value": format!("buyer-{i}")}]}),
+        )
+    });
+    let members: Vec<String> = futures_util::stream::iter(identify)
+        .buffered(64)
+        .then(|response| async move {
+            let body: Value = response.unwrap().json().await.unwrap();
+            body["member"]["id"].as_str().unwrap().to_owned()
+        })
+        .collect()
+        .await;
+
+    // 2,000 attempts, many in flight at once, spread over the nodes.
+    let path = format!("/api/v1/flash-sales/{sale}/reservations");
+    let attempts = (0..MEMBERS + TWICE).map(|i| {
+        let member = &members[i % MEMBERS];
+        post(
+            &nodes[i % 3].base,
+            &path,
+            json!({"member_id": member, "sku": "tea"}),
+        )
+    });
+    let answers: Vec<Value> = futures_util::stream::iter(attempts)
+        .buffer_unordered(400)
+        .then(|response| async move {
+            let response = response.unwrap();
+            let status = response.status().as_u16();
+            let mut body: Value = response.json().await.unwrap();
+            body["status_code"] = json!(status);
+            body
+        })
+        .collect()
+        .await;
+    let mut holders = Vec::new();
+    for body in &answers {
+        match body["status_code"].as_u64() {
+            Some(201) => holders.push(body["member_id"].as_str().unwrap().to_owned()),
+            _ => assert!(
+                ["flash_sold_out", "flash_limit_reached"]
+                    .contains(&body["error"]["code"].as_str().unwrap_or_default()),
+                "{body}"
+            ),
+        }
+    }
+    assert_eq!(holders.len() as i64, STOCK, "exactly the stock is reserved");
+    let distinct: BTreeSet<&String> = holders.iter().collect();
+    assert_eq!(distinct.len(), holders.len(), "no member holds two");
+    let detail: Value = client
+        .get(format!("{}/api/v1/flash-sales/{sale}", nodes[1].base))
+        .bearer_auth(&key)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(detail["skus"][0]["remaining"], 0);
+
+    // Two minutes later nobody has paid: three sweepers at once, as three nodes would.
+    let later = now.plus(Duration::from_secs(120));
+    let mut sweepers = Vec::new();
+    for _ in 0..3 {
+        let mut config = Config::default();
+        config.database.url = db.url.clone();
+        let app = App::new(db.store().await, config, Arc::new(ManualClock::at(later)));
+        sweepers.push(tokio::spawn(async move {
+            quanzi_app::jobs::promotions::sweep(&app).await.unwrap()
+        }));
+    }
+    let mut expired = 0;
+    for sweeper in sweepers {
+        expired += sweeper.await.unwrap().reservations_expired;
+    }
+    assert_eq!(expired as i64, STOCK, "each reservation expires once");
+    let detail: Value = client
+        .get(format!("{}/api/v1/flash-sales/{sale}", nodes[2].base))
+        .bearer_auth(&key)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        detail["skus"][0]["remaining"], STOCK,
+        "the stock came back exactly once"
+    );
+}
