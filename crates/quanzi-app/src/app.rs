@@ -26,13 +26,27 @@ pub struct App {
     ingest_queue: Arc<std::sync::OnceLock<crate::services::ingest_queue::Queue>>,
     /// The group-commit writer for ledger batches from the API, started on first use.
     ledger_queue: Arc<std::sync::OnceLock<crate::services::loyalty::queue::Queue>>,
+    /// The Redis admission gate for flash sales, when `promotions.redis_url` is set.
+    pub redis_gate: Option<Arc<crate::services::promotions::redis_gate::RedisGate>>,
+    /// Running flash sales and sold-out SKUs this node has seen.
+    pub(crate) flash_cache: Arc<crate::services::promotions::flash_cache::FlashCache>,
     /// The group-commit writer for flash-sale reservations, started on first use.
     flash_queue: Arc<std::sync::OnceLock<crate::services::promotions::flash_queue::Queue>>,
 }
 
 impl App {
     pub fn new(store: Store, config: Config, clock: Arc<dyn Clock>) -> Self {
+        // A malformed URL was refused when the configuration was checked; here it only
+        // means no gate.
+        let redis_gate = config
+            .promotions
+            .redis_url
+            .as_deref()
+            .and_then(|url| crate::services::promotions::redis_gate::RedisGate::new(url).ok())
+            .map(Arc::new);
         Self {
+            redis_gate,
+            flash_cache: Arc::default(),
             store,
             clock,
             passwords: PasswordHasher::new(config.auth.password_hash_concurrency),

@@ -16,6 +16,15 @@ pub struct Config {
     pub auth: AuthConfig,
     pub idempotency: IdempotencyConfig,
     pub log: LogConfig,
+    pub promotions: PromotionsConfig,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct PromotionsConfig {
+    /// `redis://host:port` of a Redis that flash sales with `gate: redis` use as an
+    /// admission gate in front of the database; absent: no sale may use one.
+    pub redis_url: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -233,6 +242,11 @@ impl Config {
         }
         if self.server.body_limit_bytes < 1024 {
             return invalid("server.body_limit_bytes must be at least 1024");
+        }
+        if let Some(url) = &self.promotions.redis_url {
+            if let Err(err) = crate::services::promotions::redis_gate::RedisGate::new(url) {
+                return invalid(&err.to_string());
+            }
         }
         Ok(())
     }

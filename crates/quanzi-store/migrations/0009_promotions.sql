@@ -93,6 +93,8 @@ CREATE TABLE flash_sales (
     payment_timeout_seconds BIGINT NOT NULL,
     per_member_limit        BIGINT NOT NULL,
     buckets                 BIGINT NOT NULL,
+    -- `none`, or `redis`: a Redis counter admits buyers before the database is asked.
+    gate                    TEXT NOT NULL,
     status                  TEXT NOT NULL,
     created_at              BIGINT NOT NULL,
     PRIMARY KEY (workspace_id, id)

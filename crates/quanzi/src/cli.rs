@@ -79,6 +79,30 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 4)]
         connections: usize,
     },
+    /// Flash-sale reservation attempts per second through
+    /// POST /api/v1/flash-sales/{id}/reservations, one distinct buyer per request.
+    Flash {
+        #[arg(long, default_value_t = 100_000)]
+        buyers: usize,
+        #[arg(long, default_value_t = 20_000)]
+        stock: i64,
+        /// Stock rows per SKU (1 = one hot row).
+        #[arg(long, default_value_t = 1)]
+        buckets: i64,
+        /// Servers in this process, each with its own pool and writer queue.
+        #[arg(long, default_value_t = 1)]
+        nodes: usize,
+        #[arg(long, default_value_t = 64)]
+        connections: usize,
+        /// Put the Redis admission gate in front (needs promotions.redis_url).
+        #[arg(long)]
+        redis_gate: bool,
+    },
+    /// Cart pricing latency (p50/p99) for a 20-item cart with 10 applicable promotions.
+    Pricing {
+        #[arg(long, default_value_t = 20_000)]
+        runs: usize,
+    },
     /// Segment preview time over a large synthetic workspace.
     Segments {
         #[arg(long, default_value_t = 1_000_000)]

@@ -1,7 +1,7 @@
 //! `promotions.sweep`, every minute: flash-sale reservations whose payment time is up
 //! give their stock back, coupons locked by orders that never paid return to their
 //! members (with the use and budget they booked), and coupons past their use window
-//! expire. Each step is a conditional update, so two sweeps never undo anything twice.
+//! expire, and Redis gate counters are raised to the stock the database holds. Each step is a conditional update, so two sweeps never undo anything twice.
 
 use std::sync::Arc;
 
@@ -29,6 +29,8 @@ pub struct SweepReport {
     pub reservations_expired: usize,
     pub coupon_locks_released: usize,
     pub coupons_expired: u64,
+    /// Redis gate counters checked against the database.
+    pub gates_reconciled: usize,
 }
 
 pub async fn sweep(app: &App) -> anyhow::Result<SweepReport> {
@@ -36,5 +38,6 @@ pub async fn sweep(app: &App) -> anyhow::Result<SweepReport> {
         reservations_expired: flash::expire_due(app, BATCH).await?,
         coupon_locks_released: checkout::release_due(app, BATCH).await?,
         coupons_expired: checkout::expire_coupons(app, BATCH).await?,
+        gates_reconciled: flash::reconcile_gates(app).await?,
     })
 }

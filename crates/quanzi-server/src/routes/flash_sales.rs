@@ -47,6 +47,9 @@ pub struct CreateSaleRequest {
     /// `refuse` (default): a false original price is an error; `flag`: create the sale
     /// and report it in `price_checks`.
     pub on_false_original: Option<String>,
+    /// `none` (default), or `redis`: a Redis counter turns buyers away once it reaches
+    /// zero, before the database is asked (needs `promotions.redis_url`).
+    pub gate: Option<String>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -79,6 +82,8 @@ pub struct SaleResponse {
     pub payment_timeout_seconds: i64,
     pub per_member_limit: i64,
     pub buckets: i64,
+    /// `none` or `redis`.
+    pub gate: String,
     pub status: String,
     pub skus: Vec<FlashSkuResponse>,
     /// Filled on creation.
@@ -120,6 +125,7 @@ fn sale(s: flash::Sale) -> SaleResponse {
         payment_timeout_seconds: s.row.payment_timeout_seconds,
         per_member_limit: s.row.per_member_limit,
         buckets: s.row.buckets,
+        gate: s.row.gate,
         status: s.row.status,
         skus: s
             .skus
@@ -249,6 +255,17 @@ pub async fn create(
                 .collect(),
         },
         on_false_original: false_original(body.on_false_original.as_deref())?,
+        redis_gate: match body.gate.as_deref() {
+            None | Some("none") => false,
+            Some("redis") => true,
+            Some(other) => {
+                return Err(InvalidInput::new(
+                    "gate",
+                    format!("`{other}` is not a gate: use none or redis"),
+                )
+                .into())
+            }
+        },
     };
     let created = flash::create(&state.app, &caller, new).await?;
     Ok((StatusCode::CREATED, Json(sale(created))))

@@ -26,6 +26,8 @@ pub struct FlashSaleRow {
     pub payment_timeout_seconds: i64,
     pub per_member_limit: i64,
     pub buckets: i64,
+    /// `none`, or `redis` (a Redis admission gate in front of the database).
+    pub gate: String,
     /// `active` or `cancelled`.
     pub status: String,
     pub created_at: Timestamp,
@@ -67,7 +69,8 @@ pub enum ReserveRefusal {
 }
 
 const SALE_COLUMNS: &str =
-    "id, name, starts_at, ends_at, payment_timeout_seconds, per_member_limit, buckets, status, created_at";
+    "id, name, starts_at, ends_at, payment_timeout_seconds, per_member_limit, buckets, \
+     gate, status, created_at";
 const RESERVATION_COLUMNS: &str =
     "id, sale_id, sku, member_id, quantity, bucket, status, order_id, \
      reserved_at, expires_at, settled_at";
@@ -81,6 +84,7 @@ fn sale(row: &AnyRow) -> Result<FlashSaleRow> {
         payment_timeout_seconds: int(row, "payment_timeout_seconds")?,
         per_member_limit: int(row, "per_member_limit")?,
         buckets: int(row, "buckets")?,
+        gate: text(row, "gate")?,
         status: text(row, "status")?,
         created_at: ts(row, "created_at")?,
     })
@@ -192,6 +196,33 @@ impl Store {
         .collect()
     }
 
+    /// Sales with a Redis gate that have not ended, with each SKU's stock left:
+    /// `(workspace, sale, sku, remaining)`, for reconciling the gate.
+    pub async fn gated_flash_stock(
+        &self,
+        now: Timestamp,
+    ) -> Result<Vec<(String, String, String, i64)>> {
+        let rows = sqlx::query(
+            "SELECT b.workspace_id, b.sale_id, b.sku, CAST(SUM(b.remaining) AS BIGINT) AS remaining
+             FROM flash_stock b JOIN flash_sales s ON s.workspace_id = b.workspace_id AND s.id = b.sale_id
+             WHERE s.gate = 'redis' AND s.status = 'active' AND s.ends_at > $1
+             GROUP BY b.workspace_id, b.sale_id, b.sku",
+        )
+        .bind(now.millis())
+        .fetch_all(self.reader())
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok((
+                    text(r, "workspace_id")?,
+                    text(r, "sale_id")?,
+                    text(r, "sku")?,
+                    int(r, "remaining")?,
+                ))
+            })
+            .collect()
+    }
+
     /// Reservations whose payment time is up, oldest first.
     pub async fn due_flash_reservations(
         &self,
@@ -221,7 +252,7 @@ impl Tx {
         skus: &[(FlashSkuRow, Vec<i64>)],
     ) -> Result<()> {
         sqlx::query(&format!(
-            "INSERT INTO flash_sales ({SALE_COLUMNS}, workspace_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
+            "INSERT INTO flash_sales ({SALE_COLUMNS}, workspace_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
         ))
         .bind(row.id.as_str())
         .bind(row.name.as_str())
@@ -230,6 +261,7 @@ impl Tx {
         .bind(row.payment_timeout_seconds)
         .bind(row.per_member_limit)
         .bind(row.buckets)
+        .bind(row.gate.as_str())
         .bind(row.status.as_str())
         .bind(row.created_at.millis())
         .bind(workspace.as_str())

@@ -33,6 +33,28 @@ pub async fn run(config: Config, command: BenchCommand) -> anyhow::Result<()> {
             batch,
             connections,
         } => super::bench_ledger::run(config, wallets, transfers, batch, connections).await,
+        BenchCommand::Flash {
+            buyers,
+            stock,
+            buckets,
+            nodes,
+            connections,
+            redis_gate,
+        } => {
+            super::bench_flash::run(
+                config,
+                super::bench_flash::FlashBench {
+                    buyers,
+                    stock,
+                    buckets,
+                    nodes,
+                    connections,
+                    redis_gate,
+                },
+            )
+            .await
+        }
+        BenchCommand::Pricing { runs } => super::bench_pricing::run(config, runs).await,
         BenchCommand::Segments {
             members,
             events,

@@ -15,8 +15,11 @@ pub async fn post(
         "POST {path} HTTP/1.1\r\nHost: bench\r\nAuthorization: Bearer {key}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
         body.len()
     );
-    stream.write_all(head.as_bytes()).await?;
-    stream.write_all(body).await?;
+    // One write: a head and body sent apart meet Nagle's algorithm and the peer's
+    // delayed ACK, which adds 40 ms to every small request.
+    let mut request = head.into_bytes();
+    request.extend_from_slice(body);
+    stream.write_all(&request).await?;
     let mut reader = BufReader::new(&mut *stream);
     let mut status = String::new();
     reader.read_line(&mut status).await?;

@@ -1,9 +1,11 @@
 //! One module per subcommand.
 
 pub mod bench;
+pub mod bench_flash;
 pub mod bench_http;
 pub mod bench_ingest;
 pub mod bench_ledger;
+pub mod bench_pricing;
 pub mod bench_segments;
 pub mod key;
 pub mod migrate;

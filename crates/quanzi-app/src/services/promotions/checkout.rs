@@ -15,6 +15,7 @@ use std::time::Duration;
 use quanzi_domain::auth::Scope;
 use quanzi_domain::ids::WorkspaceId;
 use quanzi_domain::input::InvalidInput;
+use quanzi_domain::loyalty::tiers::Tier;
 use quanzi_domain::promotions::coupons::{
     usable, CouponKind, CouponRefusal, ProductScope, Stacking,
 };
@@ -109,11 +110,6 @@ async fn quote(
             .collect(),
         shipping_fen: input.shipping_fen,
     };
-    let mut offers: BTreeMap<String, (Offer, OfferSource)> = BTreeMap::new();
-    for (offer, kind) in running_offers(app, ws, now).await? {
-        offers.insert(offer.id.clone(), (offer, OfferSource::Promotion { kind }));
-    }
-    let mut unusable = Vec::new();
     let chosen: Option<BTreeSet<String>> = match &input.coupons {
         Some(ids) if ids.len() > 20 => {
             return Err(InvalidInput::new("coupons", "choose at most 20 coupons").into())
@@ -121,12 +117,24 @@ async fn quote(
         Some(ids) => Some(ids.iter().cloned().collect()),
         None => None,
     };
-    let coupons = app
-        .store
-        .coupons_of(ws, &member.id, Some("available"))
-        .await?;
-    let templates: BTreeMap<String, Template> = super::coupons::templates(app, principal)
-        .await?
+    // Independent reads run side by side: pricing latency is mostly these round trips.
+    let (running, coupons, templates, tier) = tokio::try_join!(
+        running_offers(app, ws, now),
+        async {
+            Ok(app
+                .store
+                .coupons_of(ws, &member.id, Some("available"))
+                .await?)
+        },
+        super::coupons::templates(app, principal),
+        member_tier(app, ws, &member.id),
+    )?;
+    let mut offers: BTreeMap<String, (Offer, OfferSource)> = BTreeMap::new();
+    for (offer, kind) in running {
+        offers.insert(offer.id.clone(), (offer, OfferSource::Promotion { kind }));
+    }
+    let mut unusable = Vec::new();
+    let templates: BTreeMap<String, Template> = templates
         .into_iter()
         .map(|t| (t.row.id.clone(), t))
         .collect();
@@ -178,8 +186,18 @@ async fn quote(
         );
         considered.insert(coupon.id.clone(), coupon.clone());
     }
-    for (offer, tier) in tier_offers(app, ws, &member.id, &offers).await? {
-        offers.insert(offer.id.clone(), (offer, OfferSource::Tier { tier }));
+    if let Some(tier) = &tier {
+        for offer in tier_offers(tier, &offers) {
+            offers.insert(
+                offer.id.clone(),
+                (
+                    offer,
+                    OfferSource::Tier {
+                        tier: tier.code.clone(),
+                    },
+                ),
+            );
+        }
     }
     // Chosen coupons that cannot be used were reported above; the solver sees the rest.
     let chosen_coupons = chosen.map(|c| {
@@ -244,24 +262,21 @@ fn coupon_offer(coupon: &CouponRow, template: &Template) -> Offer {
     }
 }
 
-/// The member's tier discount and free shipping, willing to combine with every other
-/// offer present: whether they accept it is up to their own stacking groups (`tier`).
-async fn tier_offers(
-    app: &App,
-    ws: &WorkspaceId,
-    member: &str,
-    others: &BTreeMap<String, (Offer, OfferSource)>,
-) -> Result<Vec<(Offer, String)>> {
+/// The member's tier, when the workspace has tiers.
+async fn member_tier(app: &App, ws: &WorkspaceId, member: &str) -> Result<Option<Tier>> {
     let loyalty = settings::load(app, ws).await?;
     let Some(program) = loyalty.tiers else {
-        return Ok(Vec::new());
+        return Ok(None);
     };
     let Some(row) = app.store.member_tier(ws, member).await? else {
-        return Ok(Vec::new());
+        return Ok(None);
     };
-    let Some(tier) = program.ladder.get(&row.tier) else {
-        return Ok(Vec::new());
-    };
+    Ok(program.ladder.get(&row.tier).cloned())
+}
+
+/// The tier's discount and free shipping, willing to combine with every other offer
+/// present: whether they accept it is up to their own stacking groups (`tier`).
+fn tier_offers(tier: &Tier, others: &BTreeMap<String, (Offer, OfferSource)>) -> Vec<Offer> {
     let benefits = &tier.benefits;
     let groups: BTreeSet<String> = others
         .values()
@@ -303,7 +318,7 @@ async fn tier_offers(
             stacking,
         });
     }
-    Ok(offers.into_iter().map(|o| (o, tier.code.clone())).collect())
+    offers
 }
 
 /// A priced checkout whose coupons are locked for `order_id` until `locked_until`.

@@ -15,6 +15,7 @@ use quanzi_store::{FlashSaleRow, FlashSkuRow, NewAuditEntry, ReservationRow, Res
 use tokio::sync::oneshot;
 
 use super::flash_queue::Submission;
+use super::redis_gate::RedisGate;
 use crate::principal::Principal;
 use crate::services::{audit_details, members};
 use crate::{App, Error, Result};
@@ -32,6 +33,8 @@ pub struct NewSale {
     pub name: String,
     pub sale: FlashSale,
     pub on_false_original: FalseOriginal,
+    /// Put the Redis admission gate in front of the database (needs promotions.redis_url).
+    pub redis_gate: bool,
 }
 
 /// A sale, its SKUs with stock left, and (on creation) the original-price checks.
@@ -55,6 +58,13 @@ pub async fn create(app: &App, principal: &Principal, new: NewSale) -> Result<Sa
         return Err(InvalidInput::new("name", "must be 1 to 100 characters").into());
     }
     new.sale.check()?;
+    if new.redis_gate && app.redis_gate.is_none() {
+        return Err(InvalidInput::new(
+            "gate",
+            "this server has no Redis gate: set promotions.redis_url, or use gate none",
+        )
+        .into());
+    }
     let ws = &principal.workspace_id;
     let mut price_checks = Vec::new();
     for (i, sku) in new.sale.skus.iter().enumerate() {
@@ -81,6 +91,7 @@ pub async fn create(app: &App, principal: &Principal, new: NewSale) -> Result<Sa
         payment_timeout_seconds: new.sale.payment_timeout_seconds,
         per_member_limit: new.sale.per_member_limit,
         buckets: new.sale.buckets,
+        gate: if new.redis_gate { "redis" } else { "none" }.into(),
         status: "active".into(),
         created_at: now,
     };
@@ -121,6 +132,15 @@ pub async fn create(app: &App, principal: &Principal, new: NewSale) -> Result<Sa
     })
     .await?;
     tx.commit().await?;
+    if let (true, Some(gate)) = (new.redis_gate, &app.redis_gate) {
+        for (sku, _) in &skus {
+            let key = RedisGate::key(ws.as_str(), &row.id, &sku.sku);
+            if let Err(err) = gate.raise_to(&key, sku.stock).await {
+                // The sweep seeds it within a minute; until then the database decides.
+                tracing::warn!(%err, sale = %row.id, "could not seed the redis gate");
+            }
+        }
+    }
     Ok(Sale {
         row,
         skus: skus.into_iter().map(|(s, _)| s).collect(),
@@ -165,12 +185,22 @@ pub async fn reserve(
 ) -> Result<ReservationRow> {
     principal.require_any(&[Scope::Storefront, Scope::Admin])?;
     let ws = &principal.workspace_id;
-    let (sale, skus) = app
-        .store
-        .flash_sale(ws, sale_id)
-        .await
-        .map_err(Error::not_found("flash_sale"))?;
-    if !skus.iter().any(|s| s.sku == input.sku) {
+    let now = app.clock.now();
+    let cached = match app.flash_cache.sale(ws.as_str(), sale_id, now) {
+        Some(cached) => cached,
+        None => {
+            let (sale, skus) = app
+                .store
+                .flash_sale(ws, sale_id)
+                .await
+                .map_err(Error::not_found("flash_sale"))?;
+            let cached = std::sync::Arc::new((sale, skus.into_iter().map(|s| s.sku).collect()));
+            app.flash_cache.keep_sale(ws.as_str(), cached.clone(), now);
+            cached
+        }
+    };
+    let (sale, skus) = (&cached.0, &cached.1);
+    if !skus.iter().any(|s| *s == input.sku) {
         return Err(
             InvalidInput::new("sku", format!("`{}` is not in this sale", input.sku)).into(),
         );
@@ -192,7 +222,6 @@ pub async fn reserve(
             );
         }
     }
-    let now = app.clock.now();
     if sale.status != "active" {
         return Err(conflict("flash_ended", "this flash sale was cancelled"));
     }
@@ -205,6 +234,12 @@ pub async fn reserve(
         }
         Phase::Ended => return Err(conflict("flash_ended", "this flash sale has ended")),
         Phase::Open => {}
+    }
+    if app
+        .flash_cache
+        .is_sold_out(ws.as_str(), &sale.id, &input.sku, now)
+    {
+        return Err(sold_out());
     }
     let member = members::unerased(app, principal, &input.member_id).await?;
     let row = ReservationRow {
@@ -223,11 +258,28 @@ pub async fn reserve(
         settled_at: None,
     };
     let first_bucket = bucket_order(&member.id, sale.buckets)[0];
+    let gate = match (&app.redis_gate, sale.gate.as_str()) {
+        (Some(gate), "redis") => Some((gate, RedisGate::key(ws.as_str(), &sale.id, &row.sku))),
+        _ => None,
+    };
+    let (quantity, sku) = (row.quantity, row.sku.clone());
+    if let Some((gate, key)) = &gate {
+        match gate.admit(key, quantity).await {
+            Ok(true) => {}
+            Ok(false) => {
+                app.flash_cache
+                    .mark_sold_out(ws.as_str(), &sale.id, &sku, now);
+                return Err(sold_out());
+            }
+            // Without Redis the database alone decides, as without a gate.
+            Err(err) => tracing::warn!(%err, "the redis gate did not answer"),
+        }
+    }
     let (reply, answer) = oneshot::channel();
     app.flash_queue()
         .send(Submission {
             workspace: ws.clone(),
-            sale,
+            sale: sale.clone(),
             first_bucket,
             row,
             reply,
@@ -236,19 +288,73 @@ pub async fn reserve(
         .map_err(|_| Error::Internal(anyhow::anyhow!("the flash-sale writer has stopped")))?;
     match answer.await {
         Ok(Ok(Ok(reservation))) => Ok(reservation),
-        Ok(Ok(Err(ReserveRefusal::SoldOut))) => Err(conflict(
-            "flash_sold_out",
-            "sold out: no stock is left for this SKU",
-        )),
-        Ok(Ok(Err(ReserveRefusal::LimitReached))) => Err(conflict(
-            "flash_limit_reached",
-            "this member already holds as many as the sale allows",
-        )),
+        // The gate's units stay taken: the database has none, and a counter above the
+        // stock must drain.
+        Ok(Ok(Err(ReserveRefusal::SoldOut))) => {
+            app.flash_cache
+                .mark_sold_out(ws.as_str(), &sale.id, &sku, app.clock.now());
+            Err(sold_out())
+        }
+        Ok(Ok(Err(ReserveRefusal::LimitReached))) => {
+            if let Some((gate, key)) = &gate {
+                if let Err(err) = gate.give_back(key, quantity).await {
+                    tracing::warn!(%err, "could not give units back to the redis gate");
+                }
+            }
+            Err(conflict(
+                "flash_limit_reached",
+                "this member already holds as many as the sale allows",
+            ))
+        }
         Ok(Err(message)) => Err(Error::Internal(anyhow::anyhow!(message))),
         Err(_) => Err(Error::Internal(anyhow::anyhow!(
             "the flash-sale writer dropped a reservation"
         ))),
     }
+}
+
+fn sold_out() -> Error {
+    conflict("flash_sold_out", "sold out: no stock is left for this SKU")
+}
+
+/// Stock came back from an ended reservation: this node forgets that its SKU sold out,
+/// and its sale's Redis gate (if it has one) gets the units back.
+async fn give_back_to_gate(app: &App, ws: &WorkspaceId, ended: &ReservationRow) {
+    app.flash_cache
+        .forget_sold_out(ws.as_str(), &ended.sale_id, &ended.sku);
+    let Some(gate) = &app.redis_gate else {
+        return;
+    };
+    match app.store.flash_sale(ws, &ended.sale_id).await {
+        Ok((sale, _)) if sale.gate == "redis" => {
+            let key = RedisGate::key(ws.as_str(), &sale.id, &ended.sku);
+            if let Err(err) = gate.give_back(&key, ended.quantity).await {
+                // The sweep's reconciliation raises the counter again.
+                tracing::warn!(%err, "could not give units back to the redis gate");
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Raises every open gated sale's Redis counters to the stock the database holds (the
+/// minute sweep): a restarted Redis, or units given back while it was away, never leave
+/// the gate saying "sold out" while stock is left.
+pub async fn reconcile_gates(app: &App) -> Result<usize> {
+    let Some(gate) = &app.redis_gate else {
+        return Ok(0);
+    };
+    let mut raised = 0;
+    for (ws, sale, sku, remaining) in app.store.gated_flash_stock(app.clock.now()).await? {
+        match gate
+            .raise_to(&RedisGate::key(&ws, &sale, &sku), remaining)
+            .await
+        {
+            Ok(_) => raised += 1,
+            Err(err) => tracing::warn!(%err, "could not reconcile the redis gate"),
+        }
+    }
+    Ok(raised)
 }
 
 pub async fn reservations(
@@ -276,6 +382,9 @@ pub async fn cancel(app: &App, principal: &Principal, id: &str) -> Result<Reserv
     let mut tx = app.store.begin().await?;
     let ended = tx.end_flash_reservation(ws, id, "cancelled", now).await?;
     tx.commit().await?;
+    if let Some(row) = &ended {
+        give_back_to_gate(app, ws, row).await;
+    }
     match ended {
         Some(row) => Ok(ReservationRow {
             status: "cancelled".into(),
