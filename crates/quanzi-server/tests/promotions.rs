@@ -473,3 +473,93 @@ on_both_backends! {
         assert_eq!(field.as_deref(), Some("original_prices.tea"));
     }
 }
+
+/// Reads a Redis counter with a raw RESP `GET` (the tests need no Redis client).
+async fn redis_get(key: &str) -> Option<i64> {
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+    let mut stream = tokio::net::TcpStream::connect("127.0.0.1:6379")
+        .await
+        .unwrap();
+    let request = format!("*2\r\n$3\r\nGET\r\n${}\r\n{key}\r\n", key.len());
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut reader = BufReader::new(stream);
+    let mut head = String::new();
+    reader.read_line(&mut head).await.unwrap();
+    if head.starts_with("$-1") {
+        return None;
+    }
+    let mut value = String::new();
+    reader.read_line(&mut value).await.unwrap();
+    Some(value.trim().parse().unwrap())
+}
+
+async fn redis_del(key: &str) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect("127.0.0.1:6379")
+        .await
+        .unwrap();
+    let request = format!("*2\r\n$3\r\nDEL\r\n${}\r\n{key}\r\n", key.len());
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut reply = [0u8; 16];
+    let _ = stream.read(&mut reply).await.unwrap();
+}
+
+on_both_backends! {
+    a_redis_gate_turns_buyers_away_and_is_reconciled_with_the_database(backend) {
+        let server = TestServer::start_with(backend, |config| {
+            config.promotions.redis_url = Some("redis://127.0.0.1:6379".into());
+        }).await;
+        let tenant = server.tenant("a").await;
+        let admin = &tenant.admin_key;
+        let response = post(&server, admin, "/api/v1/flash-sales", json!({
+            "name": "gated", "starts_at": T0.to_rfc3339(), "ends_at": T0.plus(Duration::from_secs(3600)).to_rfc3339(),
+            "gate": "redis", "buckets": 2,
+            "skus": [{"sku": "tea", "flash_price_fen": 9900, "original_price_fen": 19900, "stock": 5}],
+        })).await;
+        assert_eq!(response.status(), 201);
+        let sale = json(response).await;
+        assert_eq!(sale["gate"], "redis");
+        let sale = sale["id"].as_str().unwrap().to_owned();
+        let key = format!("quanzi:flash:{}:{sale}:tea", tenant.workspace_id);
+        assert_eq!(redis_get(&key).await, Some(5), "the gate is seeded with the stock");
+        let path = format!("/api/v1/flash-sales/{sale}/reservations");
+        let mut members = Vec::new();
+        for i in 0..12 {
+            members.push(member(&server, admin, &format!("o{i}")).await);
+        }
+        let attempts = members.iter().map(|m| post(&server, admin, &path, json!({"member_id": m, "sku": "tea"})));
+        let mut reserved = Vec::new();
+        for response in futures_util::future::join_all(attempts).await {
+            if response.status() == 201 {
+                reserved.push(json(response).await["id"].as_str().unwrap().to_owned());
+            } else {
+                assert_eq!(error_of(response, 409).await.0, "flash_sold_out");
+            }
+        }
+        assert_eq!(reserved.len(), 5);
+        assert_eq!(redis_get(&key).await, Some(0));
+        // A cancel gives the unit back to the database and the gate.
+        let cancelled = post(&server, admin, &format!("/api/v1/flash-reservations/{}/cancel", reserved[0]), json!({})).await;
+        assert_eq!(cancelled.status(), 200);
+        assert_eq!(redis_get(&key).await, Some(1));
+        // Redis forgets (a restart): the sweep raises the counter to the database's stock.
+        redis_del(&key).await;
+        sweep(&server).await;
+        assert_eq!(redis_get(&key).await, Some(1));
+        let late = member(&server, admin, "late").await;
+        let again = post(&server, admin, &path, json!({"member_id": late, "sku": "tea"})).await;
+        assert_eq!(again.status(), 201, "the returned unit sells again");
+        assert_eq!(get(&server, admin, &format!("/api/v1/flash-sales/{sale}")).await["skus"][0]["remaining"], 0);
+    }
+
+    a_gated_sale_needs_a_configured_redis(backend) {
+        let server = TestServer::start(backend).await;
+        let tenant = server.tenant("a").await;
+        let response = post(&server, &tenant.admin_key, "/api/v1/flash-sales", json!({
+            "name": "gated", "starts_at": T0.to_rfc3339(), "ends_at": T0.plus(Duration::from_secs(3600)).to_rfc3339(),
+            "gate": "redis",
+            "skus": [{"sku": "tea", "flash_price_fen": 9900, "original_price_fen": 19900, "stock": 5}],
+        })).await;
+        assert_eq!(error_of(response, 400).await.1.as_deref(), Some("gate"));
+    }
+}
