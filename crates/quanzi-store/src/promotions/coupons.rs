@@ -66,6 +66,14 @@ pub struct CouponRow {
     pub ended_at: Option<Timestamp>,
 }
 
+/// What a checkout locks a coupon with.
+pub struct CouponLock<'a> {
+    /// The order (its external id).
+    pub order: &'a str,
+    pub discount_fen: i64,
+    pub until: Timestamp,
+}
+
 /// Per-template figures for the liability report.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CouponTemplateUsage {
@@ -490,9 +498,7 @@ impl Tx {
         workspace: &WorkspaceId,
         id: &str,
         member: &str,
-        order: &str,
-        discount_fen: i64,
-        until: Timestamp,
+        lock: &CouponLock<'_>,
         now: Timestamp,
     ) -> Result<bool> {
         let done = sqlx::query(
@@ -500,9 +506,9 @@ impl Tx {
              WHERE workspace_id = $4 AND id = $5 AND member_id = $6 AND status = 'available'
                AND valid_from <= $7 AND valid_until > $7",
         )
-        .bind(order)
-        .bind(until.millis())
-        .bind(discount_fen)
+        .bind(lock.order)
+        .bind(lock.until.millis())
+        .bind(lock.discount_fen)
         .bind(workspace.as_str())
         .bind(id)
         .bind(member)

@@ -297,19 +297,17 @@ impl Tx {
         Ok(())
     }
 
-    /// Reserves `quantity` of a SKU for a member, or says why not (and changes nothing).
-    /// `first_bucket` is where this buyer starts looking, so buyers spread over buckets.
-    #[allow(clippy::too_many_arguments)]
+    /// Stores `row` (its SKU, member and quantity) as a reservation taking stock, or says
+    /// why not (and changes nothing). `first_bucket` is where this buyer starts looking,
+    /// so buyers spread over buckets.
     pub async fn reserve_flash_stock(
         &mut self,
         workspace: &WorkspaceId,
         sale: &FlashSaleRow,
-        sku: &str,
-        member: &str,
-        quantity: i64,
         first_bucket: i64,
         row: &ReservationRow,
     ) -> Result<std::result::Result<i64, ReserveRefusal>> {
+        let (sku, member, quantity) = (row.sku.as_str(), row.member_id.as_str(), row.quantity);
         let held = sqlx::query(
             "INSERT INTO flash_member_counts (workspace_id, sale_id, member_id, held)
              VALUES ($1, $2, $3, $4)

@@ -11,7 +11,7 @@ mod flash;
 mod prices;
 mod rules;
 
-pub use coupons::{CouponRow, CouponTemplateRow, CouponTemplateUsage};
+pub use coupons::{CouponLock, CouponRow, CouponTemplateRow, CouponTemplateUsage};
 pub use flash::{FlashSaleRow, FlashSkuRow, ReservationRow, ReserveRefusal};
 pub use prices::SoldUnit;
 pub use rules::PromotionRow;

@@ -23,7 +23,7 @@ use quanzi_domain::promotions::pricing::{
     solve, Cart, Line, Offer, OfferKind, Priced, PricingRequest, ThresholdBasis, ThresholdTier,
 };
 use quanzi_domain::time::Timestamp;
-use quanzi_store::CouponRow;
+use quanzi_store::{CouponLock, CouponRow};
 
 use super::coupons::{refused, Template};
 use super::order_hooks::give_back;
@@ -379,10 +379,12 @@ pub async fn lock(
                     ws,
                     &applied.offer_id,
                     &quote.member_id,
-                    order_id,
-                    discount,
-                    locked_until,
-                    now
+                    &CouponLock {
+                        order: order_id,
+                        discount_fen: discount,
+                        until: locked_until,
+                    },
+                    now,
                 )
                 .await
             ) {

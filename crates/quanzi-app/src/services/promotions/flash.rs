@@ -200,7 +200,7 @@ pub async fn reserve(
         }
     };
     let (sale, skus) = (&cached.0, &cached.1);
-    if !skus.iter().any(|s| *s == input.sku) {
+    if !skus.contains(&input.sku) {
         return Err(
             InvalidInput::new("sku", format!("`{}` is not in this sale", input.sku)).into(),
         );

@@ -72,15 +72,7 @@ async fn store_group_once(app: &App, group: &[Submission]) -> Result<Vec<Answer>
     let mut answers = Vec::with_capacity(group.len());
     for s in group {
         let outcome = tx
-            .reserve_flash_stock(
-                &s.workspace,
-                &s.sale,
-                &s.row.sku,
-                &s.row.member_id,
-                s.row.quantity,
-                s.first_bucket,
-                &s.row,
-            )
+            .reserve_flash_stock(&s.workspace, &s.sale, s.first_bucket, &s.row)
             .await?;
         answers.push(outcome.map(|bucket| ReservationRow {
             bucket,
