@@ -94,22 +94,28 @@ const COUPON_COLUMNS: &str = "id, template_id, member_id, status, source, claime
      valid_until, order_id, locked_until, discount_fen, used_at, returned_at, ended_at";
 
 fn template(row: &AnyRow) -> Result<CouponTemplateRow> {
+    template_with(row, "")
+}
+
+/// A template from columns named with `prefix` (for joins).
+fn template_with(row: &AnyRow, prefix: &str) -> Result<CouponTemplateRow> {
+    let col = |name: &str| format!("{prefix}{name}");
     Ok(CouponTemplateRow {
-        id: text(row, "id")?,
-        name: text(row, "name")?,
-        definition: text(row, "definition")?,
-        status: text(row, "status")?,
-        claim_starts_at: opt_ts(row, "claim_starts_at")?,
-        claim_ends_at: opt_ts(row, "claim_ends_at")?,
-        total_quantity: opt_int(row, "total_quantity")?,
-        issued: int(row, "issued")?,
-        per_member_claim_limit: opt_int(row, "per_member_claim_limit")?,
-        per_member_use_limit: opt_int(row, "per_member_use_limit")?,
-        budget_fen: opt_int(row, "budget_fen")?,
-        booked_fen: int(row, "booked_fen")?,
-        max_discount_fen: int(row, "max_discount_fen")?,
-        created_at: ts(row, "created_at")?,
-        updated_at: ts(row, "updated_at")?,
+        id: text(row, &col("id"))?,
+        name: text(row, &col("name"))?,
+        definition: text(row, &col("definition"))?,
+        status: text(row, &col("status"))?,
+        claim_starts_at: opt_ts(row, &col("claim_starts_at"))?,
+        claim_ends_at: opt_ts(row, &col("claim_ends_at"))?,
+        total_quantity: opt_int(row, &col("total_quantity"))?,
+        issued: int(row, &col("issued"))?,
+        per_member_claim_limit: opt_int(row, &col("per_member_claim_limit"))?,
+        per_member_use_limit: opt_int(row, &col("per_member_use_limit"))?,
+        budget_fen: opt_int(row, &col("budget_fen"))?,
+        booked_fen: int(row, &col("booked_fen"))?,
+        max_discount_fen: int(row, &col("max_discount_fen"))?,
+        created_at: ts(row, &col("created_at"))?,
+        updated_at: ts(row, &col("updated_at"))?,
     })
 }
 
@@ -196,6 +202,36 @@ impl Store {
         .await?
         .ok_or(StoreError::NotFound)?;
         coupon(&row)
+    }
+
+    /// A member's available coupons with their templates, in one query (cart pricing).
+    pub async fn available_coupons_with_templates(
+        &self,
+        workspace: &WorkspaceId,
+        member: &str,
+    ) -> Result<Vec<(CouponRow, CouponTemplateRow)>> {
+        let prefixed = |columns: &str, prefix: &str, alias: &str| {
+            columns
+                .split(", ")
+                .map(|c| format!("{prefix}.{c} AS {alias}{c}", c = c.trim()))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let rows = sqlx::query(&format!(
+            "SELECT {}, {} FROM coupons c
+             JOIN coupon_templates t ON t.workspace_id = c.workspace_id AND t.id = c.template_id
+             WHERE c.workspace_id = $1 AND c.member_id = $2 AND c.status = 'available'
+             ORDER BY c.claimed_at DESC, c.id DESC LIMIT 500",
+            prefixed(COUPON_COLUMNS, "c", ""),
+            prefixed(TEMPLATE_COLUMNS, "t", "t_"),
+        ))
+        .bind(workspace.as_str())
+        .bind(member)
+        .fetch_all(self.reader())
+        .await?;
+        rows.iter()
+            .map(|r| Ok((coupon(r)?, template_with(r, "t_")?)))
+            .collect()
     }
 
     /// Coupons locked or used by an order (its external id).

@@ -29,7 +29,7 @@ use super::coupons::{refused, Template};
 use super::order_hooks::give_back;
 use super::rules::running_offers;
 use crate::principal::Principal;
-use crate::services::loyalty::settings;
+use crate::services::loyalty::settings::{self, TierProgram};
 use crate::services::members;
 use crate::{App, Error, Result};
 
@@ -95,7 +95,13 @@ async fn quote(
     now: Timestamp,
 ) -> Result<Quote> {
     let ws = &principal.workspace_id;
-    let member = members::find(app, principal, &input.member_id).await?;
+    // Reads run side by side in two rounds (what does not need the member, then what
+    // does): pricing latency is mostly these round trips.
+    let (member, running, loyalty) = tokio::try_join!(
+        members::find(app, principal, &input.member_id),
+        running_offers(app, ws, now),
+        settings::load(app, ws),
+    )?;
     let cart = Cart {
         lines: input
             .items
@@ -117,27 +123,29 @@ async fn quote(
         Some(ids) => Some(ids.iter().cloned().collect()),
         None => None,
     };
-    // Independent reads run side by side: pricing latency is mostly these round trips.
-    let (running, coupons, templates, tier) = tokio::try_join!(
-        running_offers(app, ws, now),
+    let (coupons, tier) = tokio::try_join!(
         async {
             Ok(app
                 .store
-                .coupons_of(ws, &member.id, Some("available"))
+                .available_coupons_with_templates(ws, &member.id)
                 .await?)
         },
-        super::coupons::templates(app, principal),
-        member_tier(app, ws, &member.id),
+        member_tier(app, ws, loyalty.tiers.as_ref(), &member.id),
     )?;
     let mut offers: BTreeMap<String, (Offer, OfferSource)> = BTreeMap::new();
     for (offer, kind) in running {
         offers.insert(offer.id.clone(), (offer, OfferSource::Promotion { kind }));
     }
     let mut unusable = Vec::new();
-    let templates: BTreeMap<String, Template> = templates
-        .into_iter()
-        .map(|t| (t.row.id.clone(), t))
-        .collect();
+    let mut templates: BTreeMap<String, Template> = BTreeMap::new();
+    let mut available = Vec::with_capacity(coupons.len());
+    for (coupon, row) in coupons {
+        if !templates.contains_key(&row.id) {
+            templates.insert(row.id.clone(), super::coupons::read(row)?);
+        }
+        available.push(coupon);
+    }
+    let coupons = available;
     if let Some(chosen) = &chosen {
         for id in chosen {
             if !coupons.iter().any(|c| &c.id == id) {
@@ -263,9 +271,13 @@ fn coupon_offer(coupon: &CouponRow, template: &Template) -> Offer {
 }
 
 /// The member's tier, when the workspace has tiers.
-async fn member_tier(app: &App, ws: &WorkspaceId, member: &str) -> Result<Option<Tier>> {
-    let loyalty = settings::load(app, ws).await?;
-    let Some(program) = loyalty.tiers else {
+async fn member_tier(
+    app: &App,
+    ws: &WorkspaceId,
+    program: Option<&TierProgram>,
+    member: &str,
+) -> Result<Option<Tier>> {
+    let Some(program) = program else {
         return Ok(None);
     };
     let Some(row) = app.store.member_tier(ws, member).await? else {

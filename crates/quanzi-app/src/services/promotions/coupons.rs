@@ -31,7 +31,7 @@ pub(crate) fn refused(refusal: CouponRefusal) -> Error {
     }
 }
 
-fn read(row: CouponTemplateRow) -> Result<Template> {
+pub(crate) fn read(row: CouponTemplateRow) -> Result<Template> {
     let rules = CouponDoc::parse(&row.definition)
         .map_err(|err| Error::Internal(err.context(format!("coupon template {}", row.id))))?;
     Ok(Template { row, rules })
