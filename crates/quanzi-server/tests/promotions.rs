@@ -563,3 +563,64 @@ on_both_backends! {
         assert_eq!(error_of(response, 400).await.1.as_deref(), Some("gate"));
     }
 }
+
+on_both_backends! {
+    registration_hands_out_registration_coupons_once(backend) {
+        let server = TestServer::start(backend).await;
+        let tenant = server.tenant("a").await;
+        let admin = &tenant.admin_key;
+        let shop = server.key_with(&tenant, &["storefront"]).await;
+        let welcome = template(&server, admin, json!({
+            "name": "新人券", "kind": "no_threshold", "amount_fen": 1000, "use_days": 7,
+            "channels": ["registration"], "total_quantity": 1,
+        })).await;
+        template(&server, admin, manjian(json!({"name": "claim only"}))).await;
+        let first = member(&server, &shop, "new-1").await;
+        let coupons = get(&server, &shop, &format!("/api/v1/members/{first}/coupons")).await;
+        assert_eq!(coupons["items"].as_array().unwrap().len(), 1, "{coupons}");
+        assert_eq!(coupons["items"][0]["template_id"], welcome.as_str());
+        assert_eq!(coupons["items"][0]["source"], "registration");
+        // Identifying again registers nobody; the next member finds the quantity gone.
+        member(&server, &shop, "new-1").await;
+        assert_eq!(get(&server, &shop, &format!("/api/v1/members/{first}/coupons")).await["items"].as_array().unwrap().len(), 1);
+        let second = member(&server, &shop, "new-2").await;
+        assert_eq!(get(&server, &shop, &format!("/api/v1/members/{second}/coupons")).await["items"], json!([]));
+        // Members cannot claim a registration-only coupon.
+        let (code, _) = error_of(claim(&server, &shop, &welcome, &second).await, 409).await;
+        assert_eq!(code, "coupon_channel_not_allowed");
+    }
+
+    a_paid_order_receives_what_its_threshold_rule_grants(backend) {
+        let server = TestServer::start(backend).await;
+        let tenant = server.tenant("a").await;
+        let admin = &tenant.admin_key;
+        let shop = server.key_with(&tenant, &["storefront"]).await;
+        let gift = template(&server, admin, json!({
+            "name": "下次满100减10", "kind": "amount_off", "threshold_fen": 10000, "amount_fen": 1000,
+            "use_days": 30, "channels": ["journey"],
+        })).await;
+        let response = post(&server, admin, "/api/v1/promotions", json!({
+            "name": "满300送200积分和券", "kind": "threshold",
+            "starts_at": "2026-09-01T00:00:00Z", "ends_at": "2026-12-31T00:00:00Z",
+            "tiers": [{"at": 30000, "points": 200, "gift_coupons": [gift]}],
+        })).await;
+        assert_eq!(response.status(), 201);
+        let m = member(&server, admin, "buyer").await;
+        let mut body = cart(&m, None);
+        body["order_id"] = json!("o-1");
+        let done = json(post(&server, &shop, "/api/v1/checkouts", body).await).await;
+        assert_eq!(done["price"]["applied"][0]["points"], 200, "{done}");
+        let id = order(&server, admin, "o-1", "buyer", json!([{"sku": "tea", "quantity": 1, "unit_price_fen": 35000}]), 0).await;
+        let coupons = get(&server, &shop, &format!("/api/v1/members/{m}/coupons")).await;
+        assert_eq!(coupons["items"][0]["template_id"], gift.as_str(), "{coupons}");
+        let pending = get(&server, admin, &format!("/api/v1/members/{m}/points/pending")).await;
+        let promotion_points: i64 = pending["items"].as_array().unwrap().iter()
+            .filter(|p| p["debit"].as_str().is_some_and(|d| d.starts_with("source:promotion.")))
+            .map(|p| p["amount"].as_i64().unwrap()).sum();
+        assert_eq!(promotion_points, 200, "{pending}");
+        // A full refund takes the points back with the order's own.
+        refund(&server, admin, &id, "r-1", None).await;
+        let points = get(&server, admin, &format!("/api/v1/members/{m}/points")).await;
+        assert_eq!(points["pending"], 0, "{points}");
+    }
+}

@@ -162,3 +162,14 @@ CREATE TABLE sku_prices (
     PRIMARY KEY (workspace_id, order_id, line)
 );
 CREATE INDEX sku_prices_sku ON sku_prices (workspace_id, sku, paid_at);
+
+-- What a checkout's promotions grant besides a lower price (满送: points, gift coupons),
+-- kept until the order is paid and then granted in the order's transaction.
+CREATE TABLE checkout_benefits (
+    workspace_id TEXT NOT NULL,
+    order_id     TEXT NOT NULL,
+    member_id    TEXT NOT NULL,
+    benefits     TEXT NOT NULL,
+    created_at   BIGINT NOT NULL,
+    PRIMARY KEY (workspace_id, order_id)
+);

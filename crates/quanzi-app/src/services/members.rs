@@ -123,6 +123,7 @@ async fn identify_once(
             return Ok(None);
         }
         let member = tx.member_for_update(&id).await?;
+        super::promotions::coupons::grant_on_registration(&mut tx, ws, &id, now).await?;
         tx.commit().await?;
         return Ok(Some(Identified {
             member,

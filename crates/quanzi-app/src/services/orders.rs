@@ -187,8 +187,9 @@ pub async fn record(app: &App, principal: &Principal, input: OrderInput) -> Resu
             Err(err) => return Err(err.into()),
         };
         retry_on_race!(tx.insert_order(ws, &row, &items).await);
-        retry_on_race!(
-            super::promotions::order_hooks::on_paid(&mut tx, ws, &row, &items, now).await
+        let promotion_points = retry_on_race!(
+            super::promotions::order_hooks::on_paid(&mut tx, ws, &loyalty, &tz, &row, &items, now)
+                .await
         );
         let multiplier = retry_on_race!(
             super::loyalty::tiers::multiplier_percent(
@@ -199,7 +200,7 @@ pub async fn record(app: &App, principal: &Principal, input: OrderInput) -> Resu
             )
             .await
         );
-        let points = super::loyalty::orders::on_paid(
+        let mut points = super::loyalty::orders::on_paid(
             &loyalty,
             &tz,
             &row,
@@ -208,6 +209,7 @@ pub async fn record(app: &App, principal: &Principal, input: OrderInput) -> Resu
             multiplier,
             now,
         );
+        points.extend(promotion_points);
         if !points.is_empty() {
             retry_on_race!(super::loyalty::ledger::apply_in(&mut tx, ws, &points, now).await);
         }

@@ -319,6 +319,40 @@ impl Store {
 }
 
 impl Tx {
+    /// Active templates, read in this transaction (registration grants).
+    pub async fn active_coupon_templates_in(
+        &mut self,
+        workspace: &WorkspaceId,
+    ) -> Result<Vec<CouponTemplateRow>> {
+        sqlx::query(&format!(
+            "SELECT {TEMPLATE_COLUMNS} FROM coupon_templates
+             WHERE workspace_id = $1 AND status = 'active' ORDER BY id"
+        ))
+        .bind(workspace.as_str())
+        .fetch_all(self.conn())
+        .await?
+        .iter()
+        .map(template)
+        .collect()
+    }
+
+    /// A template read in this transaction (for grants made inside another change).
+    pub async fn coupon_template_in(
+        &mut self,
+        workspace: &WorkspaceId,
+        id: &str,
+    ) -> Result<CouponTemplateRow> {
+        let row = sqlx::query(&format!(
+            "SELECT {TEMPLATE_COLUMNS} FROM coupon_templates WHERE workspace_id = $1 AND id = $2"
+        ))
+        .bind(workspace.as_str())
+        .bind(id)
+        .fetch_optional(self.conn())
+        .await?
+        .ok_or(StoreError::NotFound)?;
+        template(&row)
+    }
+
     pub async fn insert_coupon_template(
         &mut self,
         workspace: &WorkspaceId,
@@ -444,6 +478,25 @@ impl Tx {
     ) -> Result<bool> {
         self.count_for_member(workspace, template, member, "used", limit)
             .await
+    }
+
+    /// Takes back one counted claim (the coupon could not be issued after all).
+    pub async fn uncount_coupon_claim(
+        &mut self,
+        workspace: &WorkspaceId,
+        template: &str,
+        member: &str,
+    ) -> Result<()> {
+        sqlx::query(
+            "UPDATE coupon_member_counts SET claimed = claimed - 1
+             WHERE workspace_id = $1 AND template_id = $2 AND member_id = $3 AND claimed > 0",
+        )
+        .bind(workspace.as_str())
+        .bind(template)
+        .bind(member)
+        .execute(self.conn())
+        .await?;
+        Ok(())
     }
 
     /// Takes back one counted use (a lock released, a coupon returned).

@@ -5,7 +5,9 @@
 //! - `flash`: flash sales, bucketed stock and reservations.
 //! - `rules`: spend-threshold rules and timed discounts.
 //! - `prices`: SKU price history for the original-price check.
+//! - `benefits`: what a checkout grants on payment (满送 points and gift coupons).
 
+mod benefits;
 mod coupons;
 mod flash;
 mod prices;

@@ -45,7 +45,7 @@ fn points_for(
 }
 
 /// When points earned at `paid_at` settle, and when their lot will expire.
-fn schedule(
+pub(crate) fn schedule(
     rule: &OrderPoints,
     paid_at: Timestamp,
     now: Timestamp,

@@ -26,7 +26,7 @@ use quanzi_domain::time::Timestamp;
 use quanzi_store::{CouponLock, CouponRow};
 
 use super::coupons::{refused, Template};
-use super::order_hooks::give_back;
+use super::order_hooks::{give_back, Benefit};
 use super::rules::running_offers;
 use crate::principal::Principal;
 use crate::services::loyalty::settings::{self, TierProgram};
@@ -429,6 +429,15 @@ pub async fn lock(
             drop(tx);
             return Err(refused(refusal));
         }
+        let benefits = benefits_of(&quote);
+        let benefits = (!benefits.is_empty())
+            .then(|| serde_json::to_string(&benefits))
+            .transpose()
+            .map_err(|err| Error::Internal(err.into()))?;
+        retry_on_race!(
+            tx.set_checkout_benefits(ws, order_id, &quote.member_id, benefits.as_deref(), now)
+                .await
+        );
         retry_on_race!(tx.commit().await);
         return Ok(Checkout {
             order_id: order_id.to_owned(),
@@ -440,6 +449,27 @@ pub async fn lock(
     Err(Error::Internal(anyhow::anyhow!(
         "a checkout kept losing races"
     )))
+}
+
+/// What the applied promotions grant besides a lower price (满送), to grant on payment.
+fn benefits_of(quote: &Quote) -> Vec<Benefit> {
+    quote
+        .priced
+        .applied
+        .iter()
+        .filter(|a| a.points > 0 || !a.gift_coupons.is_empty())
+        .filter(|a| {
+            matches!(
+                quote.offers.get(&a.offer_id),
+                Some((_, OfferSource::Promotion { .. }))
+            )
+        })
+        .map(|a| Benefit {
+            promotion_id: a.offer_id.clone(),
+            points: a.points,
+            gift_coupons: a.gift_coupons.clone(),
+        })
+        .collect()
 }
 
 /// A checkout with coupons the shopper chose uses all of them or none: a chosen coupon

@@ -183,9 +183,9 @@ pub async fn claim(
 }
 
 /// Counts and stores one coupon in `tx`, or says why not (`SoldOut` standing for any
-/// closed template gate). A refusal leaves `tx` with partial counts, so the caller must
-/// roll it back (drop it) rather than commit.
-async fn issue_in(
+/// closed template gate). A refusal undoes what it counted, so `tx` may go on (a gift
+/// coupon refused inside an order's transaction leaves the order alone).
+pub(crate) async fn issue_in(
     tx: &mut Tx,
     ws: &WorkspaceId,
     template: &Template,
@@ -201,6 +201,9 @@ async fn issue_in(
         return Ok(Err(CouponRefusal::ClaimLimitReached));
     }
     if !tx.issue_coupon(ws, &ws_row.id, now).await? {
+        if ws_row.per_member_claim_limit.is_some() {
+            tx.uncount_coupon_claim(ws, &ws_row.id, member).await?;
+        }
         return Ok(Err(CouponRefusal::SoldOut));
     }
     let (valid_from, valid_until) = template.rules.use_window.for_claim(now);
@@ -222,6 +225,35 @@ async fn issue_in(
     };
     tx.insert_coupon(ws, &coupon).await?;
     Ok(Ok(coupon))
+}
+
+/// Gives a member who just registered every active template handed out on registration
+/// (`channels` includes `registration`, no audience: a new member is in no segment or
+/// tier yet), in the registration's transaction. Templates that cannot give one now
+/// (closed claim window, sold out, budget spent) are skipped.
+pub(crate) async fn grant_on_registration(
+    tx: &mut Tx,
+    ws: &WorkspaceId,
+    member: &str,
+    now: Timestamp,
+) -> std::result::Result<Vec<CouponRow>, quanzi_store::StoreError> {
+    let mut granted = Vec::new();
+    for row in tx.active_coupon_templates_in(ws).await? {
+        let Ok(template) = read(row) else {
+            continue;
+        };
+        let rules = &template.rules;
+        if !rules.channels.contains(&Channel::Registration)
+            || rules.audience != Default::default()
+            || rules.claim_open(now).is_err()
+        {
+            continue;
+        }
+        if let Ok(coupon) = issue_in(tx, ws, &template, member, Channel::Registration, now).await? {
+            granted.push(coupon);
+        }
+    }
+    Ok(granted)
 }
 
 fn why_not_issued(row: &CouponTemplateRow) -> CouponRefusal {
