@@ -10,6 +10,7 @@
 //! - [`members`]: OneID identities (normal forms, keyed hashes, masks), events, orders and
 //!   refund allocation.
 //! - [`promotions`]: coupons, flash sales, cart pricing and price compliance.
+//! - [`social`]: group buying, bargaining, referral fission and distribution commissions.
 //!
 //! Nothing here does IO, spawns tasks or knows about SQL or HTTP: everything is a plain
 //! function or value, so every rule is unit- and property-tested in isolation.
@@ -25,4 +26,5 @@ pub mod loyalty;
 pub mod members;
 pub mod promotions;
 pub mod segments;
+pub mod social;
 pub mod time;

@@ -6,8 +6,9 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder
 use utoipa::{Modify, OpenApi};
 
 use crate::routes::{
-    api_keys, audit, carts, checkins, coupons, events, flash_sales, jobs, loyalty, mall, members,
-    operators, orders, privacy, promotions, segments, sessions, tags, tiers, workspace,
+    api_keys, audit, carts, checkins, coupons, events, flash_sales, group_buys, jobs, loyalty,
+    mall, members, operators, orders, privacy, promotions, segments, sessions, tags, tiers,
+    workspace,
 };
 
 #[derive(OpenApi)]
@@ -44,6 +45,8 @@ use crate::routes::{
         carts::price, carts::checkout, carts::cancel_checkout,
         flash_sales::create, flash_sales::list, flash_sales::get_sale, flash_sales::reserve,
         flash_sales::reservations, flash_sales::cancel, flash_sales::complete,
+        group_buys::create, group_buys::list, group_buys::get_campaign, group_buys::open,
+        group_buys::open_groups, group_buys::join, group_buys::get_group, group_buys::stats,
     ),
     components(schemas(crate::error::ErrorBody, crate::error::ErrorDetail)),
     modifiers(&Security),
@@ -60,6 +63,7 @@ use crate::routes::{
         (name = "privacy", description = "PIPL: marketing consent, member export and erasure"),
         (name = "tags", description = "Interest tag groups and tags, manual and rule-driven"),
         (name = "loyalty", description = "The points ledger: transfers, holds, lots, history, adjustments, liability, settings"),
+        (name = "social", description = "Group buying (拼团), bargaining (砍价), referral fission (裂变), distribution (分销)"),
         (name = "promotions", description = "Coupons, spend-threshold rules, timed discounts, cart pricing, checkout locks, flash sales, liability"),
     )
 )]

@@ -8,7 +8,8 @@
 //!   `login_attempts`, `idempotency`, `jobs`, `audit`, `members` (OneID), `events`,
 //!   `orders` (with refunds and the `domain_events` outbox), `secrets`, `loyalty` (the points
 //!   ledger's accounts, transfers, lots and pending transfers), `promotions` (coupons,
-//!   flash-sale stock and reservations, threshold rules, SKU price history).
+//!   flash-sale stock and reservations, threshold rules, SKU price history), `social`
+//!   (group buys).
 //! - `sql`: placeholders and chunking for portable multi-row statements.
 //! - [`testkit`] (feature `testkit`): a fresh database per test on either engine.
 //!
@@ -39,6 +40,7 @@ mod rows;
 mod secrets;
 mod segments;
 mod sessions;
+mod social;
 mod sql;
 mod tags;
 #[cfg(feature = "testkit")]
@@ -68,6 +70,7 @@ pub use promotions::{
 };
 pub use segments::SegmentRow;
 pub use sessions::{NewSession, SessionRow};
+pub use social::{GroupBuyCampaignRow, GroupBuyStats, GroupMemberRow, GroupRow, JoinRefusal};
 pub use tags::{MemberTagRow, TagGroupRow, TagRow};
 pub use tx::Tx;
 pub use workspaces::WorkspaceRow;

@@ -37,6 +37,7 @@ pub const MIGRATIONS: &[Migration] = shared!(
     (7, "0007_tags"),
     (8, "0008_loyalty"),
     (9, "0009_promotions"),
+    (10, "0010_social"),
 );
 
 /// An arbitrary constant naming quanzi's migration lock among PostgreSQL advisory locks.

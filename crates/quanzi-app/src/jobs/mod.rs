@@ -17,6 +17,7 @@ pub mod promotions;
 mod registry;
 pub mod rfm;
 pub mod segments;
+pub mod social;
 pub mod tiers;
 mod worker;
 
@@ -32,6 +33,7 @@ pub fn builtin_registry() -> Registry {
     registry.register(loyalty::SWEEP_KIND, loyalty::handler());
     registry.register(tiers::TIERS_KIND, tiers::handler());
     registry.register(promotions::SWEEP_KIND, promotions::handler());
+    registry.register(social::SWEEP_KIND, social::handler());
     registry.register(segments::REFRESH_KIND, segments::handler());
     registry
 }
@@ -45,6 +47,7 @@ pub async fn schedule_periodic(
     maintenance::schedule(app, now).await?;
     loyalty::schedule(app, now).await?;
     enqueue_every_minute(app, now, promotions::SWEEP_KIND).await?;
+    enqueue_every_minute(app, now, social::SWEEP_KIND).await?;
     rfm::schedule_daily(app, now).await?;
     segments::schedule_daily(app, now).await?;
     tiers::schedule_daily(app, now).await?;

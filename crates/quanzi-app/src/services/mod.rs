@@ -26,6 +26,7 @@ pub mod privacy;
 pub mod promotions;
 pub mod segments;
 pub mod sessions;
+pub mod social;
 pub mod tags;
 pub mod workspaces;
 

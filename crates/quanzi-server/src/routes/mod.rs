@@ -9,6 +9,7 @@ pub mod checkins;
 pub mod coupons;
 pub mod events;
 pub mod flash_sales;
+pub mod group_buys;
 pub mod jobs;
 pub mod loyalty;
 pub mod mall;

@@ -57,6 +57,19 @@ pub struct OrderPoints {
     pub expiry: ExpiryPolicy,
 }
 
+/// What points granted with an order use where orders themselves earn none: the default
+/// return window and no expiry.
+pub fn default_order_points() -> OrderPoints {
+    OrderPoints {
+        points_per_yuan: 0,
+        first_order_bonus: 0,
+        excluded_skus: Vec::new(),
+        excluded_categories: Vec::new(),
+        pending_days: DEFAULT_ORDER_PENDING_DAYS,
+        expiry: ExpiryPolicy::Never,
+    }
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct SettingsDoc {

@@ -8,7 +8,6 @@
 
 use quanzi_domain::calendar::TimeZone;
 use quanzi_domain::ids::WorkspaceId;
-use quanzi_domain::loyalty::earning::{ExpiryPolicy, DEFAULT_ORDER_PENDING_DAYS};
 use quanzi_domain::loyalty::ledger::{Operation, Request};
 use quanzi_domain::promotions::coupons::{Channel, RefundPolicy};
 use quanzi_domain::time::Timestamp;
@@ -18,7 +17,7 @@ use serde::{Deserialize, Serialize};
 
 use super::coupon_doc::CouponDoc;
 use crate::services::loyalty::orders::schedule;
-use crate::services::loyalty::settings::{LoyaltySettings, OrderPoints};
+use crate::services::loyalty::settings::LoyaltySettings;
 
 /// Returns the ledger requests for the points the order's promotions grant; the order
 /// applies them with its own points.
@@ -75,14 +74,10 @@ async fn grant_benefits(
     }
     let benefits: Vec<Benefit> = serde_json::from_str(&json).unwrap_or_default();
     // Promotion points keep the return window even where orders earn no points.
-    let rule = loyalty.orders.clone().unwrap_or(OrderPoints {
-        points_per_yuan: 0,
-        first_order_bonus: 0,
-        excluded_skus: Vec::new(),
-        excluded_categories: Vec::new(),
-        pending_days: DEFAULT_ORDER_PENDING_DAYS,
-        expiry: ExpiryPolicy::Never,
-    });
+    let rule = loyalty
+        .orders
+        .clone()
+        .unwrap_or_else(crate::services::loyalty::settings::default_order_points);
     let (pending, lot_expires_at) = schedule(&rule, order.paid_at, now, tz);
     let mut requests = Vec::new();
     for benefit in &benefits {

@@ -1,0 +1,4 @@
+//! Social commerce: group buying (拼团), bargaining (砍价), referral fission (裂变) and
+//! distribution (分销).
+
+pub mod group_buy;

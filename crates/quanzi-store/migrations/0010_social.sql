@@ -1,0 +1,63 @@
+-- Social commerce: group buying (拼团).
+
+-- A campaign's rules live in `definition` (JSON owned by the application); the columns
+-- are what SQL filters on.
+CREATE TABLE group_buy_campaigns (
+    workspace_id TEXT NOT NULL,
+    id           TEXT NOT NULL,
+    name         TEXT NOT NULL,
+    definition   TEXT NOT NULL,
+    sku          TEXT NOT NULL,
+    group_size   BIGINT NOT NULL,
+    starts_at    BIGINT NOT NULL,
+    ends_at      BIGINT NOT NULL,
+    status       TEXT NOT NULL,
+    created_at   BIGINT NOT NULL,
+    PRIMARY KEY (workspace_id, id)
+);
+
+-- A group: seats are taken by a conditional update, never past `seats`.
+CREATE TABLE group_buy_groups (
+    workspace_id TEXT NOT NULL,
+    id           TEXT NOT NULL,
+    campaign_id  TEXT NOT NULL,
+    leader_id    TEXT NOT NULL,
+    seats        BIGINT NOT NULL,
+    joined       BIGINT NOT NULL,
+    -- `open`, `succeeded`, `succeeded_virtually` or `failed`.
+    status       TEXT NOT NULL,
+    opened_at    BIGINT NOT NULL,
+    expires_at   BIGINT NOT NULL,
+    ended_at     BIGINT,
+    PRIMARY KEY (workspace_id, id),
+    CHECK (joined >= 1 AND joined <= seats)
+);
+CREATE INDEX group_buy_groups_campaign ON group_buy_groups (workspace_id, campaign_id, status);
+CREATE INDEX group_buy_groups_due ON group_buy_groups (expires_at) WHERE status = 'open';
+
+-- Who is in a group, with the paid order that bought the seat.
+CREATE TABLE group_buy_members (
+    workspace_id TEXT NOT NULL,
+    group_id     TEXT NOT NULL,
+    member_id    TEXT NOT NULL,
+    order_id     TEXT NOT NULL,
+    campaign_id  TEXT NOT NULL,
+    leader       BIGINT NOT NULL,
+    joined_at    BIGINT NOT NULL,
+    -- Set when the failed group's refund for this seat was recorded.
+    refunded_at  BIGINT,
+    PRIMARY KEY (workspace_id, group_id, member_id)
+);
+-- An order buys one seat.
+CREATE UNIQUE INDEX group_buy_members_order ON group_buy_members (workspace_id, order_id);
+CREATE INDEX group_buy_members_member ON group_buy_members (workspace_id, member_id, campaign_id);
+
+-- Groups a member is in per campaign, raised under the campaign's limit.
+CREATE TABLE group_buy_member_counts (
+    workspace_id TEXT NOT NULL,
+    campaign_id  TEXT NOT NULL,
+    member_id    TEXT NOT NULL,
+    groups       BIGINT NOT NULL,
+    PRIMARY KEY (workspace_id, campaign_id, member_id),
+    CHECK (groups >= 0)
+);
