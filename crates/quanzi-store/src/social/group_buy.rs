@@ -398,16 +398,17 @@ impl Tx {
         if done.rows_affected() == 1 {
             return Ok(Ok(()));
         }
-        let used = sqlx::query(
-            "SELECT group_id FROM group_buy_members WHERE workspace_id = $1 AND order_id = $2",
+        let in_group = sqlx::query(
+            "SELECT member_id FROM group_buy_members WHERE workspace_id = $1 AND group_id = $2 AND member_id = $3",
         )
         .bind(workspace.as_str())
-        .bind(row.order_id.as_str())
+        .bind(row.group_id.as_str())
+        .bind(row.member_id.as_str())
         .fetch_optional(self.conn())
         .await?;
-        Ok(Err(match used {
-            Some(_) => JoinRefusal::OrderUsed,
-            None => JoinRefusal::AlreadyInGroup,
+        Ok(Err(match in_group {
+            Some(_) => JoinRefusal::AlreadyInGroup,
+            None => JoinRefusal::OrderUsed,
         }))
     }
 
@@ -491,6 +492,13 @@ impl Tx {
             }));
         };
         let taken = group(&taken)?;
+        // Being in this group already says more than being at the campaign's limit.
+        if let Err(refusal) = self
+            .insert_group_member(workspace, &taken.campaign_id, joiner)
+            .await?
+        {
+            return Ok(Err(refusal));
+        }
         if !self
             .count_member_group(
                 workspace,
@@ -501,12 +509,6 @@ impl Tx {
             .await?
         {
             return Ok(Err(JoinRefusal::LimitReached));
-        }
-        if let Err(refusal) = self
-            .insert_group_member(workspace, &taken.campaign_id, joiner)
-            .await?
-        {
-            return Ok(Err(refusal));
         }
         Ok(Ok(taken))
     }
