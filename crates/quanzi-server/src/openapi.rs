@@ -6,9 +6,9 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder
 use utoipa::{Modify, OpenApi};
 
 use crate::routes::{
-    api_keys, audit, carts, checkins, coupons, events, flash_sales, group_buys, jobs, loyalty,
-    mall, members, operators, orders, privacy, promotions, segments, sessions, tags, tiers,
-    workspace,
+    api_keys, audit, bargains, carts, checkins, coupons, events, flash_sales, group_buys, jobs,
+    loyalty, mall, members, operators, orders, privacy, promotions, segments, sessions, tags,
+    tiers, workspace,
 };
 
 #[derive(OpenApi)]
@@ -47,6 +47,8 @@ use crate::routes::{
         flash_sales::reservations, flash_sales::cancel, flash_sales::complete,
         group_buys::create, group_buys::list, group_buys::get_campaign, group_buys::open,
         group_buys::open_groups, group_buys::join, group_buys::get_group, group_buys::stats,
+        bargains::create, bargains::list, bargains::start, bargains::get_bargain, bargains::help,
+        bargains::purchase,
     ),
     components(schemas(crate::error::ErrorBody, crate::error::ErrorDetail)),
     modifiers(&Security),

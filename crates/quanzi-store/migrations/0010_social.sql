@@ -61,3 +61,55 @@ CREATE TABLE group_buy_member_counts (
     PRIMARY KEY (workspace_id, campaign_id, member_id),
     CHECK (groups >= 0)
 );
+
+-- Bargaining (砍价): campaigns, a member's bargain, and the helpers who cut its price.
+CREATE TABLE bargain_campaigns (
+    workspace_id TEXT NOT NULL,
+    id           TEXT NOT NULL,
+    name         TEXT NOT NULL,
+    definition   TEXT NOT NULL,
+    sku          TEXT NOT NULL,
+    starts_at    BIGINT NOT NULL,
+    ends_at      BIGINT NOT NULL,
+    status       TEXT NOT NULL,
+    created_at   BIGINT NOT NULL,
+    PRIMARY KEY (workspace_id, id)
+);
+
+CREATE TABLE bargains (
+    workspace_id   TEXT NOT NULL,
+    id             TEXT NOT NULL,
+    campaign_id    TEXT NOT NULL,
+    member_id      TEXT NOT NULL,
+    -- Seeds the cut sequence, so every cut is reproducible.
+    seed           BIGINT NOT NULL,
+    helpers        BIGINT NOT NULL,
+    helpers_needed BIGINT NOT NULL,
+    price_fen      BIGINT NOT NULL,
+    floor_fen      BIGINT NOT NULL,
+    -- `open`, `purchased`.
+    status         TEXT NOT NULL,
+    started_at     BIGINT NOT NULL,
+    expires_at     BIGINT NOT NULL,
+    order_id       TEXT,
+    purchased_at   BIGINT,
+    PRIMARY KEY (workspace_id, id),
+    CHECK (helpers >= 0 AND helpers <= helpers_needed),
+    CHECK (price_fen >= floor_fen)
+);
+-- One bargain per member and campaign.
+CREATE UNIQUE INDEX bargains_member ON bargains (workspace_id, campaign_id, member_id);
+
+CREATE TABLE bargain_helps (
+    workspace_id TEXT NOT NULL,
+    bargain_id   TEXT NOT NULL,
+    campaign_id  TEXT NOT NULL,
+    helper_id    TEXT NOT NULL,
+    position     BIGINT NOT NULL,
+    cut_fen      BIGINT NOT NULL,
+    price_after  BIGINT NOT NULL,
+    helped_at    BIGINT NOT NULL,
+    PRIMARY KEY (workspace_id, bargain_id, position)
+);
+-- One help per helper per campaign.
+CREATE UNIQUE INDEX bargain_helps_helper ON bargain_helps (workspace_id, campaign_id, helper_id);

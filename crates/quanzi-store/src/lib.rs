@@ -9,7 +9,7 @@
 //!   `orders` (with refunds and the `domain_events` outbox), `secrets`, `loyalty` (the points
 //!   ledger's accounts, transfers, lots and pending transfers), `promotions` (coupons,
 //!   flash-sale stock and reservations, threshold rules, SKU price history), `social`
-//!   (group buys).
+//!   (group buys, bargains).
 //! - `sql`: placeholders and chunking for portable multi-row statements.
 //! - [`testkit`] (feature `testkit`): a fresh database per test on either engine.
 //!
@@ -70,7 +70,10 @@ pub use promotions::{
 };
 pub use segments::SegmentRow;
 pub use sessions::{NewSession, SessionRow};
-pub use social::{GroupBuyCampaignRow, GroupBuyStats, GroupMemberRow, GroupRow, JoinRefusal};
+pub use social::{
+    BargainCampaignRow, BargainRow, GroupBuyCampaignRow, GroupBuyStats, GroupMemberRow, GroupRow,
+    HelpRow, JoinRefusal,
+};
 pub use tags::{MemberTagRow, TagGroupRow, TagRow};
 pub use tx::Tx;
 pub use workspaces::WorkspaceRow;

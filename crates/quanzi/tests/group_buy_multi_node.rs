@@ -20,7 +20,14 @@ async fn three_nodes_fill_a_group_exactly_and_refund_a_failed_one_once() {
     let db = TestDb::postgres().await;
     db.store().await;
     let created = run(
-        &["workspace", "create", "--name", "groups", "--database", &db.url],
+        &[
+            "workspace",
+            "create",
+            "--name",
+            "groups",
+            "--database",
+            &db.url,
+        ],
         &[],
     );
     let key = field(&created, "api key");
@@ -54,7 +61,10 @@ async fn three_nodes_fill_a_group_exactly_and_refund_a_failed_one_once() {
     .json()
     .await
     .unwrap();
-    let campaign = campaign["id"].as_str().expect("campaign created").to_owned();
+    let campaign = campaign["id"]
+        .as_str()
+        .expect("campaign created")
+        .to_owned();
 
     // 54 buyers with paid orders: two leaders, 50 joiners, 2 for the group that fails.
     let orders = (0..54).map(|i| {
@@ -66,10 +76,17 @@ async fn three_nodes_fill_a_group_exactly_and_refund_a_failed_one_once() {
         )
     });
     let mut buyers = Vec::new();
-    for (i, response) in futures_util::future::join_all(orders).await.into_iter().enumerate() {
+    for (i, response) in futures_util::future::join_all(orders)
+        .await
+        .into_iter()
+        .enumerate()
+    {
         let body: Value = response.unwrap().json().await.unwrap();
         buyers.push((
-            body["member_id"].as_str().expect("order recorded").to_owned(),
+            body["member_id"]
+                .as_str()
+                .expect("order recorded")
+                .to_owned(),
             format!("o-{i}"),
             body["id"].as_str().unwrap().to_owned(),
         ));
@@ -98,7 +115,8 @@ async fn three_nodes_fill_a_group_exactly_and_refund_a_failed_one_once() {
         match status {
             200 => joined += 1,
             _ => assert!(
-                ["group_full", "group_closed"].contains(&body["error"]["code"].as_str().unwrap_or_default()),
+                ["group_full", "group_closed"]
+                    .contains(&body["error"]["code"].as_str().unwrap_or_default()),
                 "{body}"
             ),
         }

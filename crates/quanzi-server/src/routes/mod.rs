@@ -4,6 +4,7 @@
 
 pub mod api_keys;
 pub mod audit;
+pub mod bargains;
 pub mod carts;
 pub mod checkins;
 pub mod coupons;

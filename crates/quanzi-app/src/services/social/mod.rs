@@ -1,4 +1,5 @@
 //! Social commerce: group buying (拼团), bargaining (砍价), referral fission (裂变) and
 //! distribution (分销).
 
+pub mod bargain;
 pub mod group_buy;
