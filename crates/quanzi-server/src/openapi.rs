@@ -7,8 +7,8 @@ use utoipa::{Modify, OpenApi};
 
 use crate::routes::{
     api_keys, audit, bargains, carts, checkins, coupons, events, flash_sales, group_buys, jobs,
-    loyalty, mall, members, operators, orders, privacy, promotions, segments, sessions, tags,
-    tiers, workspace,
+    loyalty, mall, members, operators, orders, privacy, promotions, referrals, segments, sessions,
+    tags, tiers, workspace,
 };
 
 #[derive(OpenApi)]
@@ -49,6 +49,8 @@ use crate::routes::{
         group_buys::open_groups, group_buys::join, group_buys::get_group, group_buys::stats,
         bargains::create, bargains::list, bargains::start, bargains::get_bargain, bargains::help,
         bargains::purchase,
+        referrals::create, referrals::list, referrals::stats, referrals::invite_code, referrals::bind,
+        referrals::of_member,
     ),
     components(schemas(crate::error::ErrorBody, crate::error::ErrorDetail)),
     modifiers(&Security),

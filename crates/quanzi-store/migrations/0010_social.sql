@@ -113,3 +113,56 @@ CREATE TABLE bargain_helps (
 );
 -- One help per helper per campaign.
 CREATE UNIQUE INDEX bargain_helps_helper ON bargain_helps (workspace_id, campaign_id, helper_id);
+
+-- Referral fission (裂变): programs, members' invite codes, who invited whom, and the
+-- rewards paid for it.
+CREATE TABLE referral_programs (
+    workspace_id TEXT NOT NULL,
+    id           TEXT NOT NULL,
+    name         TEXT NOT NULL,
+    definition   TEXT NOT NULL,
+    status       TEXT NOT NULL,
+    created_at   BIGINT NOT NULL,
+    PRIMARY KEY (workspace_id, id)
+);
+
+CREATE TABLE invite_codes (
+    workspace_id TEXT NOT NULL,
+    code         TEXT NOT NULL,
+    member_id    TEXT NOT NULL,
+    created_at   BIGINT NOT NULL,
+    PRIMARY KEY (workspace_id, code)
+);
+CREATE UNIQUE INDEX invite_codes_member ON invite_codes (workspace_id, member_id);
+
+-- An invitee has at most one inviter per program (first touch; replaced only once expired).
+CREATE TABLE referral_bindings (
+    workspace_id TEXT NOT NULL,
+    program_id   TEXT NOT NULL,
+    invitee_id   TEXT NOT NULL,
+    inviter_id   TEXT NOT NULL,
+    bound_at     BIGINT NOT NULL,
+    expires_at   BIGINT,
+    qualified_at BIGINT,
+    order_id     TEXT,
+    PRIMARY KEY (workspace_id, program_id, invitee_id)
+);
+CREATE INDEX referral_bindings_inviter ON referral_bindings (workspace_id, program_id, inviter_id);
+
+CREATE TABLE referral_rewards (
+    workspace_id    TEXT NOT NULL,
+    id              TEXT NOT NULL,
+    program_id      TEXT NOT NULL,
+    inviter_id      TEXT NOT NULL,
+    invitee_id      TEXT NOT NULL,
+    member_id       TEXT NOT NULL,
+    reason          TEXT NOT NULL,
+    stage           BIGINT,
+    points          BIGINT NOT NULL,
+    coupon_template TEXT,
+    order_id        TEXT NOT NULL,
+    pending_until   BIGINT NOT NULL,
+    created_at      BIGINT NOT NULL,
+    PRIMARY KEY (workspace_id, id)
+);
+CREATE INDEX referral_rewards_inviter ON referral_rewards (workspace_id, program_id, inviter_id, created_at);

@@ -210,6 +210,11 @@ pub async fn record(app: &App, principal: &Principal, input: OrderInput) -> Resu
             now,
         );
         points.extend(promotion_points);
+        if first_order {
+            points.extend(retry_on_race!(
+                super::social::referral::on_first_order(&mut tx, ws, &tz, &row, now).await
+            ));
+        }
         if !points.is_empty() {
             retry_on_race!(super::loyalty::ledger::apply_in(&mut tx, ws, &points, now).await);
         }

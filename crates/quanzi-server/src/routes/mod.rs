@@ -19,6 +19,7 @@ pub mod operators;
 pub mod orders;
 pub mod privacy;
 pub mod promotions;
+pub mod referrals;
 pub mod segments;
 pub mod sessions;
 pub mod tags;

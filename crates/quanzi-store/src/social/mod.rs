@@ -5,9 +5,12 @@
 //!   their members.
 //! - `bargain`: bargain campaigns, bargains and helps (positions taken by a conditional
 //!   update, one help per helper per campaign).
+//! - `referral`: referral programs, invite codes, first-touch bindings and rewards.
 
 mod bargain;
 mod group_buy;
+mod referral;
 
 pub use bargain::{BargainCampaignRow, BargainRow, HelpRow};
 pub use group_buy::{GroupBuyCampaignRow, GroupBuyStats, GroupMemberRow, GroupRow, JoinRefusal};
+pub use referral::{BindingRow, ReferralProgramRow, ReferralRewardRow};

@@ -3,3 +3,4 @@
 
 pub mod bargain;
 pub mod group_buy;
+pub mod referral;
