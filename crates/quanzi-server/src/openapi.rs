@@ -6,9 +6,9 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder
 use utoipa::{Modify, OpenApi};
 
 use crate::routes::{
-    api_keys, audit, bargains, carts, checkins, coupons, events, flash_sales, group_buys, jobs,
-    loyalty, mall, members, operators, orders, privacy, promotions, referrals, segments, sessions,
-    tags, tiers, workspace,
+    api_keys, audit, bargains, carts, checkins, coupons, distribution, events, flash_sales,
+    group_buys, jobs, loyalty, mall, members, operators, orders, privacy, promotions, referrals,
+    segments, sessions, tags, tiers, workspace,
 };
 
 #[derive(OpenApi)]
@@ -51,6 +51,8 @@ use crate::routes::{
         bargains::purchase,
         referrals::create, referrals::list, referrals::stats, referrals::invite_code, referrals::bind,
         referrals::of_member,
+        distribution::get_settings, distribution::put_settings, distribution::add_promoter,
+        distribution::bind, distribution::dashboard, distribution::withdraw, distribution::review,
     ),
     components(schemas(crate::error::ErrorBody, crate::error::ErrorDetail)),
     modifiers(&Security),

@@ -166,3 +166,67 @@ CREATE TABLE referral_rewards (
     PRIMARY KEY (workspace_id, id)
 );
 CREATE INDEX referral_rewards_inviter ON referral_rewards (workspace_id, program_id, inviter_id, created_at);
+
+-- Distribution (分销): the workspace's rules, promoters (with the upline who recruited
+-- them: two levels at most), buyers bound to promoters, commissions per order line and
+-- level, and withdrawals.
+CREATE TABLE distribution_settings (
+    workspace_id TEXT NOT NULL PRIMARY KEY,
+    definition   TEXT NOT NULL,
+    updated_at   BIGINT NOT NULL
+);
+
+CREATE TABLE promoters (
+    workspace_id TEXT NOT NULL,
+    member_id    TEXT NOT NULL,
+    upline_id    TEXT,
+    status       TEXT NOT NULL,
+    joined_at    BIGINT NOT NULL,
+    PRIMARY KEY (workspace_id, member_id)
+);
+CREATE INDEX promoters_upline ON promoters (workspace_id, upline_id);
+
+CREATE TABLE promoter_bindings (
+    workspace_id TEXT NOT NULL,
+    buyer_id     TEXT NOT NULL,
+    promoter_id  TEXT NOT NULL,
+    bound_at     BIGINT NOT NULL,
+    expires_at   BIGINT,
+    PRIMARY KEY (workspace_id, buyer_id)
+);
+CREATE INDEX promoter_bindings_promoter ON promoter_bindings (workspace_id, promoter_id);
+
+CREATE TABLE commissions (
+    workspace_id   TEXT NOT NULL,
+    order_id       TEXT NOT NULL,
+    level          BIGINT NOT NULL,
+    line           BIGINT NOT NULL,
+    promoter_id    TEXT NOT NULL,
+    paid_fen       BIGINT NOT NULL,
+    rate_bp        BIGINT NOT NULL,
+    amount_fen     BIGINT NOT NULL,
+    clawed_back_fen BIGINT NOT NULL DEFAULT 0,
+    -- `pending` (inside the freeze period) or `settled`.
+    status         TEXT NOT NULL,
+    settle_at      BIGINT NOT NULL,
+    created_at     BIGINT NOT NULL,
+    PRIMARY KEY (workspace_id, order_id, level, line),
+    CHECK (clawed_back_fen >= 0 AND clawed_back_fen <= amount_fen)
+);
+CREATE INDEX commissions_promoter ON commissions (workspace_id, promoter_id, status);
+CREATE INDEX commissions_due ON commissions (settle_at) WHERE status = 'pending';
+
+CREATE TABLE withdrawals (
+    workspace_id TEXT NOT NULL,
+    id           TEXT NOT NULL,
+    promoter_id  TEXT NOT NULL,
+    amount_fen   BIGINT NOT NULL,
+    -- `requested`, `approved`, `rejected` or `paid`.
+    status       TEXT NOT NULL,
+    note         TEXT,
+    requested_at BIGINT NOT NULL,
+    reviewed_at  BIGINT,
+    PRIMARY KEY (workspace_id, id),
+    CHECK (amount_fen > 0)
+);
+CREATE INDEX withdrawals_promoter ON withdrawals (workspace_id, promoter_id);

@@ -9,7 +9,7 @@
 //!   `orders` (with refunds and the `domain_events` outbox), `secrets`, `loyalty` (the points
 //!   ledger's accounts, transfers, lots and pending transfers), `promotions` (coupons,
 //!   flash-sale stock and reservations, threshold rules, SKU price history), `social`
-//!   (group buys, bargains, referrals).
+//!   (group buys, bargains, referrals, distribution).
 //! - `sql`: placeholders and chunking for portable multi-row statements.
 //! - [`testkit`] (feature `testkit`): a fresh database per test on either engine.
 //!
@@ -71,8 +71,9 @@ pub use promotions::{
 pub use segments::SegmentRow;
 pub use sessions::{NewSession, SessionRow};
 pub use social::{
-    BargainCampaignRow, BargainRow, BindingRow, GroupBuyCampaignRow, GroupBuyStats, GroupMemberRow,
-    GroupRow, HelpRow, JoinRefusal, ReferralProgramRow, ReferralRewardRow,
+    BargainCampaignRow, BargainRow, BindingRow, CommissionRow, GroupBuyCampaignRow, GroupBuyStats,
+    GroupMemberRow, GroupRow, HelpRow, JoinRefusal, PromoterBalance, PromoterRow,
+    ReferralProgramRow, ReferralRewardRow, WithdrawalRow,
 };
 pub use tags::{MemberTagRow, TagGroupRow, TagRow};
 pub use tx::Tx;

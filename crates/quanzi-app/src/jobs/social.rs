@@ -1,11 +1,12 @@
 //! `social.sweep`, every minute: group buys whose time is up end (succeeded, virtually
 //! succeeded, or failed), and each seat of a failed group gets its full refund recorded,
-//! once (the refund id is derived from the group and the member).
+//! once (the refund id is derived from the group and the member); distribution
+//! commissions past their freeze period settle.
 
 use std::sync::Arc;
 
 use super::{handler_fn, JobHandler, JobRun};
-use crate::services::social::group_buy;
+use crate::services::social::{distribution, group_buy};
 use crate::App;
 
 pub const SWEEP_KIND: &str = "social.sweep";
@@ -27,6 +28,7 @@ async fn run(run: JobRun) -> anyhow::Result<()> {
 pub struct SweepReport {
     pub groups_ended: usize,
     pub seats_refunded: usize,
+    pub commissions_settled: u64,
 }
 
 pub async fn sweep(app: &App) -> anyhow::Result<SweepReport> {
@@ -34,5 +36,6 @@ pub async fn sweep(app: &App) -> anyhow::Result<SweepReport> {
     Ok(SweepReport {
         groups_ended,
         seats_refunded,
+        commissions_settled: distribution::settle_due(app, BATCH).await?,
     })
 }

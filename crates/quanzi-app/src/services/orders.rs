@@ -210,6 +210,7 @@ pub async fn record(app: &App, principal: &Principal, input: OrderInput) -> Resu
             now,
         );
         points.extend(promotion_points);
+        retry_on_race!(super::social::distribution::on_paid(&mut tx, ws, &row, &items, now).await);
         if first_order {
             points.extend(retry_on_race!(
                 super::social::referral::on_first_order(&mut tx, ws, &tz, &row, now).await
@@ -369,6 +370,9 @@ pub async fn refund(
                     .await
             );
         }
+        retry_on_race!(
+            super::social::distribution::on_refund(&mut tx, ws, &order, &items, &plan).await
+        );
         let reversal = retry_on_race!(
             super::loyalty::orders::on_refund(
                 &mut tx, ws, &loyalty, &order, &items, &plan, &row.id,

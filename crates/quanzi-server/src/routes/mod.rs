@@ -8,6 +8,7 @@ pub mod bargains;
 pub mod carts;
 pub mod checkins;
 pub mod coupons;
+pub mod distribution;
 pub mod events;
 pub mod flash_sales;
 pub mod group_buys;

@@ -2,5 +2,6 @@
 //! distribution (分销).
 
 pub mod bargain;
+pub mod distribution;
 pub mod group_buy;
 pub mod referral;
