@@ -67,6 +67,7 @@ pub fn app(state: AppState) -> Router {
         .merge(routes::bargains::router(&state))
         .merge(routes::referrals::router(&state))
         .merge(routes::distribution::router(&state))
+        .merge(routes::fraud::router(&state))
         .merge(routes::tiers::router(&state))
         .layer(from_fn_with_state(state.clone(), auth::authenticate));
 

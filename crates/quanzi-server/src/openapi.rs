@@ -6,7 +6,7 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder
 use utoipa::{Modify, OpenApi};
 
 use crate::routes::{
-    api_keys, audit, bargains, carts, checkins, coupons, distribution, events, flash_sales,
+    api_keys, audit, bargains, carts, checkins, coupons, distribution, events, flash_sales, fraud,
     group_buys, jobs, loyalty, mall, members, operators, orders, privacy, promotions, referrals,
     segments, sessions, tags, tiers, workspace,
 };
@@ -53,6 +53,7 @@ use crate::routes::{
         referrals::of_member,
         distribution::get_settings, distribution::put_settings, distribution::add_promoter,
         distribution::bind, distribution::dashboard, distribution::withdraw, distribution::review,
+        fraud::get_rules, fraud::put_rules, fraud::flags, fraud::review,
     ),
     components(schemas(crate::error::ErrorBody, crate::error::ErrorDetail)),
     modifiers(&Security),

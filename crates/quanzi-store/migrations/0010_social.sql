@@ -145,6 +145,9 @@ CREATE TABLE referral_bindings (
     expires_at   BIGINT,
     qualified_at BIGINT,
     order_id     TEXT,
+    -- Keyed fingerprints of the device and IP the invitee arrived from (anti-fraud).
+    device_hash  TEXT,
+    ip_hash      TEXT,
     PRIMARY KEY (workspace_id, program_id, invitee_id)
 );
 CREATE INDEX referral_bindings_inviter ON referral_bindings (workspace_id, program_id, inviter_id);
@@ -162,9 +165,12 @@ CREATE TABLE referral_rewards (
     coupon_template TEXT,
     order_id        TEXT NOT NULL,
     pending_until   BIGINT NOT NULL,
+    -- `granted`, or `held` for review (anti-fraud), then `granted` or `rejected`.
+    status          TEXT NOT NULL,
     created_at      BIGINT NOT NULL,
     PRIMARY KEY (workspace_id, id)
 );
+CREATE INDEX referral_rewards_order ON referral_rewards (workspace_id, order_id);
 CREATE INDEX referral_rewards_inviter ON referral_rewards (workspace_id, program_id, inviter_id, created_at);
 
 -- Distribution (分销): the workspace's rules, promoters (with the upline who recruited
@@ -230,3 +236,26 @@ CREATE TABLE withdrawals (
     CHECK (amount_fen > 0)
 );
 CREATE INDEX withdrawals_promoter ON withdrawals (workspace_id, promoter_id);
+
+-- Anti-fraud: each workspace's thresholds, and rewards held for review with the signals
+-- that held them.
+CREATE TABLE fraud_settings (
+    workspace_id TEXT NOT NULL PRIMARY KEY,
+    definition   TEXT NOT NULL,
+    updated_at   BIGINT NOT NULL
+);
+
+CREATE TABLE fraud_flags (
+    workspace_id TEXT NOT NULL,
+    id           TEXT NOT NULL,
+    subject_kind TEXT NOT NULL,
+    subject_id   TEXT NOT NULL,
+    member_id    TEXT NOT NULL,
+    signals      TEXT NOT NULL,
+    status       TEXT NOT NULL,
+    created_at   BIGINT NOT NULL,
+    reviewed_at  BIGINT,
+    reviewer     TEXT,
+    PRIMARY KEY (workspace_id, id)
+);
+CREATE INDEX fraud_flags_status ON fraud_flags (workspace_id, status, created_at);

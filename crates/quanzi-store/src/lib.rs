@@ -71,8 +71,8 @@ pub use promotions::{
 pub use segments::SegmentRow;
 pub use sessions::{NewSession, SessionRow};
 pub use social::{
-    BargainCampaignRow, BargainRow, BindingRow, CommissionRow, GroupBuyCampaignRow, GroupBuyStats,
-    GroupMemberRow, GroupRow, HelpRow, JoinRefusal, PromoterBalance, PromoterRow,
+    BargainCampaignRow, BargainRow, BindingRow, CommissionRow, FraudFlagRow, GroupBuyCampaignRow,
+    GroupBuyStats, GroupMemberRow, GroupRow, HelpRow, JoinRefusal, PromoterBalance, PromoterRow,
     ReferralProgramRow, ReferralRewardRow, WithdrawalRow,
 };
 pub use tags::{MemberTagRow, TagGroupRow, TagRow};

@@ -162,6 +162,12 @@ impl PiiKey {
         Self(secret.to_vec())
     }
 
+    /// A keyed fingerprint of a device id, an IP address or the like, so two can be
+    /// compared (anti-fraud) without keeping the value itself.
+    pub fn fingerprint(&self, kind: &str, value: &str) -> String {
+        self.hash(kind, value)
+    }
+
     /// HMAC-SHA256(key, kind ":" value), hex.
     fn hash(&self, kind: &str, value: &str) -> String {
         hex::encode(self.hmac(&[kind.as_bytes(), b":", value.as_bytes()].concat()))

@@ -11,6 +11,7 @@ pub mod coupons;
 pub mod distribution;
 pub mod events;
 pub mod flash_sales;
+pub mod fraud;
 pub mod group_buys;
 pub mod jobs;
 pub mod loyalty;

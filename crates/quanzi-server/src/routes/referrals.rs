@@ -137,6 +137,11 @@ pub struct BindRequest {
     pub invite_code: String,
     /// The member who arrived through the code.
     pub member_id: String,
+    /// The device the member arrived from (a storefront device id); only a keyed
+    /// fingerprint is kept, to spot one device behind many invitees.
+    pub device_id: Option<String>,
+    /// The client IP address; only a keyed fingerprint is kept.
+    pub ip: Option<String>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -167,6 +172,8 @@ pub struct RewardResponse {
     pub invitee_id: String,
     /// `referral_invitee`, `referral_stage` or `referral_welcome`.
     pub reason: String,
+    /// `granted`, `held` (for anti-fraud review) or `rejected`.
+    pub status: String,
     pub stage: Option<i64>,
     pub points: i64,
     pub coupon_template: Option<String>,
@@ -191,6 +198,7 @@ fn reward_response(r: ReferralRewardRow) -> RewardResponse {
         program_id: r.program_id,
         invitee_id: r.invitee_id,
         reason: r.reason,
+        status: r.status,
         stage: r.stage,
         points: r.points,
         coupon_template: r.coupon_template,
@@ -338,7 +346,17 @@ pub async fn bind(
     Caller(caller): Caller,
     ApiJson(body): ApiJson<BindRequest>,
 ) -> ApiResult<(StatusCode, Json<BindingResponse>)> {
-    let row = referral::bind(&state.app, &caller, &body.invite_code, &body.member_id).await?;
+    let row = referral::bind(
+        &state.app,
+        &caller,
+        &body.invite_code,
+        &body.member_id,
+        referral::Arrival {
+            device_id: body.device_id,
+            ip: body.ip,
+        },
+    )
+    .await?;
     Ok((StatusCode::CREATED, Json(binding_body(row))))
 }
 

@@ -30,6 +30,9 @@ pub struct BindingRow {
     pub expires_at: Option<Timestamp>,
     pub qualified_at: Option<Timestamp>,
     pub order_id: Option<String>,
+    /// Keyed fingerprints of the device and IP the invitee arrived from.
+    pub device_hash: Option<String>,
+    pub ip_hash: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -47,14 +50,17 @@ pub struct ReferralRewardRow {
     pub coupon_template: Option<String>,
     pub order_id: String,
     pub pending_until: Timestamp,
+    /// `granted`, `held` (for review) or `rejected`.
+    pub status: String,
     pub created_at: Timestamp,
 }
 
 const PROGRAM_COLUMNS: &str = "id, name, definition, status, created_at";
 const BINDING_COLUMNS: &str =
-    "program_id, invitee_id, inviter_id, bound_at, expires_at, qualified_at, order_id";
+    "program_id, invitee_id, inviter_id, bound_at, expires_at, qualified_at, \
+     order_id, device_hash, ip_hash";
 const REWARD_COLUMNS: &str = "id, program_id, inviter_id, invitee_id, member_id, reason, stage, \
-     points, coupon_template, order_id, pending_until, created_at";
+     points, coupon_template, order_id, pending_until, status, created_at";
 
 fn program(row: &AnyRow) -> Result<ReferralProgramRow> {
     Ok(ReferralProgramRow {
@@ -75,6 +81,8 @@ fn binding(row: &AnyRow) -> Result<BindingRow> {
         expires_at: opt_ts(row, "expires_at")?,
         qualified_at: opt_ts(row, "qualified_at")?,
         order_id: opt_text(row, "order_id")?,
+        device_hash: opt_text(row, "device_hash")?,
+        ip_hash: opt_text(row, "ip_hash")?,
     })
 }
 
@@ -91,6 +99,7 @@ fn reward(row: &AnyRow) -> Result<ReferralRewardRow> {
         coupon_template: opt_text(row, "coupon_template")?,
         order_id: text(row, "order_id")?,
         pending_until: ts(row, "pending_until")?,
+        status: text(row, "status")?,
         created_at: ts(row, "created_at")?,
     })
 }
@@ -293,10 +302,10 @@ impl Tx {
         row: &BindingRow,
     ) -> Result<bool> {
         let done = sqlx::query(
-            "INSERT INTO referral_bindings (workspace_id, program_id, invitee_id, inviter_id, bound_at, expires_at)
-             VALUES ($1, $2, $3, $4, $5, $6)
+            "INSERT INTO referral_bindings (workspace_id, program_id, invitee_id, inviter_id, bound_at, expires_at, device_hash, ip_hash)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
              ON CONFLICT (workspace_id, program_id, invitee_id) DO UPDATE
-             SET inviter_id = $4, bound_at = $5, expires_at = $6
+             SET inviter_id = $4, bound_at = $5, expires_at = $6, device_hash = $7, ip_hash = $8
              WHERE referral_bindings.qualified_at IS NULL
                AND referral_bindings.expires_at IS NOT NULL AND referral_bindings.expires_at <= $5",
         )
@@ -306,6 +315,8 @@ impl Tx {
         .bind(row.inviter_id.as_str())
         .bind(row.bound_at.millis())
         .bind(row.expires_at.map(Timestamp::millis))
+        .bind(row.device_hash.as_deref())
+        .bind(row.ip_hash.as_deref())
         .execute(self.conn())
         .await?;
         Ok(done.rows_affected() == 1)
@@ -355,7 +366,7 @@ impl Tx {
         let rewarded = sqlx::query(
             "SELECT created_at FROM referral_rewards
              WHERE workspace_id = $1 AND program_id = $2 AND inviter_id = $3 AND member_id = $3
-               AND reason = 'referral_invitee' AND created_at >= $4",
+               AND reason = 'referral_invitee' AND status <> 'rejected' AND created_at >= $4",
         )
         .bind(workspace.as_str())
         .bind(program_id)
@@ -408,7 +419,7 @@ impl Tx {
     ) -> Result<()> {
         sqlx::query(&format!(
             "INSERT INTO referral_rewards ({REWARD_COLUMNS}, workspace_id)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
         ))
         .bind(row.id.as_str())
         .bind(row.program_id.as_str())
@@ -421,11 +432,49 @@ impl Tx {
         .bind(row.coupon_template.as_deref())
         .bind(row.order_id.as_str())
         .bind(row.pending_until.millis())
+        .bind(row.status.as_str())
         .bind(row.created_at.millis())
         .bind(workspace.as_str())
         .execute(self.conn())
         .await
         .map_err(StoreError::unique("referral_reward"))?;
+        Ok(())
+    }
+
+    /// The rewards held for an order (the invitee's first order) in a program.
+    pub async fn held_referral_rewards(
+        &mut self,
+        workspace: &WorkspaceId,
+        order: &str,
+    ) -> Result<Vec<ReferralRewardRow>> {
+        sqlx::query(&format!(
+            "SELECT {REWARD_COLUMNS} FROM referral_rewards
+             WHERE workspace_id = $1 AND order_id = $2 AND status = 'held' ORDER BY id"
+        ))
+        .bind(workspace.as_str())
+        .bind(order)
+        .fetch_all(self.conn())
+        .await?
+        .iter()
+        .map(reward)
+        .collect()
+    }
+
+    /// Decides an order's held rewards (`granted` or `rejected`).
+    pub async fn decide_held_rewards(
+        &mut self,
+        workspace: &WorkspaceId,
+        order: &str,
+        status: &str,
+    ) -> Result<()> {
+        sqlx::query(
+            "UPDATE referral_rewards SET status = $1 WHERE workspace_id = $2 AND order_id = $3 AND status = 'held'",
+        )
+        .bind(status)
+        .bind(workspace.as_str())
+        .bind(order)
+        .execute(self.conn())
+        .await?;
         Ok(())
     }
 

@@ -255,7 +255,7 @@ pub async fn get(app: &App, principal: &Principal, id: &str) -> Result<BargainVi
 
 /// A helper cuts the price. 409 `bargain_complete` (the floor is reached), `bargain_closed`
 /// (expired or purchased), `already_helped` (once per campaign), `own_bargain`,
-/// `not_a_new_user`.
+/// `not_a_new_user`, `flagged_young_account` (anti-fraud's minimum account age).
 pub async fn help(
     app: &App,
     principal: &Principal,
@@ -272,6 +272,7 @@ pub async fn help(
     let campaign = campaign(app, principal, &bargain.campaign_id).await?;
     let rules = &campaign.rules;
     let helper = members::unerased(app, principal, helper_id).await?;
+    super::fraud::check_helper_age(app, ws, helper.created_at, app.clock.now()).await?;
     if helper.id == bargain.member_id {
         return Err(conflict(
             "own_bargain",

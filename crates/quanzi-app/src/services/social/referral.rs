@@ -19,7 +19,7 @@ use quanzi_domain::promotions::coupons::Channel;
 use quanzi_domain::social::referral::{
     bind as bind_rule, invite_stats, on_first_paid_order, share_path, Binding, Candidate, Caps,
     InviteCode, InviteEdge, InviteStats, InviteeFacts, InviterStats, ReferralProgram, Reward,
-    RewardGrant, Stage, MAX_ANCESTOR_DEPTH,
+    Stage, MAX_ANCESTOR_DEPTH,
 };
 use quanzi_domain::time::Timestamp;
 use quanzi_store::{
@@ -220,15 +220,41 @@ pub async fn invite_code(
 }
 
 /// Binds a member who arrived through `code` to its owner, in the active program.
+/// Where the invitee arrived from, as the storefront saw it (for anti-fraud; only keyed
+/// fingerprints are kept).
+#[derive(Debug, Clone, Default)]
+pub struct Arrival {
+    pub device_id: Option<String>,
+    pub ip: Option<String>,
+}
+
 pub async fn bind(
     app: &App,
     principal: &Principal,
     code: &str,
     member_id: &str,
+    arrival: Arrival,
 ) -> Result<BindingRow> {
     principal.require_any(&[Scope::Storefront, Scope::Admin])?;
     let ws = &principal.workspace_id;
     let code = InviteCode::parse(code)?;
+    for (field, value) in [("device_id", &arrival.device_id), ("ip", &arrival.ip)] {
+        if value
+            .as_ref()
+            .is_some_and(|v| v.is_empty() || v.len() > 256)
+        {
+            return Err(InvalidInput::new(field, "must be 1 to 256 characters").into());
+        }
+    }
+    let key = app.pii_key().await?;
+    let device_hash = arrival
+        .device_id
+        .as_deref()
+        .map(|d| key.fingerprint("device", d));
+    let ip_hash = arrival
+        .ip
+        .as_deref()
+        .map(|i| key.fingerprint("ip", i.trim()));
     let program = active_program(app, ws).await?;
     let inviter = app
         .store
@@ -266,6 +292,8 @@ pub async fn bind(
             expires_at: bound.expires_at(),
             qualified_at: None,
             order_id: None,
+            device_hash: device_hash.clone(),
+            ip_hash: ip_hash.clone(),
         };
         if existing.as_ref() == Some(&bound) {
             return Ok(row);
@@ -336,65 +364,54 @@ pub(crate) async fn on_first_order(
     {
         return Ok(Vec::new());
     }
+    let signals = if grants.is_empty() {
+        Vec::new()
+    } else {
+        super::fraud::signals_for_referral(tx, ws, &program_id, &binding, now).await?
+    };
+    let held = !signals.is_empty();
     let mut requests = Vec::new();
     for grant in &grants {
-        pay(
-            tx,
-            ws,
-            &program_id,
-            &binding,
-            order,
-            grant,
-            now,
-            &mut requests,
-        )
-        .await?;
+        let row = ReferralRewardRow {
+            id: format!("rfr_{}", new_id_body(now)),
+            program_id: program_id.clone(),
+            inviter_id: binding.inviter_id.clone(),
+            invitee_id: binding.invitee_id.clone(),
+            member_id: grant.member.clone(),
+            reason: grant.reason.code().to_owned(),
+            stage: grant.stage.map(i64::from),
+            points: grant.reward.points,
+            coupon_template: grant.reward.coupon_template.clone(),
+            order_id: order.id.clone(),
+            pending_until: grant.pending_until,
+            status: if held { "held" } else { "granted" }.into(),
+            created_at: now,
+        };
+        // A flagged reward is recorded for review instead of paid.
+        if !held {
+            requests.extend(grant_now(tx, ws, &row, now).await?);
+        }
+        tx.insert_referral_reward(ws, &row).await?;
+    }
+    if held {
+        super::fraud::flag_referral(tx, ws, &inviter, &order.id, &signals, now).await?;
     }
     Ok(requests)
 }
 
-#[allow(clippy::too_many_arguments)]
-async fn pay(
+/// Pays a reward now: its coupon at once, and the ledger request for its points (pending
+/// until its return window ends, tied to the invitee's order so a refund cancels them).
+pub(crate) async fn grant_now(
     tx: &mut Tx,
     ws: &WorkspaceId,
-    program_id: &str,
-    binding: &BindingRow,
-    order: &OrderRow,
-    grant: &RewardGrant,
+    reward: &ReferralRewardRow,
     now: Timestamp,
-    requests: &mut Vec<Request>,
-) -> std::result::Result<(), StoreError> {
-    let reason = grant.reason.code();
-    let id = format!("rfr_{}", new_id_body(now));
-    if grant.reward.points > 0 {
-        requests.push(Request {
-            id: format!(
-                "referral:{program_id}:{}:{}:{}",
-                binding.invitee_id,
-                reason,
-                grant.stage.unwrap_or(0)
-            ),
-            linked: false,
-            op: Operation::Earn {
-                member: grant.member.clone(),
-                source: format!("referral.{program_id}"),
-                amount: grant.reward.points,
-                lot_expires_at: None,
-                pending: Some(Timeout {
-                    at: grant.pending_until,
-                    action: OnTimeout::Post,
-                }),
-                // Tied to the invitee's order, so its refund cancels the pending reward.
-                order_id: Some(order.id.clone()),
-                reason: Some(format!("{reason} for {}", binding.invitee_id)),
-            },
-        });
-    }
-    if let Some(template_id) = &grant.reward.coupon_template {
+) -> std::result::Result<Option<Request>, StoreError> {
+    if let Some(template_id) = &reward.coupon_template {
         if let Ok(row) = tx.coupon_template_in(ws, template_id).await {
             if let Ok(template) = coupons::read(row) {
                 if let Err(refusal) =
-                    coupons::issue_in(tx, ws, &template, &grant.member, Channel::Journey, now)
+                    coupons::issue_in(tx, ws, &template, &reward.member_id, Channel::Journey, now)
                         .await?
                 {
                     tracing::info!(template = %template_id, code = refusal.code(), "referral coupon not given");
@@ -402,24 +419,32 @@ async fn pay(
             }
         }
     }
-    tx.insert_referral_reward(
-        ws,
-        &ReferralRewardRow {
-            id,
-            program_id: program_id.to_owned(),
-            inviter_id: binding.inviter_id.clone(),
-            invitee_id: binding.invitee_id.clone(),
-            member_id: grant.member.clone(),
-            reason: reason.to_owned(),
-            stage: grant.stage.map(i64::from),
-            points: grant.reward.points,
-            coupon_template: grant.reward.coupon_template.clone(),
-            order_id: order.id.clone(),
-            pending_until: grant.pending_until,
-            created_at: now,
+    if reward.points <= 0 {
+        return Ok(None);
+    }
+    Ok(Some(Request {
+        id: format!(
+            "referral:{}:{}:{}:{}",
+            reward.program_id,
+            reward.invitee_id,
+            reward.reason,
+            reward.stage.unwrap_or(0)
+        ),
+        linked: false,
+        op: Operation::Earn {
+            member: reward.member_id.clone(),
+            source: format!("referral.{}", reward.program_id),
+            amount: reward.points,
+            lot_expires_at: None,
+            // Approved after its window, it settles at the next sweep.
+            pending: Some(Timeout {
+                at: reward.pending_until.max(now),
+                action: OnTimeout::Post,
+            }),
+            order_id: Some(reward.order_id.clone()),
+            reason: Some(format!("{} for {}", reward.reason, reward.invitee_id)),
         },
-    )
-    .await
+    }))
 }
 
 /// A member's referral picture: who invited them, whom they invited, what they earned.
