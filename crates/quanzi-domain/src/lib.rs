@@ -1,6 +1,7 @@
 //! The rules of quanzi, free of IO.
 //!
 //! # Layout
+//! - [`analytics`]: attribution, lifetime value, experiments and other analyses.
 //! - [`ids`]: prefixed, time-sortable public ids (`ws_…`, `op_…`, `key_…`, `job_…`).
 //! - [`time`]: UTC timestamps and the injectable [`time::Clock`].
 //! - [`input`]: checked input newtypes (workspace names, emails) and the validation error.
@@ -16,6 +17,7 @@
 //! function or value, so every rule is unit- and property-tested in isolation.
 #![forbid(unsafe_code)]
 
+pub mod analytics;
 pub mod auth;
 pub mod calendar;
 pub mod idempotency;
