@@ -37,6 +37,32 @@ pub enum Command {
     /// Measure throughput against the configured database (use a scratch database).
     #[command(subcommand)]
     Bench(BenchCommand),
+    /// Run an analysis on CSV files (no database needed).
+    #[command(subcommand)]
+    Analyze(AnalyzeCommand),
+}
+
+#[derive(Subcommand)]
+pub enum AnalyzeCommand {
+    /// Lifetime value: fit BG/NBD (and Gamma-Gamma when the table has mean order values)
+    /// on a customer summary table (`id,frequency,recency,T[,monetary_value]`, as
+    /// `lifetimes` writes it) and score every customer.
+    Clv {
+        #[arg(long)]
+        input: std::path::PathBuf,
+        /// Where to write each customer's P(alive), expected purchases and CLV.
+        #[arg(long)]
+        output: Option<std::path::PathBuf>,
+        /// Periods in the CLV horizon.
+        #[arg(long, default_value_t = 12)]
+        periods: u32,
+        /// Length of a period in the table's time unit (4.35 for months in weeks).
+        #[arg(long, default_value_t = 4.35)]
+        period_length: f64,
+        /// Discount rate per period.
+        #[arg(long, default_value_t = 0.01)]
+        discount_rate: f64,
+    },
 }
 
 #[derive(Subcommand)]
@@ -176,6 +202,16 @@ pub fn main() -> ExitCode {
         print!("{}", Config::default_toml());
         return ExitCode::SUCCESS;
     }
+    // Analyses read files only: no configuration, database or runtime.
+    if let Command::Analyze(cmd) = cli.command {
+        return match commands::analyze::run(cmd) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(err) => {
+                eprintln!("error: {err:#}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     let mut config = match Config::load(cli.config.as_deref(), std::env::vars()) {
         Ok(config) => config,
         Err(err) => {
@@ -204,7 +240,9 @@ pub fn main() -> ExitCode {
             Command::Workspace(cmd) => commands::workspace::run(config, cmd).await,
             Command::Key(cmd) => commands::key::run(config, cmd).await,
             Command::Bench(cmd) => commands::bench::run(config, cmd).await,
-            Command::PrintDefaultConfig => unreachable!("handled before the runtime starts"),
+            Command::PrintDefaultConfig | Command::Analyze(_) => {
+                unreachable!("handled before the runtime starts")
+            }
         }
     });
     match result {

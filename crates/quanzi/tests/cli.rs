@@ -129,3 +129,34 @@ async fn workspace_and_key_commands_manage_access() {
         .unwrap();
     assert_eq!(after.status(), 401);
 }
+
+#[test]
+fn analyze_clv_fits_the_cdnow_table_and_scores_every_customer() {
+    let input = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../quanzi-domain/src/analytics/clv/testdata/cdnow_customers_summary.csv"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let output = dir.path().join("scores.csv");
+    let out = run(
+        &[
+            "analyze",
+            "clv",
+            "--input",
+            input,
+            "--output",
+            output.to_str().unwrap(),
+        ],
+        &[],
+    );
+    // The published fit: r = 0.243, α = 4.414, a = 0.793, b = 2.426.
+    let line = out.lines().find(|l| l.starts_with("BG/NBD")).unwrap();
+    for expected in ["r 0.2425", "alpha 4.413", "a 0.792", "b 2.425"] {
+        assert!(line.contains(expected), "{line}");
+    }
+    let scores = std::fs::read_to_string(&output).unwrap();
+    assert_eq!(scores.lines().count(), 2357 + 1);
+    let first: Vec<&str> = scores.lines().nth(1).unwrap().split(',').collect();
+    let p_alive: f64 = first[1].parse().unwrap();
+    assert!((0.0..=1.0).contains(&p_alive));
+}

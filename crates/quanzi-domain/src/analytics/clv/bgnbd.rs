@@ -62,11 +62,12 @@ impl BgNbd {
         1.0 / (1.0 + odds)
     }
 
-    /// Expected purchases in the next `t` time units for this customer (eq. 10). Needs
-    /// a > 1 (the expectation is infinite otherwise); returns `NaN` then.
+    /// Expected purchases in the next `t` time units for this customer (eq. 10). The
+    /// formula divides by a − 1; at a = 1 exactly it returns `NaN` (both factors vanish
+    /// there; fitted values never land on it).
     pub fn expected_purchases(&self, s: &Summary, t: f64) -> f64 {
         let BgNbd { r, alpha, a, b } = *self;
-        if a <= 1.0 {
+        if (a - 1.0).abs() < 1e-12 {
             return f64::NAN;
         }
         if t <= 0.0 {
@@ -230,6 +231,9 @@ mod tests {
         let e10 = params.expected_purchases(&s, 10.0);
         let e20 = params.expected_purchases(&s, 20.0);
         assert!(e10 > 0.0 && e20 > e10);
+        // Below a = 1 (CDNOW's fit) both factors change sign: still positive.
+        let cdnow = TRUE.expected_purchases(&s, 10.0);
+        assert!(cdnow > 0.0 && TRUE.expected_purchases(&s, 20.0) > cdnow);
         let more = Summary {
             frequency: 6.0,
             recency: 29.0,

@@ -12,6 +12,7 @@
 //!   standard errors.
 //! - `special`: log-gamma and the Gauss hypergeometric function the formulas need.
 //! - [`simulate`]: drawing customers from known parameters (for tests and benchmarks).
+//! - [`table`]: reading a customer summary table (CSV) as `lifetimes` writes it.
 //!
 //! Inputs are the usual RFM summary per customer, in one time unit throughout (days or
 //! weeks): `frequency` x = repeat purchases, `recency` t_x = time of the last purchase
@@ -23,6 +24,7 @@ mod fit;
 pub mod gamma_gamma;
 pub mod simulate;
 mod special;
+pub mod table;
 pub mod value;
 
 /// One customer's purchase history, summarised.
