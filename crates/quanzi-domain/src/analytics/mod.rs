@@ -2,6 +2,13 @@
 //! data and by the command line on CSV files.
 //!
 //! # Layout
+//! - [`attribution`]: multi-touch attribution over journeys (heuristics, exact Markov
+//!   removal effect of order 1–3, Shapley values), ChannelAttribution's path table.
 //! - [`clv`]: customer lifetime value (BG/NBD, Gamma-Gamma, discounted CLV).
+//! - [`experiments`]: assignment by hashing, gbstats-style Bayesian tests, Beta-Binomial,
+//!   Welch, sequential confidence sequences, CUPED, sample-ratio mismatch, top-two
+//!   Thompson sampling, holdout lift.
 
+pub mod attribution;
 pub mod clv;
+pub mod experiments;
