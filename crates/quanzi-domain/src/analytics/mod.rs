@@ -8,7 +8,10 @@
 //! - [`experiments`]: assignment by hashing, gbstats-style Bayesian tests, Beta-Binomial,
 //!   Welch, sequential confidence sequences, CUPED, sample-ratio mismatch, top-two
 //!   Thompson sampling, holdout lift.
+//! - [`special`]: the special functions they share (log-gamma, incomplete gamma and beta,
+//!   normal, Student t, chi-square).
 
 pub mod attribution;
 pub mod clv;
 pub mod experiments;
+pub mod special;

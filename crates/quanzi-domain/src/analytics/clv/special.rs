@@ -1,33 +1,7 @@
-//! The special functions the CLV formulas need.
+//! The special functions the CLV formulas need: the shared log-gamma, and the Gauss
+//! hypergeometric function.
 
-/// ln Γ(x) for x > 0 (Lanczos, g = 7, n = 9: about 15 significant digits).
-pub(crate) fn ln_gamma(x: f64) -> f64 {
-    const G: f64 = 7.0;
-    const COEFFICIENTS: [f64; 9] = [
-        0.999_999_999_999_809_9,
-        676.520_368_121_885_1,
-        -1_259.139_216_722_402_8,
-        771.323_428_777_653_1,
-        -176.615_029_162_140_6,
-        12.507_343_278_686_905,
-        -0.138_571_095_265_720_12,
-        9.984_369_578_019_572e-6,
-        1.505_632_735_149_311_6e-7,
-    ];
-    if x < 0.5 {
-        // Reflection: Γ(x)Γ(1−x) = π / sin(πx).
-        return std::f64::consts::PI.ln()
-            - (std::f64::consts::PI * x).sin().abs().ln()
-            - ln_gamma(1.0 - x);
-    }
-    let x = x - 1.0;
-    let mut sum = COEFFICIENTS[0];
-    for (i, c) in COEFFICIENTS.iter().enumerate().skip(1) {
-        sum += c / (x + i as f64);
-    }
-    let t = x + G + 0.5;
-    0.5 * (2.0 * std::f64::consts::PI).ln() + (x + 0.5) * t.ln() - t + sum.ln()
-}
+pub(crate) use crate::analytics::special::gamma::ln_gamma;
 
 /// The Gauss hypergeometric function ₂F₁(a, b; c; z) for 0 ≤ z < 1 by its series, which
 /// converges there; summed until the terms stop mattering.

@@ -32,8 +32,8 @@
 
 use super::effect::{self, EffectEstimate, Scale};
 use super::level::IntervalLevel;
-use super::special::normal;
 use super::summary::ArmSummary;
+use crate::analytics::special::normal;
 use crate::input::InvalidInput;
 
 /// A proper normal prior on the effect, stated on `scale`.

@@ -28,7 +28,7 @@
 //! are the normal partial expectations of [`super::bayesian::positive_and_negative_parts`].
 
 use super::bayesian::positive_and_negative_parts;
-use super::special::normal;
+use crate::analytics::special::normal;
 use crate::input::InvalidInput;
 
 /// The largest number of terms the exact sum may take (about a millisecond).
@@ -228,7 +228,7 @@ pub fn expected_loss_of_choosing(x: BetaDistribution, y: BetaDistribution) -> (f
 /// runs in linear space, rescaled when it grows large, and stops once the terms are
 /// falling and too small to change the total.
 fn miller_sum(b: BetaDistribution, a: BetaDistribution) -> f64 {
-    use super::special::beta::ln_beta;
+    use crate::analytics::special::beta::ln_beta;
     const RESCALE_ABOVE: f64 = 1e250;
     let terms = b.alpha as u64;
     // The sum is e^ln_scale · sum, with the first term e^ln_scale.
@@ -257,7 +257,7 @@ fn miller_sum(b: BetaDistribution, a: BetaDistribution) -> f64 {
 mod tests {
     use super::*;
     use crate::analytics::experiments::sampling;
-    use crate::analytics::experiments::special::beta::{ln_beta, regularized_incomplete_beta};
+    use crate::analytics::special::beta::{ln_beta, regularized_incomplete_beta};
     use proptest::prelude::*;
     use rand::rngs::StdRng;
     use rand::SeedableRng;

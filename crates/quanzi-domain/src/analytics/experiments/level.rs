@@ -1,6 +1,6 @@
 //! The coverage of an interval (credible or confidence), e.g. 95 %.
 
-use super::special::normal;
+use crate::analytics::special::normal;
 use crate::input::InvalidInput;
 
 /// An interval's coverage, strictly between 0 and 1; `alpha = 1 − level`.

@@ -21,8 +21,9 @@
 //! - [`srm`]: the sample-ratio-mismatch chi-square check.
 //! - [`thompson`]: top-two Thompson sampling to reallocate traffic.
 //! - [`incrementality`]: a program's lift over its holdout.
-//! - [`special`]: the special functions behind them (normal, Student t, chi-square, Beta,
-//!   gamma), written here to keep the crate free of numeric dependencies.
+//! - the special functions behind them (normal, Student t, chi-square, Beta, gamma) are in
+//!   [`crate::analytics::special`], shared with lifetime value, written here to keep the
+//!   crate free of numeric dependencies.
 //! - `sampling` (private): seeded Beta/Gamma/normal draws for the Monte Carlo parts.
 //!
 //! # Formulas
@@ -55,7 +56,6 @@ pub mod incrementality;
 pub mod level;
 mod sampling;
 pub mod sequential;
-pub mod special;
 pub mod srm;
 pub mod summary;
 pub mod thompson;

@@ -11,7 +11,7 @@
 
 use rand::Rng;
 
-use super::special::normal;
+use crate::analytics::special::normal;
 
 /// A standard normal draw.
 pub fn standard_normal<R: Rng + ?Sized>(rng: &mut R) -> f64 {

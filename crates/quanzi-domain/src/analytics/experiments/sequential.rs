@@ -132,7 +132,7 @@ pub fn confidence_sequence(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::analytics::experiments::special::normal;
+    use crate::analytics::special::normal;
 
     #[test]
     fn half_width_matches_the_worked_formula() {

@@ -5,7 +5,7 @@
 //! A tiny p-value means the split is broken (a redirect that loses users, a bot filter
 //! applied to one arm) and the experiment's results should not be trusted.
 
-use super::special::chi_square;
+use crate::analytics::special::chi_square;
 use crate::input::InvalidInput;
 
 /// GrowthBook's default: flag a mismatch when `p < 0.001`, strict because the check runs

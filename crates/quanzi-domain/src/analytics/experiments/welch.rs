@@ -5,8 +5,8 @@
 //! `p = P(|T_df| ≥ |t|)` and the interval `Δ ± t_{df, 1 − α/2} · se`.
 
 use super::level::IntervalLevel;
-use super::special::student_t;
 use super::summary::ArmSummary;
+use crate::analytics::special::student_t;
 use crate::input::InvalidInput;
 
 /// The test's inputs, echoed.

@@ -17,7 +17,7 @@ pub fn sf(x: f64, df: f64) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::analytics::experiments::special::normal;
+    use crate::analytics::special::normal;
 
     #[test]
     fn one_degree_of_freedom_is_a_squared_normal() {
