@@ -44,6 +44,23 @@ pub enum Command {
 
 #[derive(Subcommand)]
 pub enum AnalyzeCommand {
+    /// Multi-touch attribution on a path table as ChannelAttribution takes it
+    /// (`path,total_conversions,total_conversion_value,total_null`, paths `a > b > c`):
+    /// every model side by side, or the ones named.
+    Attribution {
+        #[arg(long)]
+        input: std::path::PathBuf,
+        /// Models to run: first, last, linear, position, decay, markov1, markov2, markov3,
+        /// shapley (default: all).
+        #[arg(long, value_delimiter = ',')]
+        models: Vec<String>,
+        /// Half-life of the time-decay model, in touches.
+        #[arg(long, default_value_t = 2.0)]
+        half_life: f64,
+        /// Where to write the credits as CSV (channel, model, conversions, value).
+        #[arg(long)]
+        output: Option<std::path::PathBuf>,
+    },
     /// Lifetime value: fit BG/NBD (and Gamma-Gamma when the table has mean order values)
     /// on a customer summary table (`id,frequency,recency,T[,monetary_value]`, as
     /// `lifetimes` writes it) and score every customer.

@@ -160,3 +160,41 @@ fn analyze_clv_fits_the_cdnow_table_and_scores_every_customer() {
     let p_alive: f64 = first[1].parse().unwrap();
     assert!((0.0..=1.0).contains(&p_alive));
 }
+
+#[test]
+fn analyze_attribution_runs_every_model_and_each_credits_every_conversion() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("paths.csv");
+    std::fs::write(
+        &input,
+        "path,total_conversions,total_conversion_value,total_null\n\
+         search > wechat > kol,10,1000,40\nwechat,5,300,100\nkol > search,3,250,20\nsearch,2,80,60\n",
+    )
+    .unwrap();
+    let output = dir.path().join("credits.csv");
+    let out = run(
+        &[
+            "analyze",
+            "attribution",
+            "--input",
+            input.to_str().unwrap(),
+            "--output",
+            output.to_str().unwrap(),
+        ],
+        &[],
+    );
+    assert!(out.contains("markov order 1"), "{out}");
+    let credits = std::fs::read_to_string(&output).unwrap();
+    let mut per_model = std::collections::BTreeMap::<String, (f64, f64)>::new();
+    for line in credits.lines().skip(1) {
+        let cells: Vec<&str> = line.split(',').collect();
+        let entry = per_model.entry(cells[1].to_owned()).or_default();
+        entry.0 += cells[2].parse::<f64>().unwrap();
+        entry.1 += cells[3].parse::<f64>().unwrap();
+    }
+    assert_eq!(per_model.len(), 9, "{per_model:?}");
+    for (model, (conversions, value)) in per_model {
+        assert!((conversions - 20.0).abs() < 1e-6, "{model}: {conversions}");
+        assert!((value - 1630.0).abs() < 1e-6, "{model}: {value}");
+    }
+}

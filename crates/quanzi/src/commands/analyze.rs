@@ -14,6 +14,12 @@ use crate::cli::AnalyzeCommand;
 
 pub fn run(command: AnalyzeCommand) -> anyhow::Result<()> {
     match command {
+        AnalyzeCommand::Attribution {
+            input,
+            models,
+            half_life,
+            output,
+        } => super::analyze_attribution::run(&input, &models, half_life, output.as_deref()),
         AnalyzeCommand::Clv {
             input,
             output,

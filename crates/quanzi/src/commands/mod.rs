@@ -1,6 +1,7 @@
 //! One module per subcommand.
 
 pub mod analyze;
+pub mod analyze_attribution;
 pub mod bench;
 pub mod bench_flash;
 pub mod bench_http;
