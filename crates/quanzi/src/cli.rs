@@ -141,6 +141,18 @@ pub enum BenchCommand {
         #[arg(long)]
         redis_gate: bool,
     },
+    /// Attribution models on a synthetic path table, written as CSV for peers to read.
+    Attribution {
+        #[arg(long, default_value_t = 1_000_000)]
+        journeys: usize,
+        #[arg(long, default_value_t = 10)]
+        channels: usize,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Where the path table goes (ChannelAttribution's columns).
+        #[arg(long, default_value = "scratch/paths.csv")]
+        output: std::path::PathBuf,
+    },
     /// Cart pricing latency (p50/p99) for a 20-item cart with 10 applicable promotions.
     Pricing {
         #[arg(long, default_value_t = 20_000)]

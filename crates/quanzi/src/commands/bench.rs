@@ -54,6 +54,12 @@ pub async fn run(config: Config, command: BenchCommand) -> anyhow::Result<()> {
             )
             .await
         }
+        BenchCommand::Attribution {
+            journeys,
+            channels,
+            seed,
+            output,
+        } => super::bench_attribution::run(journeys, channels, seed, &output),
         BenchCommand::Pricing { runs } => super::bench_pricing::run(config, runs).await,
         BenchCommand::Segments {
             members,

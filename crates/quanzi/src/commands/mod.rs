@@ -3,6 +3,7 @@
 pub mod analyze;
 pub mod analyze_attribution;
 pub mod bench;
+pub mod bench_attribution;
 pub mod bench_flash;
 pub mod bench_http;
 pub mod bench_ingest;
