@@ -153,6 +153,15 @@ pub enum BenchCommand {
         #[arg(long, default_value = "scratch/paths.csv")]
         output: std::path::PathBuf,
     },
+    /// The Bayesian A/B test on random arms, timed per test, inputs and results as CSV.
+    Experiments {
+        #[arg(long, default_value_t = 1_000)]
+        tests: usize,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        #[arg(long, default_value = "scratch/bayesian.csv")]
+        output: std::path::PathBuf,
+    },
     /// Cart pricing latency (p50/p99) for a 20-item cart with 10 applicable promotions.
     Pricing {
         #[arg(long, default_value_t = 20_000)]

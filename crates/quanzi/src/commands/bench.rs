@@ -60,6 +60,11 @@ pub async fn run(config: Config, command: BenchCommand) -> anyhow::Result<()> {
             seed,
             output,
         } => super::bench_attribution::run(journeys, channels, seed, &output),
+        BenchCommand::Experiments {
+            tests,
+            seed,
+            output,
+        } => super::bench_experiments::run(tests, seed, &output),
         BenchCommand::Pricing { runs } => super::bench_pricing::run(config, runs).await,
         BenchCommand::Segments {
             members,

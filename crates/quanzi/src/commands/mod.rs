@@ -4,6 +4,7 @@ pub mod analyze;
 pub mod analyze_attribution;
 pub mod bench;
 pub mod bench_attribution;
+pub mod bench_experiments;
 pub mod bench_flash;
 pub mod bench_http;
 pub mod bench_ingest;
