@@ -25,6 +25,14 @@ pub enum Error {
 }
 
 impl Error {
+    /// A 409 with a stable code and a message for the caller.
+    pub fn conflict(code: &'static str, message: impl Into<String>) -> Error {
+        Error::Conflict {
+            code,
+            message: message.into(),
+        }
+    }
+
     pub fn not_found(what: &'static str) -> impl FnOnce(StoreError) -> Error {
         move |err| match err {
             StoreError::NotFound => Error::NotFound { what },

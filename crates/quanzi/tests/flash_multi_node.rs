@@ -5,14 +5,11 @@
 mod common;
 
 use std::collections::BTreeSet;
-use std::sync::Arc;
 use std::time::Duration;
 
-use common::{field, run, Node};
+use common::{app_at, three_nodes};
 use futures_util::StreamExt;
-use quanzi_app::config::Config;
-use quanzi_app::App;
-use quanzi_domain::time::{Clock, ManualClock, SystemClock};
+use quanzi_domain::time::{Clock, SystemClock};
 use quanzi_store::testkit::TestDb;
 use serde_json::{json, Value};
 
@@ -25,23 +22,7 @@ const TWICE: usize = 500;
 async fn three_nodes_sell_exactly_the_stock_once_per_member() {
     let db = TestDb::postgres().await;
     db.store().await;
-    let created = run(
-        &[
-            "workspace",
-            "create",
-            "--name",
-            "flash",
-            "--database",
-            &db.url,
-        ],
-        &[],
-    );
-    let key = field(&created, "api key");
-    let nodes = [
-        Node::start(&db.url, &[]).await,
-        Node::start(&db.url, &[]).await,
-        Node::start(&db.url, &[]).await,
-    ];
+    let (key, nodes) = three_nodes(&db.url, "flash").await;
     let client = reqwest::Client::new();
     let post = |base: &str, path: &str, body: Value| {
         client
@@ -137,9 +118,7 @@ async fn three_nodes_sell_exactly_the_stock_once_per_member() {
     let later = now.plus(Duration::from_secs(120));
     let mut sweepers = Vec::new();
     for _ in 0..3 {
-        let mut config = Config::default();
-        config.database.url = db.url.clone();
-        let app = App::new(db.store().await, config, Arc::new(ManualClock::at(later)));
+        let app = app_at(&db, later).await;
         sweepers.push(tokio::spawn(async move {
             quanzi_app::jobs::promotions::sweep(&app).await.unwrap()
         }));

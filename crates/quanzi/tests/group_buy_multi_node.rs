@@ -5,13 +5,10 @@
 
 mod common;
 
-use std::sync::Arc;
 use std::time::Duration;
 
-use common::{field, run, Node};
-use quanzi_app::config::Config;
-use quanzi_app::App;
-use quanzi_domain::time::{Clock, ManualClock, SystemClock};
+use common::{app_at, three_nodes};
+use quanzi_domain::time::{Clock, SystemClock};
 use quanzi_store::testkit::TestDb;
 use serde_json::{json, Value};
 
@@ -19,23 +16,7 @@ use serde_json::{json, Value};
 async fn three_nodes_fill_a_group_exactly_and_refund_a_failed_one_once() {
     let db = TestDb::postgres().await;
     db.store().await;
-    let created = run(
-        &[
-            "workspace",
-            "create",
-            "--name",
-            "groups",
-            "--database",
-            &db.url,
-        ],
-        &[],
-    );
-    let key = field(&created, "api key");
-    let nodes = [
-        Node::start(&db.url, &[]).await,
-        Node::start(&db.url, &[]).await,
-        Node::start(&db.url, &[]).await,
-    ];
+    let (key, nodes) = three_nodes(&db.url, "groups").await;
     let client = reqwest::Client::new();
     let post = |base: &str, path: &str, body: Value| {
         client
@@ -148,9 +129,7 @@ async fn three_nodes_fill_a_group_exactly_and_refund_a_failed_one_once() {
     let later = now.plus(Duration::from_secs(2 * 3_600));
     let mut sweepers = Vec::new();
     for _ in 0..3 {
-        let mut config = Config::default();
-        config.database.url = db.url.clone();
-        let app = App::new(db.store().await, config, Arc::new(ManualClock::at(later)));
+        let app = app_at(&db, later).await;
         sweepers.push(tokio::spawn(async move {
             quanzi_app::jobs::social::sweep(&app).await.unwrap()
         }));

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{field, run, Node};
+use common::three_nodes;
 use quanzi_store::testkit::TestDb;
 use serde_json::{json, Value};
 
@@ -11,23 +11,7 @@ use serde_json::{json, Value};
 async fn three_nodes_never_overdraw_one_wallet() {
     let db = TestDb::postgres().await;
     db.store().await;
-    let created = run(
-        &[
-            "workspace",
-            "create",
-            "--name",
-            "ledger",
-            "--database",
-            &db.url,
-        ],
-        &[],
-    );
-    let key = field(&created, "api key");
-    let nodes = [
-        Node::start(&db.url, &[]).await,
-        Node::start(&db.url, &[]).await,
-        Node::start(&db.url, &[]).await,
-    ];
+    let (key, nodes) = three_nodes(&db.url, "ledger").await;
     let client = reqwest::Client::new();
     let post = |base: &str, path: &str, body: Value| {
         client

@@ -30,6 +30,19 @@ pub mod social;
 pub mod tags;
 pub mod workspaces;
 
+/// A display name (of a coupon template, a campaign, an item…): trimmed, 1 to 100
+/// characters.
+pub(crate) fn checked_name(raw: &str) -> Result<String, quanzi_domain::input::InvalidInput> {
+    let name = raw.trim();
+    if name.is_empty() || name.chars().count() > 100 {
+        return Err(quanzi_domain::input::InvalidInput::new(
+            "name",
+            "must be 1 to 100 characters",
+        ));
+    }
+    Ok(name.to_owned())
+}
+
 /// Audit details as a JSON object of string fields (no serde_json in this crate: the
 /// values are ids and names we escape ourselves).
 pub(crate) fn audit_details(fields: &[(&str, &str)]) -> String {

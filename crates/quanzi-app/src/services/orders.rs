@@ -39,7 +39,8 @@ pub struct RecordedOrder {
     pub created: bool,
 }
 
-fn check_external_id(field: &str, raw: &str) -> Result<String> {
+/// An order or refund number as the storefront gives it: 1 to 128 visible ASCII characters.
+pub(crate) fn check_external_id(field: &str, raw: &str) -> Result<String> {
     if raw.is_empty() || raw.len() > 128 || !raw.bytes().all(|b| b.is_ascii_graphic()) {
         return Err(InvalidInput::new(field, "must be 1 to 128 visible ASCII characters").into());
     }

@@ -234,24 +234,6 @@ impl Store {
             .collect()
     }
 
-    /// Coupons locked or used by an order (its external id).
-    pub async fn coupons_of_order(
-        &self,
-        workspace: &WorkspaceId,
-        order: &str,
-    ) -> Result<Vec<CouponRow>> {
-        sqlx::query(&format!(
-            "SELECT {COUPON_COLUMNS} FROM coupons WHERE workspace_id = $1 AND order_id = $2 ORDER BY id"
-        ))
-        .bind(workspace.as_str())
-        .bind(order)
-        .fetch_all(self.reader())
-        .await?
-        .iter()
-        .map(coupon)
-        .collect()
-    }
-
     /// How many coupons of each template are in each state, for the liability report.
     pub async fn coupon_usage(&self, workspace: &WorkspaceId) -> Result<Vec<CouponTemplateUsage>> {
         let rows = sqlx::query(

@@ -82,6 +82,44 @@ pub fn run(args: &[&str], env: &[(&str, &str)]) -> String {
     String::from_utf8(output.stdout).unwrap()
 }
 
+/// A workspace made with the CLI and three `quanzi serve` nodes over `database`: the
+/// workspace's admin key and the nodes.
+pub async fn three_nodes(database: &str, workspace: &str) -> (String, [Node; 3]) {
+    let created = run(
+        &[
+            "workspace",
+            "create",
+            "--name",
+            workspace,
+            "--database",
+            database,
+        ],
+        &[],
+    );
+    let key = field(&created, "api key");
+    let nodes = [
+        Node::start(database, &[]).await,
+        Node::start(database, &[]).await,
+        Node::start(database, &[]).await,
+    ];
+    (key, nodes)
+}
+
+/// An app over the test database whose clock stands at `at`, as another node's would:
+/// for running sweeps on an injected clock beside the real nodes.
+pub async fn app_at(
+    db: &quanzi_store::testkit::TestDb,
+    at: quanzi_domain::time::Timestamp,
+) -> quanzi_app::App {
+    let mut config = quanzi_app::config::Config::default();
+    config.database.url = db.url.clone();
+    quanzi_app::App::new(
+        db.store().await,
+        config,
+        std::sync::Arc::new(quanzi_domain::time::ManualClock::at(at)),
+    )
+}
+
 /// The value after `label` on the line starting with it, e.g. `api key    qz_…`.
 pub fn field(output: &str, label: &str) -> String {
     output

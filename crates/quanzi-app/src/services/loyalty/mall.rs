@@ -29,10 +29,7 @@ pub struct NewItem {
 
 pub async fn create_item(app: &App, principal: &Principal, new: NewItem) -> Result<MallItemRow> {
     principal.require_console(Role::Admin, Scope::Admin)?;
-    let name = new.name.trim().to_owned();
-    if name.is_empty() || name.chars().count() > 100 {
-        return Err(InvalidInput::new("name", "must be 1 to 100 characters").into());
-    }
+    let name = crate::services::checked_name(&new.name)?;
     if !(1..=100_000_000).contains(&new.points) {
         return Err(InvalidInput::new("points", "must be 1 to 100000000").into());
     }
@@ -84,13 +81,6 @@ pub async fn items(app: &App, principal: &Principal) -> Result<Vec<MallItemRow>>
     Ok(app.store.mall_items(&principal.workspace_id).await?)
 }
 
-fn conflict(code: &'static str, message: impl Into<String>) -> Error {
-    Error::Conflict {
-        code,
-        message: message.into(),
-    }
-}
-
 /// Redeems `quantity` of an item for a member.
 pub async fn redeem(
     app: &App,
@@ -117,14 +107,17 @@ pub async fn redeem(
         if let Some(limit) = item.per_member_limit {
             let held = tx.redeemed_quantity(ws, &item.id, &member.id).await?;
             if held + quantity > limit {
-                return Err(conflict(
+                return Err(Error::conflict(
                     "redemption_limit_reached",
                     format!("each member may redeem at most {limit} of this item; this member has {held}"),
                 ));
             }
         }
         if !tx.take_stock(ws, &item.id, quantity).await? {
-            return Err(conflict("out_of_stock", "not enough of this item is left"));
+            return Err(Error::conflict(
+                "out_of_stock",
+                "not enough of this item is left",
+            ));
         }
         let row = RedemptionRow {
             id: format!("rdm_{}", new_id_body(now)),
@@ -151,7 +144,7 @@ pub async fn redeem(
         };
         let applied = retry_on_race!(apply_in(&mut tx, ws, &[hold], now).await);
         if let Outcome::Failed { error, .. } = &applied.outcomes[0] {
-            return Err(conflict(error.as_str(), error.message()));
+            return Err(Error::conflict(error.as_str(), error.message()));
         }
         retry_on_race!(tx.insert_redemption(ws, &row).await);
         match tx.commit().await {
@@ -181,7 +174,7 @@ pub async fn cancel(
             .await
             .map_err(Error::not_found("redemption"))?;
         if row.status == "cancelled" {
-            return Err(conflict(
+            return Err(Error::conflict(
                 "redemption_cancelled",
                 "this redemption was already cancelled",
             ));
@@ -199,12 +192,14 @@ pub async fn cancel(
                 error: LedgerError::PendingAlreadyPosted,
                 ..
             } => {
-                return Err(conflict(
+                return Err(Error::conflict(
                     "redemption_settled",
                     format!("the {CANCEL_WINDOW_DAYS}-day cancellation window has passed"),
                 ))
             }
-            Outcome::Failed { error, .. } => return Err(conflict(error.as_str(), error.message())),
+            Outcome::Failed { error, .. } => {
+                return Err(Error::conflict(error.as_str(), error.message()))
+            }
             _ => {}
         }
         tx.return_stock(ws, &row.item_id, row.quantity).await?;

@@ -351,7 +351,7 @@ pub async fn lock(
     timeout_seconds: Option<i64>,
 ) -> Result<Checkout> {
     principal.require_any(&[Scope::Storefront, Scope::Admin])?;
-    check_order_id(order_id)?;
+    crate::services::orders::check_external_id("order_id", order_id)?;
     let timeout = timeout_seconds.unwrap_or(DEFAULT_LOCK_SECONDS);
     if !(60..=MAX_LOCK_SECONDS).contains(&timeout) {
         return Err(InvalidInput::new(
@@ -501,7 +501,7 @@ fn require_chosen_applied(quote: &Quote, chosen: Option<&[String]>) -> Result<()
 /// Releases the coupons an unpaid order holds (the shopper cancelled).
 pub async fn cancel(app: &App, principal: &Principal, order_id: &str) -> Result<Vec<CouponRow>> {
     principal.require_any(&[Scope::Storefront, Scope::Admin])?;
-    check_order_id(order_id)?;
+    crate::services::orders::check_external_id("order_id", order_id)?;
     let ws = &principal.workspace_id;
     release(app, ws, order_id, None).await
 }
@@ -543,13 +543,4 @@ pub async fn expire_coupons(app: &App, limit: i64) -> Result<u64> {
     let expired = tx.expire_coupons(app.clock.now(), limit).await?;
     tx.commit().await?;
     Ok(expired)
-}
-
-fn check_order_id(raw: &str) -> Result<()> {
-    if raw.is_empty() || raw.len() > 128 || !raw.bytes().all(|b| b.is_ascii_graphic()) {
-        return Err(
-            InvalidInput::new("order_id", "must be 1 to 128 visible ASCII characters").into(),
-        );
-    }
-    Ok(())
 }

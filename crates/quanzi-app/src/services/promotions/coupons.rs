@@ -44,10 +44,7 @@ pub async fn create_template(
     rules: CouponRules,
 ) -> Result<Template> {
     principal.require_console(Role::Operator, Scope::Admin)?;
-    let name = name.trim();
-    if name.is_empty() || name.chars().count() > 100 {
-        return Err(InvalidInput::new("name", "must be 1 to 100 characters").into());
-    }
+    let name = crate::services::checked_name(name)?;
     rules.check()?;
     let now = app.clock.now();
     let row = CouponTemplateRow {

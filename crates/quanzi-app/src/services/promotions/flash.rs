@@ -44,19 +44,9 @@ pub struct Sale {
     pub price_checks: Vec<(String, PriceCheck)>,
 }
 
-fn conflict(code: &'static str, message: impl Into<String>) -> Error {
-    Error::Conflict {
-        code,
-        message: message.into(),
-    }
-}
-
 pub async fn create(app: &App, principal: &Principal, new: NewSale) -> Result<Sale> {
     principal.require_console(Role::Operator, Scope::Admin)?;
-    let name = new.name.trim().to_owned();
-    if name.is_empty() || name.chars().count() > 100 {
-        return Err(InvalidInput::new("name", "must be 1 to 100 characters").into());
-    }
+    let name = crate::services::checked_name(&new.name)?;
     new.sale.check()?;
     if new.redis_gate && app.redis_gate.is_none() {
         return Err(InvalidInput::new(
@@ -216,23 +206,22 @@ pub async fn reserve(
         .into());
     }
     if let Some(order) = &input.order_id {
-        if order.is_empty() || order.len() > 128 || !order.bytes().all(|b| b.is_ascii_graphic()) {
-            return Err(
-                InvalidInput::new("order_id", "must be 1 to 128 visible ASCII characters").into(),
-            );
-        }
+        crate::services::orders::check_external_id("order_id", order)?;
     }
     if sale.status != "active" {
-        return Err(conflict("flash_ended", "this flash sale was cancelled"));
+        return Err(Error::conflict(
+            "flash_ended",
+            "this flash sale was cancelled",
+        ));
     }
     match phase(sale.starts_at, sale.ends_at, now) {
         Phase::NotStarted => {
-            return Err(conflict(
+            return Err(Error::conflict(
                 "flash_not_started",
                 format!("this flash sale starts at {}", sale.starts_at.to_rfc3339()),
             ))
         }
-        Phase::Ended => return Err(conflict("flash_ended", "this flash sale has ended")),
+        Phase::Ended => return Err(Error::conflict("flash_ended", "this flash sale has ended")),
         Phase::Open => {}
     }
     if app
@@ -301,7 +290,7 @@ pub async fn reserve(
                     tracing::warn!(%err, "could not give units back to the redis gate");
                 }
             }
-            Err(conflict(
+            Err(Error::conflict(
                 "flash_limit_reached",
                 "this member already holds as many as the sale allows",
             ))
@@ -314,7 +303,7 @@ pub async fn reserve(
 }
 
 fn sold_out() -> Error {
-    conflict("flash_sold_out", "sold out: no stock is left for this SKU")
+    Error::conflict("flash_sold_out", "sold out: no stock is left for this SKU")
 }
 
 /// Stock came back from an ended reservation: this node forgets that its SKU sold out,
@@ -416,7 +405,7 @@ pub async fn complete(
 
 async fn not_reserved(app: &App, ws: &WorkspaceId, id: &str) -> Error {
     match app.store.flash_reservation(ws, id).await {
-        Ok(row) => conflict(
+        Ok(row) => Error::conflict(
             "reservation_not_reserved",
             format!("this reservation is already {}", row.status),
         ),

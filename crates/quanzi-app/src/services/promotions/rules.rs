@@ -155,10 +155,7 @@ fn read(row: PromotionRow) -> Result<Promotion> {
 
 pub async fn create(app: &App, principal: &Principal, new: NewPromotion) -> Result<Promotion> {
     principal.require_console(Role::Operator, Scope::Admin)?;
-    let name = new.name.trim().to_owned();
-    if name.is_empty() || name.chars().count() > 100 {
-        return Err(InvalidInput::new("name", "must be 1 to 100 characters").into());
-    }
+    let name = crate::services::checked_name(&new.name)?;
     if new.ends_at <= new.starts_at {
         return Err(InvalidInput::new("ends_at", "must be after starts_at").into());
     }

@@ -71,13 +71,6 @@ fn read(row: BargainCampaignRow) -> Result<CampaignView> {
     Ok(CampaignView { row, rules })
 }
 
-fn conflict(code: &'static str, message: impl Into<String>) -> Error {
-    Error::Conflict {
-        code,
-        message: message.into(),
-    }
-}
-
 pub struct NewCampaign {
     pub name: String,
     pub sku: String,
@@ -92,10 +85,7 @@ pub async fn create_campaign(
     new: NewCampaign,
 ) -> Result<CampaignView> {
     principal.require_console(Role::Operator, Scope::Admin)?;
-    let name = new.name.trim();
-    if name.is_empty() || name.chars().count() > 100 {
-        return Err(InvalidInput::new("name", "must be 1 to 100 characters").into());
-    }
+    let name = crate::services::checked_name(&new.name)?;
     quanzi_domain::promotions::coupons::check_code("sku", &new.sku)?;
     new.rules.check()?;
     if new.ends_at <= new.starts_at {
@@ -199,13 +189,13 @@ pub async fn start(
     let member = members::unerased(app, principal, member_id).await?;
     let now = app.clock.now();
     if now < campaign.row.starts_at {
-        return Err(conflict(
+        return Err(Error::conflict(
             "campaign_not_started",
             "this bargain campaign has not started",
         ));
     }
     if now >= campaign.row.ends_at {
-        return Err(conflict(
+        return Err(Error::conflict(
             "campaign_ended",
             "this bargain campaign has ended",
         ));
@@ -274,7 +264,7 @@ pub async fn help(
     let helper = members::unerased(app, principal, helper_id).await?;
     super::fraud::check_helper_age(app, ws, helper.created_at, app.clock.now()).await?;
     if helper.id == bargain.member_id {
-        return Err(conflict(
+        return Err(Error::conflict(
             "own_bargain",
             "a member cannot help their own bargain",
         ));
@@ -282,7 +272,7 @@ pub async fn help(
     if rules.new_users_only {
         let first_seen = helper.first_seen_at.unwrap_or(helper.created_at);
         if helper.order_count > 0 || first_seen.min(helper.created_at) < bargain.started_at {
-            return Err(conflict(
+            return Err(Error::conflict(
                 "not_a_new_user",
                 "only members new to the brand (no orders, first seen after the bargain started) may help",
             ));
@@ -295,9 +285,9 @@ pub async fn help(
             drop(tx);
             let current = app.store.bargain(ws, bargain_id).await?;
             return Err(if current.helpers >= current.helpers_needed {
-                conflict("bargain_complete", "this bargain already reached its floor")
+                Error::conflict("bargain_complete", "this bargain already reached its floor")
             } else {
-                conflict("bargain_closed", "this bargain has expired or was bought")
+                Error::conflict("bargain_closed", "this bargain has expired or was bought")
             });
         };
         let position = after.helpers - 1;
@@ -309,7 +299,7 @@ pub async fn help(
             helped_at: now,
         };
         if !retry_on_race!(tx.record_help(ws, &after, &help).await) {
-            return Err(conflict(
+            return Err(Error::conflict(
                 "already_helped",
                 "this member has already helped a bargain in this campaign",
             ));
@@ -334,24 +324,17 @@ pub async fn purchase(
     order_id: &str,
 ) -> Result<BargainView> {
     principal.require_any(&[Scope::Storefront, Scope::Admin])?;
-    if order_id.is_empty()
-        || order_id.len() > 128
-        || !order_id.bytes().all(|b| b.is_ascii_graphic())
-    {
-        return Err(
-            InvalidInput::new("order_id", "must be 1 to 128 visible ASCII characters").into(),
-        );
-    }
+    crate::services::orders::check_external_id("order_id", order_id)?;
     let ws = &principal.workspace_id;
     let current = get(app, principal, bargain_id).await?;
     if current.state != "open" {
-        return Err(conflict(
+        return Err(Error::conflict(
             "bargain_closed",
             format!("this bargain is {}", current.state),
         ));
     }
     if current.purchase_price_fen.is_none() {
-        return Err(conflict(
+        return Err(Error::conflict(
             "floor_not_reached",
             format!(
                 "this campaign sells only at the floor: {} more helper(s) needed",
@@ -362,7 +345,7 @@ pub async fn purchase(
     let now = app.clock.now();
     let mut tx = app.store.begin().await?;
     let Some(bought) = tx.purchase_bargain(ws, bargain_id, order_id, now).await? else {
-        return Err(conflict(
+        return Err(Error::conflict(
             "bargain_closed",
             "this bargain was bought a moment ago",
         ));

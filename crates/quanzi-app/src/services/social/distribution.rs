@@ -185,13 +185,6 @@ fn parse(raw: Option<String>) -> Settings {
         .unwrap_or_default()
 }
 
-fn conflict(code: &'static str, message: impl Into<String>) -> Error {
-    Error::Conflict {
-        code,
-        message: message.into(),
-    }
-}
-
 pub async fn settings(app: &App, principal: &Principal) -> Result<Settings> {
     principal.require_any(&[Scope::Storefront, Scope::Admin])?;
     Ok(parse(
@@ -240,7 +233,7 @@ pub async fn add_promoter(
             .await?,
     );
     if !settings.enabled {
-        return Err(conflict(
+        return Err(Error::conflict(
             "distribution_disabled",
             "distribution is switched off in this workspace",
         ));
@@ -255,13 +248,13 @@ pub async fn add_promoter(
         match settings.eligibility {
             Eligibility::Everyone => {}
             Eligibility::Appointed => {
-                return Err(conflict(
+                return Err(Error::conflict(
                     "not_eligible",
                     "promoters are appointed by the brand",
                 ))
             }
             Eligibility::MinSpend(fen) if member.gmv_fen - member.refund_fen < fen => {
-                return Err(conflict(
+                return Err(Error::conflict(
                     "not_eligible",
                     format!("promoters must have spent at least {fen} fen"),
                 ))
@@ -317,7 +310,7 @@ pub async fn bind_buyer(
     let ws = &principal.workspace_id;
     let settings = parse(app.store.distribution_settings(ws).await?);
     if !settings.enabled {
-        return Err(conflict(
+        return Err(Error::conflict(
             "distribution_disabled",
             "distribution is switched off in this workspace",
         ));
@@ -329,10 +322,13 @@ pub async fn bind_buyer(
         .await
         .map_err(Error::not_found("promoter"))?;
     if promoter.status != "active" {
-        return Err(conflict("promoter_suspended", "this promoter is suspended"));
+        return Err(Error::conflict(
+            "promoter_suspended",
+            "this promoter is suspended",
+        ));
     }
     if promoter.member_id == buyer.id {
-        return Err(conflict(
+        return Err(Error::conflict(
             "self_binding",
             "a promoter earns nothing on their own purchases",
         ));
@@ -548,7 +544,7 @@ pub async fn request_withdrawal(
         }
         let balance = retry_on_race!(tx.promoter_balance_in(ws, &member.id).await);
         if amount_fen > balance.available_fen() {
-            return Err(conflict(
+            return Err(Error::conflict(
                 "insufficient_commission",
                 format!(
                     "only {} fen of settled commission is available",
@@ -606,7 +602,7 @@ pub async fn review_withdrawal(
             .withdrawal(ws, id)
             .await
             .map_err(Error::not_found("withdrawal"))?;
-        return Err(conflict(
+        return Err(Error::conflict(
             "withdrawal_state",
             format!(
                 "this withdrawal is {}; {action} needs it {from}",

@@ -73,25 +73,20 @@ fn read(row: GroupBuyCampaignRow) -> Result<CampaignView> {
     Ok(CampaignView { row, rules })
 }
 
-fn conflict(code: &'static str, message: impl Into<String>) -> Error {
-    Error::Conflict {
-        code,
-        message: message.into(),
-    }
-}
-
 fn refused(refusal: JoinRefusal) -> Error {
     match refusal {
-        JoinRefusal::GroupFull => conflict("group_full", "every seat in this group is taken"),
-        JoinRefusal::GroupClosed => conflict("group_closed", "this group is no longer open"),
-        JoinRefusal::AlreadyInGroup => {
-            conflict("already_in_group", "this member is already in this group")
+        JoinRefusal::GroupFull => {
+            Error::conflict("group_full", "every seat in this group is taken")
         }
-        JoinRefusal::LimitReached => conflict(
+        JoinRefusal::GroupClosed => Error::conflict("group_closed", "this group is no longer open"),
+        JoinRefusal::AlreadyInGroup => {
+            Error::conflict("already_in_group", "this member is already in this group")
+        }
+        JoinRefusal::LimitReached => Error::conflict(
             "group_limit_reached",
             "this member is in as many groups of this campaign as allowed",
         ),
-        JoinRefusal::OrderUsed => conflict(
+        JoinRefusal::OrderUsed => Error::conflict(
             "order_already_used",
             "this order already bought a seat in a group",
         ),
@@ -105,10 +100,7 @@ pub async fn create_campaign(
     rules: Campaign,
 ) -> Result<CampaignView> {
     principal.require_console(Role::Operator, Scope::Admin)?;
-    let name = name.trim();
-    if name.is_empty() || name.chars().count() > 100 {
-        return Err(InvalidInput::new("name", "must be 1 to 100 characters").into());
-    }
+    let name = crate::services::checked_name(name)?;
     rules.check()?;
     let now = app.clock.now();
     let doc = CampaignDoc {
@@ -199,13 +191,16 @@ async fn seat_order(
 
 fn open_window(rules: &Campaign, now: Timestamp) -> Result<()> {
     if now < rules.starts_at {
-        return Err(conflict(
+        return Err(Error::conflict(
             "campaign_not_started",
             "this group buy has not started",
         ));
     }
     if now >= rules.ends_at {
-        return Err(conflict("campaign_ended", "this group buy has ended"));
+        return Err(Error::conflict(
+            "campaign_ended",
+            "this group buy has ended",
+        ));
     }
     Ok(())
 }

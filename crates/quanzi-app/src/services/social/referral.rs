@@ -101,13 +101,6 @@ fn read(row: ReferralProgramRow) -> Result<ProgramView> {
     Ok(ProgramView { row, rules })
 }
 
-fn conflict(code: &'static str, message: impl Into<String>) -> Error {
-    Error::Conflict {
-        code,
-        message: message.into(),
-    }
-}
-
 pub async fn create_program(
     app: &App,
     principal: &Principal,
@@ -115,10 +108,7 @@ pub async fn create_program(
     rules: ReferralProgram,
 ) -> Result<ProgramView> {
     principal.require_console(Role::Operator, Scope::Admin)?;
-    let name = name.trim();
-    if name.is_empty() || name.chars().count() > 100 {
-        return Err(InvalidInput::new("name", "must be 1 to 100 characters").into());
-    }
+    let name = crate::services::checked_name(name)?;
     rules.check()?;
     let now = app.clock.now();
     let doc = ProgramDoc {
@@ -179,7 +169,7 @@ async fn active_program(app: &App, ws: &WorkspaceId) -> Result<ProgramView> {
         .into_iter()
         .find(|p| p.status == "active")
         .ok_or_else(|| {
-            conflict(
+            Error::conflict(
                 "no_referral_program",
                 "this workspace runs no referral program",
             )
@@ -283,7 +273,7 @@ pub async fn bind(
             facts,
         };
         let bound = bind_rule(&program.rules, existing.as_ref(), &candidate, now)
-            .map_err(|refusal| conflict(refusal.code(), refusal.to_string()))?;
+            .map_err(|refusal| Error::conflict(refusal.code(), refusal.to_string()))?;
         let row = BindingRow {
             program_id: program.row.id.clone(),
             invitee_id: bound.invitee().to_owned(),
@@ -299,7 +289,7 @@ pub async fn bind(
             return Ok(row);
         }
         if !retry_on_race!(tx.upsert_binding(ws, &row).await) {
-            return Err(conflict(
+            return Err(Error::conflict(
                 "already_bound",
                 "this member was invited by someone else first",
             ));
