@@ -69,6 +69,9 @@ pub fn app(state: AppState) -> Router {
         .merge(routes::distribution::router(&state))
         .merge(routes::fraud::router(&state))
         .merge(routes::tiers::router(&state))
+        .merge(routes::analytics::router(&state))
+        .merge(routes::alerts::router(&state))
+        .merge(routes::experiments::router(&state))
         .layer(from_fn_with_state(state.clone(), auth::authenticate));
 
     Router::new()

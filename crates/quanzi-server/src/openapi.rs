@@ -6,9 +6,9 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder
 use utoipa::{Modify, OpenApi};
 
 use crate::routes::{
-    api_keys, audit, bargains, carts, checkins, coupons, distribution, events, flash_sales, fraud,
-    group_buys, jobs, loyalty, mall, members, operators, orders, privacy, promotions, referrals,
-    segments, sessions, tags, tiers, workspace,
+    alerts, analytics, api_keys, audit, bargains, carts, checkins, coupons, distribution, events,
+    experiments, flash_sales, fraud, group_buys, jobs, loyalty, mall, members, operators, orders,
+    privacy, promotions, referrals, segments, sessions, tags, tiers, workspace,
 };
 
 #[derive(OpenApi)]
@@ -54,6 +54,11 @@ use crate::routes::{
         distribution::get_settings, distribution::put_settings, distribution::add_promoter,
         distribution::bind, distribution::dashboard, distribution::withdraw, distribution::review,
         fraud::get_rules, fraud::put_rules, fraud::flags, fraud::review,
+        analytics::metric_series, analytics::overview,
+        alerts::create_rule, alerts::list_rules, alerts::update_rule, alerts::delete_rule,
+        alerts::list_alerts, alerts::acknowledge,
+        experiments::create, experiments::list, experiments::get_one, experiments::start,
+        experiments::stop, experiments::assign, experiments::get_results,
     ),
     components(schemas(crate::error::ErrorBody, crate::error::ErrorDetail)),
     modifiers(&Security),
@@ -71,6 +76,7 @@ use crate::routes::{
         (name = "tags", description = "Interest tag groups and tags, manual and rule-driven"),
         (name = "loyalty", description = "The points ledger: transfers, holds, lots, history, adjustments, liability, settings"),
         (name = "social", description = "Group buying (拼团), bargaining (砍价), referral fission (裂变), distribution (分销)"),
+        (name = "analytics", description = "Metric series with seasonal baselines, overview, anomaly alerts, experiments, funnels, retention, RFM, attribution, lifetime value"),
         (name = "promotions", description = "Coupons, spend-threshold rules, timed discounts, cart pricing, checkout locks, flash sales, liability"),
     )
 )]

@@ -9,7 +9,8 @@
 //!   `orders` (with refunds and the `domain_events` outbox), `secrets`, `loyalty` (the points
 //!   ledger's accounts, transfers, lots and pending transfers), `promotions` (coupons,
 //!   flash-sale stock and reservations, threshold rules, SKU price history), `social`
-//!   (group buys, bargains, referrals, distribution).
+//!   (group buys, bargains, referrals, distribution), `analytics` (per-bucket metric totals,
+//!   alert rules and alerts, experiments and exposures).
 //! - `sql`: placeholders and chunking for portable multi-row statements.
 //! - [`testkit`] (feature `testkit`): a fresh database per test on either engine.
 //!
@@ -20,6 +21,7 @@
 //! beside the writer).
 #![forbid(unsafe_code)]
 
+mod analytics;
 mod api_keys;
 mod audit;
 mod bench;
@@ -48,6 +50,7 @@ pub mod testkit;
 mod tx;
 mod workspaces;
 
+pub use analytics::{AlertRow, AlertRuleRow, BucketTotals, ExperimentRow, ExposureOutcome};
 pub use api_keys::{ApiKeyRow, NewApiKey};
 pub use audit::{AuditEntry, NewAuditEntry};
 pub use connect::{Backend, SqliteSync, Store, StoreOptions};

@@ -38,6 +38,7 @@ pub const MIGRATIONS: &[Migration] = shared!(
     (8, "0008_loyalty"),
     (9, "0009_promotions"),
     (10, "0010_social"),
+    (11, "0011_analytics"),
 );
 
 /// An arbitrary constant naming quanzi's migration lock among PostgreSQL advisory locks.

@@ -10,6 +10,7 @@
 //! if its lease was lost meanwhile the whole transaction rolls back. Handlers with outside
 //! effects (webhooks) must make those idempotent by the job id.
 
+pub mod alerts;
 pub mod loyalty;
 pub mod maintenance;
 pub mod probe;
@@ -35,6 +36,7 @@ pub fn builtin_registry() -> Registry {
     registry.register(promotions::SWEEP_KIND, promotions::handler());
     registry.register(social::SWEEP_KIND, social::handler());
     registry.register(segments::REFRESH_KIND, segments::handler());
+    registry.register(alerts::ALERTS_KIND, alerts::handler());
     registry
 }
 
@@ -48,6 +50,7 @@ pub async fn schedule_periodic(
     loyalty::schedule(app, now).await?;
     enqueue_every_minute(app, now, promotions::SWEEP_KIND).await?;
     enqueue_every_minute(app, now, social::SWEEP_KIND).await?;
+    enqueue_every_minute(app, now, alerts::ALERTS_KIND).await?;
     rfm::schedule_daily(app, now).await?;
     segments::schedule_daily(app, now).await?;
     tiers::schedule_daily(app, now).await?;

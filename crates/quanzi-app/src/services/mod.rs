@@ -13,6 +13,7 @@ macro_rules! retry_on_race {
     };
 }
 
+pub mod analytics;
 pub mod api_keys;
 pub mod events;
 pub(crate) mod group_commit;

@@ -2,6 +2,7 @@
 //! data and by the command line on CSV files.
 //!
 //! # Layout
+//! - [`anomaly`]: seasonal baselines (robust z-score, EWMA) and alert rules.
 //! - [`attribution`]: multi-touch attribution over journeys (heuristics, exact Markov
 //!   removal effect of order 1–3, Shapley values), ChannelAttribution's path table.
 //! - [`clv`]: customer lifetime value (BG/NBD, Gamma-Gamma, discounted CLV).
@@ -11,6 +12,7 @@
 //! - [`special`]: the special functions they share (log-gamma, incomplete gamma and beta,
 //!   normal, Student t, chi-square).
 
+pub mod anomaly;
 pub mod attribution;
 pub mod clv;
 pub mod experiments;

@@ -2,6 +2,8 @@
 //! Wire types (requests and responses) live here, next to their handlers, and convert
 //! from app/store types by hand: the JSON shape is a contract, not a side effect of a struct.
 
+pub mod alerts;
+pub mod analytics;
 pub mod api_keys;
 pub mod audit;
 pub mod bargains;
@@ -10,6 +12,7 @@ pub mod checkins;
 pub mod coupons;
 pub mod distribution;
 pub mod events;
+pub mod experiments;
 pub mod flash_sales;
 pub mod fraud;
 pub mod group_buys;

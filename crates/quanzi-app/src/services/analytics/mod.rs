@@ -1,0 +1,14 @@
+//! Analytics on stored data.
+//!
+//! # Layout
+//! - `metrics`: metric series per day or hour in the workspace's time zone, judged
+//!   against their seasonal baseline, and period totals with the previous period beside
+//!   them (the overview dashboard).
+//! - `alerts`: anomaly alert rules, their evaluation (the `analytics.alerts` job) and the
+//!   alerts they fire, with their actions.
+//! - `experiments`: experiments, deterministic assignment with exposure logging, and
+//!   results (Bayesian, Beta-Binomial, CUPED, SRM, holdout lift).
+
+pub mod alerts;
+pub mod experiments;
+pub mod metrics;

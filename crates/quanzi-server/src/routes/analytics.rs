@@ -1,0 +1,234 @@
+//! Analytics on stored data: metric series with their seasonal baselines, and the
+//! overview's period totals beside the previous period.
+
+use axum::extract::{Path, Query, State};
+use axum::routing::get;
+use axum::{Json, Router};
+use quanzi_app::services::analytics::metrics::{self, PeriodTotals, Series};
+use quanzi_domain::analytics::anomaly::rule::{Granularity, Metric};
+use quanzi_domain::analytics::anomaly::{AnomalyConfig, Method};
+use quanzi_domain::input::InvalidInput;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use super::{optional_time, required_time};
+use crate::error::{ApiResult, ErrorBody};
+use crate::middleware::auth::Caller;
+use crate::state::AppState;
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct SeriesQuery {
+    /// `day` (default) or `hour`.
+    pub granularity: Option<String>,
+    /// RFC 3339; default 28 days (48 hours) before `to`.
+    pub from: Option<String>,
+    /// RFC 3339, exclusive; default now (the current bucket, still filling, is included).
+    pub to: Option<String>,
+    /// Baseline: `robust_z` (default) or `ewma`.
+    pub method: Option<String>,
+    /// |z| of the band (default 3.5).
+    pub threshold: Option<f64>,
+    /// Weeks of history in the baseline (default 8).
+    pub lookback_weeks: Option<usize>,
+}
+
+/// A number that may be unknown (JSON null): a rate without a denominator, a baseline
+/// without enough history.
+fn finite(v: f64) -> Option<f64> {
+    v.is_finite().then_some(v)
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct SeriesPointResponse {
+    pub start: String,
+    pub value: Option<f64>,
+    pub numerator: f64,
+    pub denominator: f64,
+    /// The baseline (null until three earlier same-season buckets exist).
+    pub expected: Option<f64>,
+    pub lower: Option<f64>,
+    pub upper: Option<f64>,
+    pub score: Option<f64>,
+    pub anomalous: bool,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct SeriesResponse {
+    pub metric: String,
+    pub granularity: String,
+    /// The zone day buckets follow.
+    pub time_zone: String,
+    pub method: String,
+    pub threshold: f64,
+    pub lookback_weeks: usize,
+    pub points: Vec<SeriesPointResponse>,
+}
+
+fn series(s: Series) -> SeriesResponse {
+    SeriesResponse {
+        metric: s.metric.as_str().into(),
+        granularity: s.granularity.as_str().into(),
+        time_zone: s.time_zone,
+        method: s.config.method.as_str().into(),
+        threshold: s.config.threshold,
+        lookback_weeks: s.config.lookback,
+        points: s
+            .points
+            .into_iter()
+            .map(|p| SeriesPointResponse {
+                start: p.start.to_rfc3339(),
+                value: finite(p.measured.value),
+                numerator: p.measured.numerator,
+                denominator: p.measured.denominator,
+                expected: p.judged.expected,
+                lower: p.judged.lower,
+                upper: p.judged.upper,
+                score: p.judged.score,
+                anomalous: p.judged.anomalous,
+            })
+            .collect(),
+    }
+}
+
+/// A metric per day or hour with its seasonal baseline and band: `gmv` (fen), `orders`,
+/// `new_members`, `active_members`, `conversion_rate`, `refund_rate`, `share_rate`.
+#[utoipa::path(get, path = "/api/v1/analytics/metrics/{metric}", tag = "analytics", params(SeriesQuery,
+        ("metric" = String, Path, description = "gmv, orders, new_members, active_members, conversion_rate, refund_rate, share_rate")),
+    responses((status = 200, body = SeriesResponse), (status = 400, body = ErrorBody)),
+    security(("bearer" = []), ("session" = [])))]
+pub async fn metric_series(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Path(metric): Path<String>,
+    Query(q): Query<SeriesQuery>,
+) -> ApiResult<Json<SeriesResponse>> {
+    let metric = Metric::parse(&metric).ok_or_else(|| {
+        InvalidInput::new(
+            "metric",
+            "must be one of gmv, orders, new_members, active_members, conversion_rate, refund_rate, share_rate",
+        )
+    })?;
+    let granularity = match q.granularity.as_deref() {
+        None => Granularity::Day,
+        Some(raw) => Granularity::parse(raw)
+            .ok_or_else(|| InvalidInput::new("granularity", "must be day or hour"))?,
+    };
+    let method = match q.method.as_deref() {
+        None => Method::RobustZ,
+        Some(raw) => Method::parse(raw)
+            .ok_or_else(|| InvalidInput::new("method", "must be robust_z or ewma"))?,
+    };
+    let threshold = q.threshold.unwrap_or(3.5);
+    if !(threshold.is_finite() && threshold > 0.0) {
+        return Err(InvalidInput::new("threshold", "must be a positive number").into());
+    }
+    let lookback = q.lookback_weeks.unwrap_or(8);
+    if !(1..=52).contains(&lookback) {
+        return Err(InvalidInput::new("lookback_weeks", "must be 1 to 52").into());
+    }
+    let config = AnomalyConfig {
+        method,
+        season: granularity.season(),
+        lookback,
+        threshold,
+        ..AnomalyConfig::default()
+    };
+    let s = metrics::series(
+        &state.app,
+        &caller,
+        metric,
+        granularity,
+        optional_time("from", q.from.as_deref())?,
+        optional_time("to", q.to.as_deref())?,
+        config,
+    )
+    .await?;
+    Ok(Json(series(s)))
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PeriodQuery {
+    /// RFC 3339.
+    pub from: String,
+    /// RFC 3339, exclusive.
+    pub to: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct PeriodResponse {
+    pub from: String,
+    pub to: String,
+    pub gmv_fen: i64,
+    pub orders: i64,
+    pub buyers: i64,
+    pub refund_fen: i64,
+    /// Distinct members with an event or an order in the period.
+    pub active_members: i64,
+    pub new_members: i64,
+    pub sharers: i64,
+    /// GMV ÷ active members (fen).
+    pub uv_value_fen: Option<f64>,
+    /// Buyers ÷ active members.
+    pub conversion_rate: Option<f64>,
+    /// Sharers ÷ active members.
+    pub share_rate: Option<f64>,
+    /// Refunded ÷ paid in the period.
+    pub refund_rate: Option<f64>,
+}
+
+fn period(p: PeriodTotals) -> PeriodResponse {
+    let t = p.totals;
+    PeriodResponse {
+        from: p.from.to_rfc3339(),
+        to: p.to.to_rfc3339(),
+        gmv_fen: t.gmv_fen,
+        orders: t.orders,
+        buyers: t.buyers,
+        refund_fen: t.refund_fen,
+        active_members: t.active_members,
+        new_members: t.new_members,
+        sharers: t.sharers,
+        uv_value_fen: finite(p.uv_value_fen()),
+        conversion_rate: finite(p.value(Metric::ConversionRate)),
+        share_rate: finite(p.value(Metric::ShareRate)),
+        refund_rate: finite(p.value(Metric::RefundRate)),
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct OverviewResponse {
+    pub current: PeriodResponse,
+    /// The period of equal length just before.
+    pub previous: PeriodResponse,
+}
+
+/// Period totals (GMV, orders, UV value, share, refund and conversion rates, new and
+/// active members) beside the previous period of equal length.
+#[utoipa::path(get, path = "/api/v1/analytics/overview", tag = "analytics", params(PeriodQuery),
+    responses((status = 200, body = OverviewResponse), (status = 400, body = ErrorBody)),
+    security(("bearer" = []), ("session" = [])))]
+pub async fn overview(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Query(q): Query<PeriodQuery>,
+) -> ApiResult<Json<OverviewResponse>> {
+    let (current, previous) = metrics::overview(
+        &state.app,
+        &caller,
+        required_time("from", &q.from)?,
+        required_time("to", &q.to)?,
+    )
+    .await?;
+    Ok(Json(OverviewResponse {
+        current: period(current),
+        previous: period(previous),
+    }))
+}
+
+pub fn router(_state: &AppState) -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/analytics/metrics/{metric}", get(metric_series))
+        .route("/api/v1/analytics/overview", get(overview))
+}

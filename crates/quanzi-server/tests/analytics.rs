@@ -1,0 +1,242 @@
+//! Analytics on stored data end to end, on SQLite and PostgreSQL: metric series with
+//! seasonal baselines, overview totals, anomaly alert rules that fire once per bucket
+//! and pause coupon templates, and experiments from assignment to results.
+
+mod common;
+
+use std::time::Duration;
+
+use common::*;
+use quanzi_app::services::analytics::alerts::evaluate_due;
+use quanzi_domain::ids::WorkspaceId;
+use quanzi_domain::time::Timestamp;
+use reqwest::{Method, Response};
+use serde_json::{json, Value};
+
+const DAY: i64 = 86_400_000;
+const SHANGHAI: i64 = 8 * 3_600_000;
+
+async fn send(server: &TestServer, key: &str, method: Method, path: &str, body: Value) -> Response {
+    server
+        .as_key(key, method, path)
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn get(server: &TestServer, key: &str, path: &str) -> Value {
+    let response = server.as_key(key, Method::GET, path).send().await.unwrap();
+    assert_eq!(response.status(), 200, "{path}");
+    json(response).await
+}
+
+/// Midnight in Shanghai (the workspace's default zone) on or before T0.
+fn local_midnight() -> i64 {
+    (T0.millis() + SHANGHAI).div_euclid(DAY) * DAY - SHANGHAI
+}
+
+fn rfc(ms: i64) -> String {
+    Timestamp::from_millis(ms).to_rfc3339()
+}
+
+/// One order of ten ¥10 units at local noon of `day`, and a refund of `refunded` units.
+async fn trading_day(server: &TestServer, key: &str, day: i64, refunded: i64) {
+    let noon = local_midnight() + day * DAY + 12 * 3_600_000;
+    let response = send(server, key, Method::POST, "/api/v1/orders", json!({
+        "external_id": format!("d{day}"),
+        "buyer": {"kind": "wechat_openid", "value": format!("buyer-{}", day % 5)},
+        "items": [{"sku": "tea", "quantity": 10, "unit_price_fen": 1000}],
+        "paid_at": rfc(noon),
+    }))
+    .await;
+    assert_eq!(response.status(), 201);
+    let order = json(response).await["id"].as_str().unwrap().to_owned();
+    if refunded > 0 {
+        let response = send(server, key, Method::POST, &format!("/api/v1/orders/{order}/refunds"), json!({
+            "external_id": format!("r{day}"),
+            "items": [{"line": 0, "quantity": refunded}],
+            "refunded_at": rfc(noon + 3_600_000),
+        }))
+        .await;
+        assert_eq!(response.status(), 201);
+    }
+}
+
+on_both_backends! {
+    a_refund_spike_fires_its_rule_once_and_pauses_the_coupon_channel(backend) {
+        let server = TestServer::start(backend).await;
+        let tenant = server.tenant("a").await;
+        let admin = &tenant.admin_key;
+        server.clock.set(Timestamp::from_millis(local_midnight() + 36 * DAY + 60_000));
+        // Five weeks of ordinary days (one unit of ten refunded), then a bad yesterday.
+        for day in 0..35 {
+            trading_day(&server, admin, day, 1).await;
+        }
+        trading_day(&server, admin, 35, 6).await;
+
+        let response = send(&server, admin, Method::POST, "/api/v1/coupon-templates", json!({"name": "无门槛10", "kind": "no_threshold", "amount_fen": 1000, "use_days": 7})).await;
+        assert_eq!(response.status(), 201);
+        let template = json(response).await["id"].as_str().unwrap().to_owned();
+
+        // Bad input names the field and creates nothing.
+        for (body, field) in [
+            (json!({"name": "x", "metric": "refunds"}), "metric"),
+            (json!({"name": "x", "metric": "refund_rate", "threshold": -1}), "threshold"),
+            (json!({"name": "x", "metric": "refund_rate", "lookback_weeks": 99}), "lookback_weeks"),
+            (json!({"name": "x", "metric": "refund_rate", "pause_coupon_templates": ["cpt_nope"]}), "actions.pause_coupon_templates[0]"),
+        ] {
+            let (_, got) = error_of(send(&server, admin, Method::POST, "/api/v1/alerts/rules", body).await, 400).await;
+            assert_eq!(got.as_deref(), Some(field));
+        }
+        assert_eq!(get(&server, admin, "/api/v1/alerts/rules").await["items"].as_array().unwrap().len(), 0);
+
+        let response = send(&server, admin, Method::POST, "/api/v1/alerts/rules", json!({
+            "name": "退款激增", "metric": "refund_rate", "direction": "up",
+            "lookback_weeks": 4, "pause_coupon_templates": [template],
+        }))
+        .await;
+        assert_eq!(response.status(), 201);
+        let rule = json(response).await["id"].as_str().unwrap().to_owned();
+        // A GMV rule on the same days stays quiet: every day sold the same.
+        let response = send(&server, admin, Method::POST, "/api/v1/alerts/rules", json!({"name": "GMV", "metric": "gmv", "lookback_weeks": 4})).await;
+        assert_eq!(response.status(), 201);
+
+        assert_eq!(evaluate_due(&server.app).await.unwrap(), 1);
+        // Judged once per bucket: running again (any node, any minute) fires nothing.
+        assert_eq!(evaluate_due(&server.app).await.unwrap(), 0);
+
+        let alerts = get(&server, admin, "/api/v1/alerts").await["items"].as_array().unwrap().clone();
+        assert_eq!(alerts.len(), 1);
+        let alert = &alerts[0];
+        assert_eq!(alert["rule_id"], rule.as_str());
+        assert_eq!(alert["metric"], "refund_rate");
+        assert_eq!(alert["bucket_start"], rfc(local_midnight() + 35 * DAY));
+        assert_eq!(alert["details"]["value"], 0.6);
+        assert_eq!(alert["details"]["expected"], 0.1);
+        assert_eq!(alert["details"]["paused_coupon_templates"], json!([template]));
+        let tpl = get(&server, admin, &format!("/api/v1/coupon-templates/{template}")).await;
+        assert_eq!(tpl["status"], "paused");
+
+        let ws = WorkspaceId::from_trusted(tenant.workspace_id.clone());
+        let facts = server.app.store.domain_events_for(&ws, &rule).await.unwrap();
+        assert_eq!(facts.len(), 1);
+        assert_eq!(facts[0].0, "alert.fired");
+
+        let id = alert["id"].as_str().unwrap();
+        let response = send(&server, admin, Method::POST, &format!("/api/v1/alerts/{id}/acknowledge"), json!({})).await;
+        assert_eq!(response.status(), 200);
+        assert_eq!(json(response).await["status"], "acknowledged");
+        assert_eq!(get(&server, admin, "/api/v1/alerts?status=open").await["items"].as_array().unwrap().len(), 0);
+
+        // The series shows the same judgement, and another workspace sees none of it.
+        let series = get(&server, admin, &format!("/api/v1/analytics/metrics/refund_rate?from={}&to={}&lookback_weeks=4",
+            urlencode(&rfc(local_midnight() + 30 * DAY)), urlencode(&rfc(local_midnight() + 36 * DAY)))).await;
+        let points = series["points"].as_array().unwrap();
+        assert_eq!(points.len(), 6);
+        assert!(points[..5].iter().all(|p| p["anomalous"] == false && p["value"] == 0.1));
+        assert_eq!(points[5]["anomalous"], true);
+        let other = server.tenant("b").await;
+        assert_eq!(get(&server, &other.admin_key, "/api/v1/alerts").await["items"].as_array().unwrap().len(), 0);
+        let quiet = get(&server, &other.admin_key, "/api/v1/analytics/metrics/gmv").await;
+        assert!(quiet["points"].as_array().unwrap().iter().all(|p| p["value"].is_null()));
+    }
+
+    the_overview_counts_distinct_members_over_the_period_beside_the_previous_one(backend) {
+        let server = TestServer::start(backend).await;
+        let tenant = server.tenant("a").await;
+        let admin = &tenant.admin_key;
+        server.clock.set(Timestamp::from_millis(local_midnight() + 14 * DAY));
+        for day in 0..14 {
+            trading_day(&server, admin, day, if day == 10 { 5 } else { 0 }).await;
+        }
+        let path = format!("/api/v1/analytics/overview?from={}&to={}",
+            urlencode(&rfc(local_midnight() + 7 * DAY)), urlencode(&rfc(local_midnight() + 14 * DAY)));
+        let body = get(&server, admin, &path).await;
+        let current = &body["current"];
+        assert_eq!(current["orders"], 7);
+        assert_eq!(current["gmv_fen"], 70_000);
+        assert_eq!(current["refund_fen"], 5_000);
+        // Five buyers rotate through the days: counted once each over the week.
+        assert_eq!(current["buyers"], 5);
+        assert_eq!(current["active_members"], 5);
+        assert_eq!(current["uv_value_fen"], 14_000.0);
+        assert_eq!(body["previous"]["orders"], 7);
+        assert_eq!(body["previous"]["refund_fen"], 0);
+        let (_, field) = error_of(server.as_key(admin, Method::GET, "/api/v1/analytics/overview?from=2026-12-01T00:00:00Z&to=2026-11-01T00:00:00Z").send().await.unwrap(), 400).await;
+        assert_eq!(field.as_deref(), Some("to"));
+    }
+
+    an_experiment_assigns_stably_records_exposure_once_and_reports_results(backend) {
+        let server = TestServer::start(backend).await;
+        let tenant = server.tenant("a").await;
+        let admin = &tenant.admin_key;
+        let (_, field) = error_of(send(&server, admin, Method::POST, "/api/v1/experiments", json!({"key": "Bad Key", "name": "x", "variants": [{"key": "a", "weight": 1}, {"key": "b", "weight": 1}]})).await, 400).await;
+        assert_eq!(field.as_deref(), Some("key"));
+        let (_, field) = error_of(send(&server, admin, Method::POST, "/api/v1/experiments", json!({"key": "k", "name": "x", "variants": [{"key": "a", "weight": 1}]})).await, 400).await;
+        assert_eq!(field.as_deref(), Some("variants"));
+
+        let response = send(&server, admin, Method::POST, "/api/v1/experiments", json!({
+            "key": "checkout-banner", "name": "结算页横幅", "variants": [{"key": "control", "weight": 1}, {"key": "banner", "weight": 1}],
+            "holdout_share": 0.1, "window_days": 7,
+        }))
+        .await;
+        assert_eq!(response.status(), 201);
+        let experiment = json(response).await;
+        assert_eq!(experiment["status"], "draft");
+        let (code, _) = error_of(send(&server, admin, Method::POST, "/api/v1/experiments", json!({"key": "checkout-banner", "name": "again", "variants": [{"key": "a", "weight": 1}, {"key": "b", "weight": 1}]})).await, 409).await;
+        assert_eq!(code, "experiment_key_taken");
+
+        // A draft answers the control and records nothing.
+        let m0 = member(&server, admin, "m0").await;
+        let body = json(send(&server, admin, Method::POST, "/api/v1/experiments/checkout-banner/assign", json!({"member_id": m0})).await).await;
+        assert_eq!(body["variant"], "control");
+        assert_eq!(body["recorded"], false);
+
+        let response = send(&server, admin, Method::POST, "/api/v1/experiments/checkout-banner/start", json!({})).await;
+        assert_eq!(response.status(), 200);
+        let mut variants = std::collections::HashMap::new();
+        for i in 0..60 {
+            let m = member(&server, admin, &format!("m{i}")).await;
+            let first = json(send(&server, admin, Method::POST, "/api/v1/experiments/checkout-banner/assign", json!({"member_id": m})).await).await;
+            let again = json(send(&server, admin, Method::POST, "/api/v1/experiments/checkout-banner/assign", json!({"member_id": m})).await).await;
+            assert_eq!(first["variant"], again["variant"], "assignment is stable");
+            assert_eq!(first["recorded"], true);
+            let v = first["variant"].as_str().unwrap_or("holdout").to_owned();
+            // Banner members buy; control and holdout members do not.
+            if v == "banner" {
+                server.clock.advance(Duration::from_secs(60));
+                order(&server, admin, &format!("o{i}"), &format!("m{i}"), json!([{"sku": "tea", "quantity": 1, "unit_price_fen": 5000 + 100 * i}]), 0).await;
+            }
+            *variants.entry(v).or_insert(0u64) += 1;
+        }
+        let results = get(&server, admin, "/api/v1/experiments/checkout-banner/results").await;
+        let arms = results["arms"].as_array().unwrap();
+        assert_eq!(arms[0]["key"], "control");
+        assert_eq!(arms[0]["members"], variants.get("control").copied().unwrap_or(0));
+        assert_eq!(arms[1]["members"], variants.get("banner").copied().unwrap_or(0));
+        assert_eq!(arms[1]["converted"], arms[1]["members"]);
+        assert_eq!(arms[0]["converted"], 0);
+        assert_eq!(results["holdout"]["members"], variants.get("holdout").copied().unwrap_or(0));
+        let comparison = &results["comparisons"][0];
+        assert_eq!(comparison["variant"], "banner");
+        assert!(comparison["conversion"]["chance_to_win"].as_f64().unwrap() > 0.999);
+        // The control's revenue has no variance (nobody bought): the test says why.
+        assert!(comparison["revenue"].is_null());
+        assert!(!comparison["notes"].as_array().unwrap().is_empty());
+        assert!(results["srm"]["p_value"].as_f64().is_some());
+
+        // Stopped: the results stay counted up to the stop; it cannot start again.
+        let response = send(&server, admin, Method::POST, "/api/v1/experiments/checkout-banner/stop", json!({})).await;
+        assert_eq!(response.status(), 200);
+        let (code, _) = error_of(send(&server, admin, Method::POST, "/api/v1/experiments/checkout-banner/start", json!({})).await, 409).await;
+        assert_eq!(code, "experiment_status");
+        let other = server.tenant("b").await;
+        let response = server.as_key(&other.admin_key, Method::GET, "/api/v1/experiments/checkout-banner").send().await.unwrap();
+        assert_eq!(response.status(), 404);
+    }
+}
+
+fn urlencode(raw: &str) -> String {
+    raw.replace('+', "%2B").replace(':', "%3A")
+}

@@ -1,0 +1,16 @@
+//! Analytics tables and the aggregate reads analytics runs on.
+//!
+//! # Layout
+//! - `metrics`: per-bucket totals (orders, GMV, buyers, refunds, active members, sharers,
+//!   new members) in one time zone, the input of anomaly alerts and dashboards.
+//! - `alerts`: alert rules and the alerts they fired (one per rule and bucket).
+//! - `experiments`: experiments and their exposures, and the per-member outcomes their
+//!   results read.
+
+mod alerts;
+mod experiments;
+mod metrics;
+
+pub use alerts::{AlertRow, AlertRuleRow};
+pub use experiments::{ExperimentRow, ExposureOutcome};
+pub use metrics::BucketTotals;
