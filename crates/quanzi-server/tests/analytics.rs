@@ -167,6 +167,61 @@ on_both_backends! {
         assert_eq!(field.as_deref(), Some("to"));
     }
 
+    attribution_on_stored_journeys_credits_every_model_with_the_period_s_orders(backend) {
+        let server = TestServer::start(backend).await;
+        let tenant = server.tenant("a").await;
+        let admin = &tenant.admin_key;
+        let start = local_midnight();
+        server.clock.set(Timestamp::from_millis(start + 10 * DAY));
+        // a: douyin → wechat, buys ¥100; b: wechat only, buys ¥50; c: douyin, never buys;
+        // d buys with no touch at all (direct).
+        touches(&server, admin, "a", &["douyin", "wechat"], start + DAY).await;
+        touches(&server, admin, "b", &["wechat"], start + DAY).await;
+        touches(&server, admin, "c", &["douyin"], start + DAY).await;
+        for (buyer, fen) in [("a", 10_000), ("b", 5_000), ("d", 2_000)] {
+            let response = send(&server, admin, Method::POST, "/api/v1/orders", json!({
+                "external_id": format!("o-{buyer}"), "buyer": {"kind": "wechat_openid", "value": buyer},
+                "items": [{"sku": "tea", "quantity": 1, "unit_price_fen": fen}], "paid_at": rfc(start + 2 * DAY),
+            })).await;
+            assert_eq!(response.status(), 201);
+        }
+        let body = json!({"from": rfc(start), "to": rfc(start + 10 * DAY), "models": ["first", "last", "linear", "markov1", "shapley"]});
+        let response = send(&server, admin, Method::POST, "/api/v1/analytics/attribution", body).await;
+        assert_eq!(response.status(), 200);
+        let r = json(response).await;
+        assert_eq!(r["converting_journeys"], 2);
+        assert_eq!(r["non_converting_journeys"], 1);
+        assert_eq!(r["unattributed_conversions"], 1);
+        assert_eq!(r["unattributed_value"], 2_000.0);
+        assert_eq!(r["total_conversions"], 2.0);
+        assert_eq!(r["total_value"], 15_000.0);
+        let credit = |model: &str, channel: &str| -> f64 {
+            let m = r["models"].as_array().unwrap().iter().find(|m| m["model"] == model).unwrap();
+            m["credits"].as_array().unwrap().iter().find(|c| c["channel"] == channel).map_or(0.0, |c| c["conversions"].as_f64().unwrap())
+        };
+        assert_eq!(credit("first", "douyin"), 1.0);
+        assert_eq!(credit("last", "wechat"), 2.0);
+        assert_eq!(credit("linear", "douyin"), 0.5);
+        for model in ["first", "last", "linear", "markov1", "shapley"] {
+            let total = credit(model, "douyin") + credit(model, "wechat");
+            assert!((total - 2.0).abs() < 1e-9, "{model}: {total}");
+        }
+        for (body, field) in [
+            (json!({"from": rfc(start), "to": rfc(start + DAY), "touch": "phone"}), "touch"),
+            (json!({"from": rfc(start), "to": rfc(start + DAY), "models": ["last", "markov9"]}), "models[1]"),
+            (json!({"from": rfc(start + DAY), "to": rfc(start)}), "to"),
+            (json!({"from": "yesterday", "to": rfc(start)}), "from"),
+        ] {
+            let (_, got) = error_of(send(&server, admin, Method::POST, "/api/v1/analytics/attribution", body).await, 400).await;
+            assert_eq!(got.as_deref(), Some(field));
+        }
+        // Another workspace's journeys are its own: none.
+        let other = server.tenant("b").await;
+        let r = json(send(&server, &other.admin_key, Method::POST, "/api/v1/analytics/attribution", json!({"from": rfc(start), "to": rfc(start + 10 * DAY)})).await).await;
+        assert_eq!(r["total_conversions"], 0.0);
+        assert_eq!(r["models"].as_array().unwrap().len(), 0);
+    }
+
     an_experiment_assigns_stably_records_exposure_once_and_reports_results(backend) {
         let server = TestServer::start(backend).await;
         let tenant = server.tenant("a").await;
@@ -235,6 +290,22 @@ on_both_backends! {
         let response = server.as_key(&other.admin_key, Method::GET, "/api/v1/experiments/checkout-banner").send().await.unwrap();
         assert_eq!(response.status(), 404);
     }
+}
+
+/// Touches by `buyer` on `channels`, one minute apart starting at `start`.
+async fn touches(server: &TestServer, key: &str, buyer: &str, channels: &[&str], start: i64) {
+    let events: Vec<Value> = channels
+        .iter()
+        .enumerate()
+        .map(|(i, channel)| json!({
+            "event_id": format!("{buyer}-{i}-{start}"), "type": "page_view",
+            "identity": {"kind": "wechat_openid", "value": buyer},
+            "timestamp": rfc(start + i as i64 * 60_000), "channel": channel,
+        }))
+        .collect();
+    let response = send(server, key, Method::POST, "/api/v1/events", json!({"events": events})).await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(json(response).await["accepted"], channels.len());
 }
 
 fn urlencode(raw: &str) -> String {

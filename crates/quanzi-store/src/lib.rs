@@ -50,7 +50,10 @@ pub mod testkit;
 mod tx;
 mod workspaces;
 
-pub use analytics::{AlertRow, AlertRuleRow, BucketTotals, ExperimentRow, ExposureOutcome};
+pub use analytics::{
+    AlertRow, AlertRuleRow, BucketTotals, ConversionRow, ExperimentRow, ExposureOutcome, TouchRow,
+    TOUCH_COLUMNS,
+};
 pub use api_keys::{ApiKeyRow, NewApiKey};
 pub use audit::{AuditEntry, NewAuditEntry};
 pub use connect::{Backend, SqliteSync, Store, StoreOptions};

@@ -2,8 +2,9 @@
 //! overview's period totals beside the previous period.
 
 use axum::extract::{Path, Query, State};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{Json, Router};
+use quanzi_app::services::analytics::attribution::{self, AttributionQuery, AttributionReport};
 use quanzi_app::services::analytics::metrics::{self, PeriodTotals, Series};
 use quanzi_domain::analytics::anomaly::rule::{Granularity, Metric};
 use quanzi_domain::analytics::anomaly::{AnomalyConfig, Method};
@@ -13,6 +14,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::{optional_time, required_time};
 use crate::error::{ApiResult, ErrorBody};
+use crate::json::ApiJson;
 use crate::middleware::auth::Caller;
 use crate::state::AppState;
 
@@ -227,8 +229,122 @@ pub async fn overview(
     }))
 }
 
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AttributionRequest {
+    /// RFC 3339: conversions (paid orders) from here…
+    pub from: String,
+    /// …to here (exclusive).
+    pub to: String,
+    /// Touchpoint column naming the channel: `channel` (default), `utm_source`,
+    /// `utm_campaign`, `kol_id`, `campaign_id`, `content_id`.
+    pub touch: Option<String>,
+    /// Touches more than this many days before a conversion do not count (default 30).
+    pub lookback_days: Option<u32>,
+    /// `first`, `last`, `linear`, `position`, `decay`, `markov1`–`markov3`, `shapley`
+    /// (default all).
+    pub models: Option<Vec<String>>,
+    /// Time-decay half-life in touches (default 2).
+    pub half_life: Option<f64>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct CreditResponse {
+    pub channel: String,
+    pub conversions: f64,
+    /// Fen.
+    pub value: f64,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ModelResponse {
+    pub model: String,
+    /// Exactly what was computed (exact or sampled, order, error bounds).
+    pub definition: String,
+    pub credits: Vec<CreditResponse>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct AttributionResponse {
+    pub from: String,
+    pub to: String,
+    pub touch: String,
+    pub lookback_days: u32,
+    pub half_life: f64,
+    pub converting_journeys: u64,
+    pub non_converting_journeys: u64,
+    /// Conversions with no touch in their window (direct): not credited to any channel.
+    pub unattributed_conversions: u64,
+    pub unattributed_value: f64,
+    pub distinct_paths: usize,
+    pub channels: Vec<String>,
+    pub total_conversions: f64,
+    pub total_value: f64,
+    /// One per model; empty when nothing converted.
+    pub models: Vec<ModelResponse>,
+}
+
+fn attribution_response(r: AttributionReport) -> AttributionResponse {
+    AttributionResponse {
+        from: r.query.from.to_rfc3339(),
+        to: r.query.to.to_rfc3339(),
+        touch: r.query.touch,
+        lookback_days: r.query.lookback_days,
+        half_life: r.query.half_life,
+        converting_journeys: r.counts.converting,
+        non_converting_journeys: r.counts.non_converting,
+        unattributed_conversions: r.counts.unattributed,
+        unattributed_value: r.counts.unattributed_value,
+        distinct_paths: r.distinct_paths,
+        channels: r.channels,
+        total_conversions: r.total_conversions,
+        total_value: r.total_value,
+        models: r
+            .results
+            .into_iter()
+            .map(|(model, a)| ModelResponse {
+                model,
+                definition: a.definition().to_owned(),
+                credits: a
+                    .credits()
+                    .iter()
+                    .map(|c| CreditResponse {
+                        channel: c.channel().to_owned(),
+                        conversions: c.conversions(),
+                        value: c.value(),
+                    })
+                    .collect(),
+            })
+            .collect(),
+    }
+}
+
+/// Multi-touch attribution of the paid orders in a period over members' touches, every
+/// model side by side.
+#[utoipa::path(post, path = "/api/v1/analytics/attribution", tag = "analytics", request_body = AttributionRequest,
+    responses((status = 200, body = AttributionResponse), (status = 400, body = ErrorBody)),
+    security(("bearer" = []), ("session" = [])))]
+pub async fn attribute(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    ApiJson(b): ApiJson<AttributionRequest>,
+) -> ApiResult<Json<AttributionResponse>> {
+    let query = AttributionQuery {
+        touch: b.touch.unwrap_or_else(|| "channel".into()),
+        from: required_time("from", &b.from)?,
+        to: required_time("to", &b.to)?,
+        lookback_days: b.lookback_days.unwrap_or(30),
+        models: b.models.unwrap_or_default(),
+        half_life: b.half_life.unwrap_or(2.0),
+    };
+    Ok(Json(attribution_response(
+        attribution::attribute(&state.app, &caller, query).await?,
+    )))
+}
+
 pub fn router(_state: &AppState) -> Router<AppState> {
     Router::new()
+        .route("/api/v1/analytics/attribution", post(attribute))
         .route("/api/v1/analytics/metrics/{metric}", get(metric_series))
         .route("/api/v1/analytics/overview", get(overview))
 }

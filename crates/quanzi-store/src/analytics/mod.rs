@@ -6,11 +6,15 @@
 //! - `alerts`: alert rules and the alerts they fired (one per rule and bucket).
 //! - `experiments`: experiments and their exposures, and the per-member outcomes their
 //!   results read.
+//! - `touches`: members' touches on one touchpoint column and their orders, the input
+//!   of attribution.
 
 mod alerts;
 mod experiments;
 mod metrics;
+mod touches;
 
 pub use alerts::{AlertRow, AlertRuleRow};
 pub use experiments::{ExperimentRow, ExposureOutcome};
 pub use metrics::BucketTotals;
+pub use touches::{ConversionRow, TouchRow, TOUCH_COLUMNS};

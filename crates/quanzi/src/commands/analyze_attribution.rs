@@ -4,14 +4,8 @@ use std::fmt::Write as _;
 use std::path::Path;
 use std::time::Instant;
 
-use quanzi_domain::analytics::attribution::{
-    first_touch, last_touch, linear, markov, position_based, shapley, time_decay, Attribution,
-    HalfLife, Journeys, MarkovOrder, ShapleySampling,
-};
-
-const ALL: [&str; 9] = [
-    "first", "last", "linear", "position", "decay", "markov1", "markov2", "markov3", "shapley",
-];
+use quanzi_domain::analytics::attribution::models::{checked_models, run_model};
+use quanzi_domain::analytics::attribution::{Attribution, HalfLife, Journeys};
 
 pub fn run(
     input: &Path,
@@ -32,32 +26,11 @@ pub fn run(
         started.elapsed().as_secs_f64()
     );
     let half_life = HalfLife::new(half_life).map_err(|e| anyhow::anyhow!("{e}"))?;
-    let wanted: Vec<&str> = if models.is_empty() {
-        ALL.to_vec()
-    } else {
-        models.iter().map(String::as_str).collect()
-    };
+    let wanted = checked_models(models).map_err(|e| anyhow::anyhow!("{e}"))?;
     let mut results: Vec<(String, Attribution)> = Vec::new();
     for name in wanted {
         let started = Instant::now();
-        let result = match name {
-            "first" => first_touch(&journeys),
-            "last" => last_touch(&journeys),
-            "linear" => linear(&journeys),
-            "position" => position_based(&journeys),
-            "decay" => time_decay(&journeys, half_life),
-            "markov1" | "markov2" | "markov3" => {
-                let order = MarkovOrder::new(name.as_bytes()[6] - b'0')
-                    .map_err(|e| anyhow::anyhow!("{e}"))?;
-                markov(&journeys, order).into_attribution()
-            }
-            "shapley" => shapley(
-                &journeys,
-                ShapleySampling::new(10_000, 1).map_err(|e| anyhow::anyhow!("{e}"))?,
-            )
-            .into_attribution(),
-            other => anyhow::bail!("`{other}` is not a model: use {}", ALL.join(", ")),
-        };
+        let result = run_model(&journeys, name, half_life);
         println!(
             "{name:<13} {:.3} s   {}",
             started.elapsed().as_secs_f64(),

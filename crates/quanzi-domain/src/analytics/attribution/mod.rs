@@ -17,6 +17,9 @@
 //! - [`shapley`](mod@shapley): exact over `2^n` coalitions up to 15 channels, sampled with standard
 //!   errors beyond.
 //! - [`synthetic`]: a deterministic journey generator for benchmarks.
+//! - [`touches`]: journeys assembled from stored touches and conversions (lookback,
+//!   non-converting journeys, unattributed conversions).
+//! - [`models`]: models chosen by name, shared by the command line and the API.
 //!
 //! Cross-model invariants (credits add up to the totals) are property-tested in
 //! `properties`.
@@ -28,10 +31,12 @@ mod csv;
 pub mod heuristics;
 pub mod journeys;
 pub mod markov;
+pub mod models;
 #[cfg(test)]
 mod properties;
 pub mod shapley;
 pub mod synthetic;
+pub mod touches;
 
 pub use credit::{Attribution, ChannelCredit, ModelName};
 pub use heuristics::{first_touch, last_touch, linear, position_based, time_decay, HalfLife};
