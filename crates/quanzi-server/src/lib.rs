@@ -8,8 +8,10 @@
 //! - [`error`]: the one `ApiError` and its JSON shape; [`json`]: the body/query extractors.
 //! - [`openapi`]: the OpenAPI document generated from the handlers.
 //! - [`metrics`], [`health`], [`status_page`]: operations endpoints and `/`.
+//! - `console`: the operator console, server-rendered HTML under `/console`.
 #![forbid(unsafe_code)]
 
+mod console;
 pub mod error;
 pub mod health;
 pub mod json;
@@ -81,6 +83,7 @@ pub fn app(state: AppState) -> Router {
         .route("/metrics", get(metrics::render))
         .route("/api/v1/openapi.json", get(openapi::document))
         .merge(routes::sessions::public_router())
+        .merge(console::router())
         .merge(authenticated)
         .route_layer(from_fn_with_state(state.clone(), metrics::track))
         .fallback(route_not_found)

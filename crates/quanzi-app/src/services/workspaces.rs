@@ -157,7 +157,7 @@ pub async fn set_time_zone(app: &App, principal: &Principal, raw: &str) -> Resul
 }
 
 /// The workspace's zone for calendar rules.
-pub(crate) async fn time_zone(
+pub async fn time_zone(
     app: &App,
     workspace: &quanzi_domain::ids::WorkspaceId,
 ) -> Result<quanzi_domain::calendar::TimeZone> {

@@ -74,20 +74,7 @@ pub async fn login(
         body.workspace_id.as_deref(),
     )
     .await?;
-    let max_age = logged_in
-        .session
-        .expires_at
-        .since(logged_in.session.created_at)
-        .as_secs();
-    let secure = if state.app.config.auth.secure_cookies {
-        "; Secure"
-    } else {
-        ""
-    };
-    let cookie = format!(
-        "{SESSION_COOKIE}={}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}",
-        logged_in.token
-    );
+    let cookie = session_set_cookie(&state, &logged_in);
     let body = SessionResponse {
         operator_id: logged_in.operator.id.to_string(),
         email: logged_in.operator.email,
@@ -111,6 +98,28 @@ pub async fn login(
     response.headers_mut().insert(SET_COOKIE, value);
     Ok(response)
 }
+
+/// The `Set-Cookie` value that carries a new session (shared with the console's login).
+pub(crate) fn session_set_cookie(state: &AppState, logged_in: &sessions::LoggedIn) -> String {
+    let max_age = logged_in
+        .session
+        .expires_at
+        .since(logged_in.session.created_at)
+        .as_secs();
+    let secure = if state.app.config.auth.secure_cookies {
+        "; Secure"
+    } else {
+        ""
+    };
+    format!(
+        "{SESSION_COOKIE}={}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}",
+        logged_in.token
+    )
+}
+
+/// The `Set-Cookie` value that ends a session in the browser.
+pub(crate) const CLEAR_SESSION_COOKIE: &str =
+    "quanzi_session=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0";
 
 /// The peer's IP address (the login throttle counts failures per address). Absent when
 /// the app is driven without a socket, as in unit tests.
@@ -155,7 +164,7 @@ pub async fn logout(State(state): State<AppState>, Caller(caller): Caller) -> Ap
     let mut response = StatusCode::NO_CONTENT.into_response();
     response.headers_mut().insert(
         SET_COOKIE,
-        HeaderValue::from_static("quanzi_session=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0"),
+        HeaderValue::from_static(CLEAR_SESSION_COOKIE),
     );
     Ok(response)
 }

@@ -45,7 +45,7 @@ pub fn assemble(
     lookback: i64,
 ) -> (Journeys, JourneyCounts) {
     touches.sort_by_key(|t| (t.member, t.at, t.channel));
-    conversions.sort_by(|a, b| (a.member, a.at).cmp(&(b.member, b.at)));
+    conversions.sort_by_key(|c| (c.member, c.at));
     let names: Vec<String> = channel_names.iter().map(|n| n.replace('>', "›")).collect();
     let mut table: HashMap<Vec<u32>, (f64, f64, f64)> = HashMap::new();
     let mut counts = JourneyCounts::default();

@@ -1,0 +1,126 @@
+// quanzi console: progressive enhancement only. Forms marked data-api are sent to the
+// JSON API with the session's CSRF token; the API's error lands next to the field it
+// names. Tables marked sortable sort by a header click and export as CSV.
+(function () {
+  "use strict";
+  const csrf = () => (document.querySelector('meta[name="csrf-token"]') || {}).content || "";
+
+  function valueOf(el) {
+    if (el.type === "checkbox") return el.checked;
+    const raw = el.value.trim();
+    if (raw === "") return undefined;
+    switch (el.dataset.type || el.type) {
+      case "number": return Number(raw);
+      case "list": return raw.split(",").map((s) => s.trim()).filter(Boolean);
+      case "json": return JSON.parse(raw);
+      case "datetime-local": return new Date(raw).toISOString();
+      default: return raw;
+    }
+  }
+
+  function put(target, path, value) {
+    const keys = path.split(".");
+    let at = target;
+    keys.slice(0, -1).forEach((k) => { at = at[k] = at[k] || {}; });
+    at[keys[keys.length - 1]] = value;
+  }
+
+  function showError(form, error) {
+    const field = error.field || "";
+    let el = null;
+    for (let name = field; name && !el; name = name.replace(/(\.|\[)[^.\[]*\]?$/, "")) {
+      el = form.querySelector('[name="' + name.replace(/"/g, "") + '"]');
+      if (!/[.\[]/.test(name)) break;
+    }
+    const note = document.createElement("div");
+    note.textContent = error.message || error.code || "error";
+    if (el) {
+      el.classList.add("invalid");
+      note.className = "field-error";
+      el.insertAdjacentElement("afterend", note);
+    } else {
+      note.className = "form-error";
+      form.appendChild(note);
+    }
+  }
+
+  document.addEventListener("submit", async (event) => {
+    const form = event.target.closest("form[data-api]");
+    if (!form) return;
+    event.preventDefault();
+    form.querySelectorAll(".field-error, .form-error").forEach((n) => n.remove());
+    form.querySelectorAll(".invalid").forEach((n) => n.classList.remove("invalid"));
+    const body = {};
+    try {
+      form.querySelectorAll("[name]").forEach((el) => {
+        const v = valueOf(el);
+        if (v !== undefined) put(body, el.name, v);
+      });
+    } catch (e) {
+      showError(form, { message: String(e) });
+      return;
+    }
+    const button = form.querySelector("button[type=submit], button:not([type])");
+    if (button) { button.disabled = true; button.dataset.label = button.textContent; button.textContent += " …"; }
+    try {
+      const response = await fetch(form.dataset.api, {
+        method: form.dataset.method || "POST",
+        headers: { "content-type": "application/json", "x-csrf-token": csrf() },
+        body: JSON.stringify(body),
+        credentials: "same-origin",
+      });
+      const json = await response.json().catch(() => ({}));
+      if (response.ok) {
+        const next = form.dataset.redirect;
+        window.location = next ? next.replace("{id}", encodeURIComponent(json.id || "")) : window.location.href;
+        return;
+      }
+      showError(form, json.error || { message: response.status + " " + response.statusText });
+    } catch (e) {
+      showError(form, { message: String(e) });
+    } finally {
+      if (button) { button.disabled = false; button.textContent = button.dataset.label; }
+    }
+  });
+
+  // Sortable tables: numbers by value (data-sort if present), text by locale.
+  document.addEventListener("click", (event) => {
+    const th = event.target.closest("table.sortable th");
+    if (!th) return;
+    const table = th.closest("table");
+    const index = Array.from(th.parentNode.children).indexOf(th);
+    const rows = Array.from(table.tBodies[0].rows);
+    const ascending = th.dataset.dir !== "asc";
+    table.querySelectorAll("th").forEach((h) => delete h.dataset.dir);
+    th.dataset.dir = ascending ? "asc" : "desc";
+    const key = (row) => {
+      const cell = row.cells[index];
+      const raw = cell.dataset.sort !== undefined ? cell.dataset.sort : cell.textContent.trim();
+      const n = Number(raw);
+      return raw !== "" && !Number.isNaN(n) ? n : raw;
+    };
+    rows.sort((a, b) => {
+      const x = key(a), y = key(b);
+      const c = typeof x === "number" && typeof y === "number" ? x - y : String(x).localeCompare(String(y), "zh-CN");
+      return ascending ? c : -c;
+    });
+    rows.forEach((r) => table.tBodies[0].appendChild(r));
+  });
+
+  // CSV export of a table as shown.
+  document.addEventListener("click", (event) => {
+    const link = event.target.closest("[data-export]");
+    if (!link) return;
+    event.preventDefault();
+    const table = document.getElementById(link.dataset.export);
+    const quote = (s) => '"' + s.replace(/"/g, '""') + '"';
+    const csv = Array.from(table.rows)
+      .map((r) => Array.from(r.cells).map((c) => quote(c.textContent.trim())).join(","))
+      .join("\n");
+    const blob = new Blob(["\ufeff" + csv], { type: "text/csv;charset=utf-8" });
+    const a = document.createElement("a");
+    a.href = URL.createObjectURL(blob);
+    a.download = (link.dataset.name || "export") + ".csv";
+    a.click();
+  });
+})();

@@ -1,0 +1,79 @@
+//! The page shell: the navigation, the language switch and logout around a page's body.
+
+use maud::{html, Markup, DOCTYPE};
+
+use super::session::Console;
+use super::Lang;
+
+/// The console's sections, as (path, 中文, English). Only pages that exist are listed.
+const NAV: &[(&str, &str, &str)] = &[("/console/dashboard", "概览", "Overview")];
+
+/// A whole page.
+pub fn page(console: &Console, title: &str, body: Markup) -> Markup {
+    let lang = console.lang;
+    html! {
+        (DOCTYPE)
+        html lang=(lang.code()) {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                meta name="csrf-token" content=(console.csrf_token);
+                title { (title) " · " (lang.pick("圈子控制台", "quanzi console")) }
+                link rel="stylesheet" href="/console/assets/console.css";
+                script src="/console/assets/console.js" defer {}
+            }
+            body {
+                nav.side {
+                    a.brand href="/console/dashboard" { "圈子 " span { "quanzi" } }
+                    @for (path, zh, en) in NAV {
+                        a.current[console.path.starts_with(path)] href=(path) { (lang.pick(zh, en)) }
+                    }
+                }
+                div.main {
+                    header.top {
+                        h1 { (title) }
+                        div.tools {
+                            span.workspace title=(lang.pick("工作区", "Workspace")) { (console.principal.workspace_id.as_str()) }
+                            a.lang href=(format!("/console/lang?to={}&back={}", lang.other().code(), encode(&console.path))) {
+                                (lang.pick("English", "中文"))
+                            }
+                            form.inline method="post" action="/console/logout" {
+                                input type="hidden" name="csrf" value=(console.csrf_token);
+                                button.link type="submit" { (lang.pick("退出", "Log out")) }
+                            }
+                        }
+                    }
+                    main { (body) }
+                }
+            }
+        }
+    }
+}
+
+/// A page outside the session (the login).
+pub fn bare(lang: Lang, title: &str, body: Markup) -> Markup {
+    html! {
+        (DOCTYPE)
+        html lang=(lang.code()) {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                title { (title) }
+                link rel="stylesheet" href="/console/assets/console.css";
+            }
+            body.bare { (body) }
+        }
+    }
+}
+
+/// Percent-encodes a path for a query value.
+pub fn encode(raw: &str) -> String {
+    raw.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'/' | b'-' | b'_' | b'.' => {
+                (b as char).to_string()
+            }
+            other => format!("%{other:02X}"),
+        })
+        .collect()
+}

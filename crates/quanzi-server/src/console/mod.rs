@@ -1,0 +1,43 @@
+//! The operator console: server-rendered HTML under `/console`, in zh-CN or English, with
+//! charts drawn as inline SVG. Pages read through the app's services directly (the same
+//! checks as the API); forms are plain HTML that a small script submits to the JSON API
+//! with the session's CSRF token, so every rule and every error message is the API's, shown
+//! next to the field it names. Login works without the script.
+//!
+//! # Layout
+//! - `session`: the logged-in operator of a page request (or a redirect to the login).
+//! - `lang`: the language of a request (`?lang=`, the `quanzi_lang` cookie,
+//!   `Accept-Language`; Chinese by default).
+//! - `layout`: the page shell (navigation, workspace, language switch, logout).
+//! - `assets`: the stylesheet and the form script, served with the binary.
+//! - `format`: yuan, percentages, counts and times as operators read them.
+//! - `chart`: inline SVG charts with hover values.
+//! - `login`: log in and out.
+//! - `dashboard`: the overview.
+
+mod assets;
+mod chart;
+mod dashboard;
+mod format;
+mod lang;
+mod layout;
+mod login;
+mod session;
+
+use axum::response::Redirect;
+use axum::routing::{get, post};
+use axum::Router;
+
+use crate::state::AppState;
+
+pub use lang::Lang;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/console", get(|| async { Redirect::to("/console/dashboard") }))
+        .route("/console/login", get(login::form).post(login::submit))
+        .route("/console/logout", post(login::logout))
+        .route("/console/lang", get(lang::switch))
+        .route("/console/assets/{name}", get(assets::serve))
+        .route("/console/dashboard", get(dashboard::page))
+}
