@@ -3,7 +3,7 @@
 //! trends with their seasonal band; open anomaly alerts.
 
 use axum::extract::{Query, State};
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::Response;
 use maud::{html, Markup};
 use quanzi_app::services::analytics::{alerts, metrics};
 use quanzi_app::services::loyalty::ledger;
@@ -19,6 +19,7 @@ use super::chart::{self, LinePoint};
 use super::format::{change, count, local_date, percent, yuan, yuan_f};
 use super::layout;
 use super::session::Console;
+use super::widgets::respond;
 use super::Lang;
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -55,7 +56,7 @@ fn card(c: &Card, lang: Lang) -> Markup {
     }
 }
 
-pub async fn page_for(state: &AppState, console: &Console, days: u32) -> Result<Markup, ApiError> {
+async fn page_for(state: &AppState, console: &Console, days: u32) -> Result<Markup, ApiError> {
     let app = &state.app;
     let lang = console.lang;
     let p = &console.principal;
@@ -227,8 +228,5 @@ pub async fn page(
         Some(90) => 90,
         _ => 30,
     };
-    match page_for(&state, &console, days).await {
-        Ok(markup) => Html(markup.into_string()).into_response(),
-        Err(err) => err.into_response(),
-    }
+    respond(page_for(&state, &console, days).await)
 }

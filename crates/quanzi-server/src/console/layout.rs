@@ -6,7 +6,11 @@ use super::session::Console;
 use super::Lang;
 
 /// The console's sections, as (path, 中文, English). Only pages that exist are listed.
-const NAV: &[(&str, &str, &str)] = &[("/console/dashboard", "概览", "Overview")];
+const NAV: &[(&str, &str, &str)] = &[
+    ("/console/dashboard", "概览", "Overview"),
+    ("/console/segments", "分群", "Segments"),
+    ("/console/promotions/coupons", "优惠券", "Coupons"),
+];
 
 /// A whole page.
 pub fn page(console: &Console, title: &str, body: Markup) -> Markup {

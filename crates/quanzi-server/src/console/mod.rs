@@ -13,7 +13,10 @@
 //! - `format`: yuan, percentages, counts and times as operators read them.
 //! - `chart`: inline SVG charts with hover values.
 //! - `login`: log in and out.
+//! - `widgets`: form fields, CSV export, action buttons, page responses.
 //! - `dashboard`: the overview.
+//! - `promotions`: coupon templates with budget and liability, and their form.
+//! - `segments`: saved segments, the condition builder and its preview count.
 
 mod assets;
 mod chart;
@@ -22,7 +25,10 @@ mod format;
 mod lang;
 mod layout;
 mod login;
+mod promotions;
+mod segments;
 mod session;
+mod widgets;
 
 use axum::response::Redirect;
 use axum::routing::{get, post};
@@ -40,4 +46,6 @@ pub fn router() -> Router<AppState> {
         .route("/console/lang", get(lang::switch))
         .route("/console/assets/{name}", get(assets::serve))
         .route("/console/dashboard", get(dashboard::page))
+        .route("/console/promotions/coupons", get(promotions::coupons_page))
+        .route("/console/segments", get(segments::page))
 }

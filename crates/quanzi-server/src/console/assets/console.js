@@ -7,10 +7,13 @@
 
   function valueOf(el) {
     if (el.type === "checkbox") return el.checked;
-    const raw = el.value.trim();
+    const source = el.dataset.from ? document.querySelector(el.dataset.from) : el;
+    const raw = source.value.trim();
     if (raw === "") return undefined;
     switch (el.dataset.type || el.type) {
       case "number": return Number(raw);
+      // Operators type yuan; the API takes fen.
+      case "yuan": return Math.round(Number(raw) * 100);
       case "list": return raw.split(",").map((s) => s.trim()).filter(Boolean);
       case "json": return JSON.parse(raw);
       case "datetime-local": return new Date(raw).toISOString();
@@ -70,6 +73,12 @@
         credentials: "same-origin",
       });
       const json = await response.json().catch(() => ({}));
+      if (response.ok && form.dataset.show) {
+        const target = document.querySelector(form.dataset.target);
+        const value = json[form.dataset.show];
+        target.textContent = typeof value === "number" ? value.toLocaleString() : String(value);
+        return;
+      }
       if (response.ok) {
         const next = form.dataset.redirect;
         window.location = next ? next.replace("{id}", encodeURIComponent(json.id || "")) : window.location.href;
@@ -82,6 +91,86 @@
       if (button) { button.disabled = false; button.textContent = button.dataset.label; }
     }
   });
+
+  // The segment builder: rows of conditions that write the API's condition tree into
+  // the #condition textarea.
+  const builder = document.getElementById("builder");
+  if (builder) {
+    const zh = builder.dataset.lang !== "en";
+    const t = (a, b) => (zh ? a : b);
+    const ops = [["gte", "≥"], ["lte", "≤"], ["eq", "="], ["gt", ">"], ["lt", "<"], ["ne", "≠"]];
+    const kinds = [
+      ["event", t("行为次数", "Event count")],
+      ["order", t("下单次数", "Order count")],
+      ["profile", t("画像字段", "Profile field")],
+      ["rfm", t("RFM 分", "RFM score")],
+      ["lifecycle", t("生命周期", "Lifecycle")],
+    ];
+    const select = (options, cls) => {
+      const s = document.createElement("select");
+      s.className = cls;
+      options.forEach(([v, label]) => s.add(new Option(label, v)));
+      return s;
+    };
+    const input = (cls, placeholder, type) => {
+      const i = document.createElement("input");
+      i.className = cls; i.placeholder = placeholder; i.type = type || "text";
+      return i;
+    };
+    const list = document.createElement("div");
+    const combine = select([["all", t("满足全部", "match all")], ["any", t("满足任一", "match any")]], "combine");
+    const add = document.createElement("button");
+    add.type = "button"; add.textContent = t("+ 条件", "+ condition");
+    builder.append(combine, list, add);
+    const write = () => {
+      const nodes = Array.from(list.children).map((row) => {
+        const v = (c) => row.querySelector("." + c).value.trim();
+        const n = (c) => Number(v(c));
+        const node = (body) => (row.querySelector(".negate").checked ? { not: body } : body);
+        switch (v("kind")) {
+          case "event": return node({ event: { type: v("a"), within_days: n("b"), op: v("op"), count: n("c") } });
+          case "order": {
+            const order = { op: v("op"), count: n("c") };
+            if (v("b") !== "") order.within_days = n("b");
+            return node({ order });
+          }
+          case "profile": return node({ profile: { field: v("a"), op: v("op"), value: n("c") } });
+          case "rfm": return node({ rfm: { dimension: v("a"), op: v("op"), value: n("c") } });
+          default: return node({ lifecycle: { in: v("a").split(",").map((s) => s.trim()).filter(Boolean) } });
+        }
+      });
+      document.getElementById("condition").value = JSON.stringify({ [combine.value]: nodes });
+    };
+    const addRow = () => {
+      const row = document.createElement("div");
+      row.className = "builder-row";
+      const kind = select(kinds, "kind");
+      const a = input("a", "share"), b = input("b", t("近 N 天", "within days"), "number");
+      const op = select(ops, "op"), c = input("c", t("数值", "value"), "number");
+      const negate = document.createElement("input");
+      negate.type = "checkbox"; negate.className = "negate";
+      const label = document.createElement("label");
+      label.append(negate, t(" 取反", " not"));
+      const remove = document.createElement("button");
+      remove.type = "button"; remove.className = "link"; remove.textContent = "×";
+      remove.onclick = () => { row.remove(); write(); };
+      const hints = {
+        event: ["share", t("近 N 天", "within days")],
+        order: ["", t("近 N 天（空为全部）", "within days (empty: ever)")],
+        profile: ["gmv_fen", ""],
+        rfm: ["r / f / m", ""],
+        lifecycle: ["new, growing, mature, churn_risk, dormant", ""],
+      };
+      kind.onchange = () => { const h = hints[kind.value]; a.placeholder = h[0]; b.placeholder = h[1]; b.hidden = !h[1]; };
+      row.append(kind, a, b, op, c, label, remove);
+      row.oninput = write; row.onchange = write;
+      list.appendChild(row);
+      kind.onchange(); write();
+    };
+    add.onclick = addRow;
+    combine.onchange = write;
+    addRow();
+  }
 
   // Sortable tables: numbers by value (data-sort if present), text by locale.
   document.addEventListener("click", (event) => {

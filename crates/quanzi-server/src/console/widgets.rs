@@ -1,0 +1,43 @@
+//! Pieces every page uses: a labelled form field, a table toolbar with CSV export, an
+//! action button that posts to the API, and turning a page's result into a response.
+
+use axum::response::{Html, IntoResponse, Response};
+use maud::{html, Markup};
+
+use super::Lang;
+use crate::error::ApiError;
+
+/// A labelled input whose `name` is the API's field, so the API's error lands under it.
+pub fn field(label: &str, input: Markup, hint: Option<&str>) -> Markup {
+    html! {
+        div.field {
+            label { (label) }
+            (input)
+            @if let Some(hint) = hint { div.note { (hint) } }
+        }
+    }
+}
+
+/// "Export CSV" for the table with `id`, saved as `name.csv`.
+pub fn export_link(lang: Lang, table_id: &str, name: &str) -> Markup {
+    html! {
+        a.export href="#" data-export=(table_id) data-name=(name) { (lang.pick("导出 CSV", "Export CSV")) }
+    }
+}
+
+/// A one-button form that posts `{}` to an API path and reloads the page.
+pub fn action(api: &str, label: &str) -> Markup {
+    html! {
+        form.inline data-api=(api) data-method="POST" {
+            button.link type="submit" { (label) }
+        }
+    }
+}
+
+/// The page, or the API's error response (same status and message as the API).
+pub fn respond(result: Result<Markup, ApiError>) -> Response {
+    match result {
+        Ok(markup) => Html(markup.into_string()).into_response(),
+        Err(err) => err.into_response(),
+    }
+}
