@@ -8,6 +8,7 @@ use super::Lang;
 /// The console's sections, as (path, 中文, English). Only pages that exist are listed.
 const NAV: &[(&str, &str, &str)] = &[
     ("/console/dashboard", "概览", "Overview"),
+    ("/console/members", "会员", "Members"),
     ("/console/segments", "分群", "Segments"),
     ("/console/promotions/coupons", "优惠券", "Coupons"),
 ];

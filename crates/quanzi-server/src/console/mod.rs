@@ -16,6 +16,7 @@
 //! - `widgets`: form fields, CSV export, action buttons, page responses.
 //! - `dashboard`: the overview.
 //! - `promotions`: coupon templates with budget and liability, and their form.
+//! - `members`: search by any identity, the member list, a member's whole profile.
 //! - `segments`: saved segments, the condition builder and its preview count.
 
 mod assets;
@@ -25,6 +26,7 @@ mod format;
 mod lang;
 mod layout;
 mod login;
+mod members;
 mod promotions;
 mod segments;
 mod session;
@@ -48,4 +50,6 @@ pub fn router() -> Router<AppState> {
         .route("/console/dashboard", get(dashboard::page))
         .route("/console/promotions/coupons", get(promotions::coupons_page))
         .route("/console/segments", get(segments::page))
+        .route("/console/members", get(members::search_page))
+        .route("/console/members/{id}", get(members::profile_page))
 }
