@@ -81,11 +81,21 @@ pub fn error_response(
     (status, axum::Json(body)).into_response()
 }
 
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
+/// What an error tells the caller: status, stable code, message, the field at fault and
+/// when to retry. The API sends it as JSON; the console shows it on a page.
+pub(crate) struct ErrorParts {
+    pub status: StatusCode,
+    pub code: &'static str,
+    pub message: String,
+    pub field: Option<String>,
+    pub retry_after: Option<Duration>,
+}
+
+impl ApiError {
+    pub(crate) fn parts(self) -> ErrorParts {
         let (status, code, message, field, retry_after): (
             StatusCode,
-            &str,
+            &'static str,
             String,
             Option<String>,
             Option<Duration>,
@@ -196,6 +206,25 @@ impl IntoResponse for ApiError {
                 None,
             ),
         };
+        ErrorParts {
+            status,
+            code,
+            message,
+            field,
+            retry_after,
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let ErrorParts {
+            status,
+            code,
+            message,
+            field,
+            retry_after,
+        } = self.parts();
         let mut response = error_response(status, code, message, field);
         if let Some(retry_after) = retry_after {
             if let Ok(value) = HeaderValue::from_str(&retry_after.as_secs().max(1).to_string()) {

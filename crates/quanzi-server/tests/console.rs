@@ -68,6 +68,31 @@ on_both_backends! {
         assert!(html.contains("¥246.90"), "{html}");
         let csrf = html.split("name=\"csrf-token\" content=\"").nth(1).unwrap().split('"').next().unwrap().to_owned();
 
+        // Every page renders real data for the session's workspace.
+        let response = server.as_key(admin, Method::POST, "/api/v1/experiments").json(&json!({"key": "banner", "name": "横幅实验", "variants": [{"key": "control", "weight": 1}, {"key": "banner", "weight": 1}]})).send().await.unwrap();
+        assert_eq!(response.status(), 201);
+        let response = server.as_key(admin, Method::POST, "/api/v1/coupon-templates").json(&json!({"name": "满100减20", "kind": "amount_off", "threshold_fen": 10000, "amount_fen": 2000, "use_days": 7})).send().await.unwrap();
+        assert_eq!(response.status(), 201);
+        let member = member(&server, admin, "a").await;
+        for (path, expected) in [
+            ("/console/promotions/coupons".to_owned(), "满100减20"),
+            ("/console/analytics/experiments".to_owned(), "横幅实验"),
+            ("/console/analytics/experiments/banner".to_owned(), "control"),
+            ("/console/analytics/attribution".to_owned(), "0"),
+            ("/console/analytics/alerts".to_owned(), "告警规则"),
+            ("/console/segments".to_owned(), "新建分群"),
+            ("/console/members".to_owned(), member.as_str()),
+            (format!("/console/members/{member}"), "¥246.90"),
+        ] {
+            let response = client.get(format!("{}{path}", server.base)).header(COOKIE, &session).send().await.unwrap();
+            assert_eq!(response.status(), 200, "{path}");
+            let html = response.text().await.unwrap();
+            assert!(html.contains(expected), "{path} lacks {expected}");
+        }
+        let response = client.get(format!("{}/console/members/mem_nobody", server.base)).header(COOKIE, &session).send().await.unwrap();
+        assert_eq!(response.status(), 404);
+        assert!(response.text().await.unwrap().contains("没有找到"));
+
         // English by the switch; the cookie remembers it.
         let response = client.get(format!("{}/console/lang?to=en&back=/console/dashboard", server.base)).send().await.unwrap();
         assert_eq!(response.status(), 303);

@@ -228,5 +228,5 @@ pub async fn page(
         Some(90) => 90,
         _ => 30,
     };
-    respond(page_for(&state, &console, days).await)
+    respond(&console, page_for(&state, &console, days).await)
 }

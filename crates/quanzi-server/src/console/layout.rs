@@ -11,6 +11,9 @@ const NAV: &[(&str, &str, &str)] = &[
     ("/console/members", "会员", "Members"),
     ("/console/segments", "分群", "Segments"),
     ("/console/promotions/coupons", "优惠券", "Coupons"),
+    ("/console/analytics/attribution", "归因", "Attribution"),
+    ("/console/analytics/experiments", "实验", "Experiments"),
+    ("/console/analytics/alerts", "异常告警", "Alerts"),
 ];
 
 /// A whole page.

@@ -102,7 +102,7 @@ pub async fn search_page(
     console: Console,
     Query(q): Query<SearchQuery>,
 ) -> Response {
-    respond(list(&state, &console, q).await)
+    respond(&console, list(&state, &console, q).await)
 }
 
 async fn profile(state: &AppState, console: &Console, id: &str) -> Result<Markup, ApiError> {
@@ -202,5 +202,5 @@ pub async fn profile_page(
     console: Console,
     Path(id): Path<String>,
 ) -> Response {
-    respond(profile(&state, &console, &id).await)
+    respond(&console, profile(&state, &console, &id).await)
 }

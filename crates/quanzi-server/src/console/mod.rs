@@ -17,11 +17,16 @@
 //! - `dashboard`: the overview.
 //! - `promotions`: coupon templates with budget and liability, and their form.
 //! - `members`: search by any identity, the member list, a member's whole profile.
+//! - `alerts`, `experiments`, `attribution`: analytics — rules and fired alerts with each
+//!   metric's band, experiments with their results and SRM warning, models side by side.
 //! - `segments`: saved segments, the condition builder and its preview count.
 
+mod alerts;
 mod assets;
+mod attribution;
 mod chart;
 mod dashboard;
+mod experiments;
 mod format;
 mod lang;
 mod layout;
@@ -50,6 +55,10 @@ pub fn router() -> Router<AppState> {
         .route("/console/dashboard", get(dashboard::page))
         .route("/console/promotions/coupons", get(promotions::coupons_page))
         .route("/console/segments", get(segments::page))
+        .route("/console/analytics/alerts", get(alerts::page))
+        .route("/console/analytics/experiments", get(experiments::list_page))
+        .route("/console/analytics/experiments/{key}", get(experiments::results_page))
+        .route("/console/analytics/attribution", get(attribution::page))
         .route("/console/members", get(members::search_page))
         .route("/console/members/{id}", get(members::profile_page))
 }

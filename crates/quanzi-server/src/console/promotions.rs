@@ -115,5 +115,5 @@ async fn render(state: &AppState, console: &Console) -> Result<Markup, ApiError>
 }
 
 pub async fn coupons_page(State(state): State<AppState>, console: Console) -> Response {
-    respond(render(&state, &console).await)
+    respond(&console, render(&state, &console).await)
 }

@@ -71,5 +71,5 @@ async fn render(state: &AppState, console: &Console) -> Result<Markup, ApiError>
 }
 
 pub async fn page(State(state): State<AppState>, console: Console) -> Response {
-    respond(render(&state, &console).await)
+    respond(&console, render(&state, &console).await)
 }

@@ -4,6 +4,8 @@
 use axum::response::{Html, IntoResponse, Response};
 use maud::{html, Markup};
 
+use super::layout;
+use super::session::Console;
 use super::Lang;
 use crate::error::ApiError;
 
@@ -34,10 +36,27 @@ pub fn action(api: &str, label: &str) -> Markup {
     }
 }
 
-/// The page, or the API's error response (same status and message as the API).
-pub fn respond(result: Result<Markup, ApiError>) -> Response {
+/// The page, or the error on a console page with the API's status and message.
+pub fn respond(console: &Console, result: Result<Markup, ApiError>) -> Response {
     match result {
         Ok(markup) => Html(markup.into_string()).into_response(),
-        Err(err) => err.into_response(),
+        Err(err) => {
+            let parts = err.parts();
+            let lang = console.lang;
+            let title = match parts.status.as_u16() {
+                404 => lang.pick("没有找到", "Not found"),
+                403 => lang.pick("没有权限", "Not allowed"),
+                400..=499 => lang.pick("请求有误", "Bad request"),
+                _ => lang.pick("出错了", "Something went wrong"),
+            };
+            let body = html! {
+                section.panel.warning role="alert" {
+                    p { (parts.message) }
+                    @if let Some(field) = &parts.field { p.note { (field) } }
+                    p { a href="/console/dashboard" { (lang.pick("返回概览", "Back to the overview")) } }
+                }
+            };
+            (parts.status, Html(layout::page(console, title, body).into_string())).into_response()
+        }
     }
 }
