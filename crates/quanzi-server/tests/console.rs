@@ -81,6 +81,8 @@ on_both_backends! {
             ("/console/analytics/attribution".to_owned(), "0"),
             ("/console/analytics/alerts".to_owned(), "告警规则"),
             ("/console/segments".to_owned(), "新建分群"),
+            ("/console/social".to_owned(), "风控待审核"),
+            ("/console/settings".to_owned(), tenant.owner_email.as_str()),
             ("/console/members".to_owned(), member.as_str()),
             (format!("/console/members/{member}"), "¥246.90"),
         ] {

@@ -11,9 +11,11 @@ const NAV: &[(&str, &str, &str)] = &[
     ("/console/members", "会员", "Members"),
     ("/console/segments", "分群", "Segments"),
     ("/console/promotions/coupons", "优惠券", "Coupons"),
+    ("/console/social", "社交裂变", "Social"),
     ("/console/analytics/attribution", "归因", "Attribution"),
     ("/console/analytics/experiments", "实验", "Experiments"),
     ("/console/analytics/alerts", "异常告警", "Alerts"),
+    ("/console/settings", "设置", "Settings"),
 ];
 
 /// A whole page.

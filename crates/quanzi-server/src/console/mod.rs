@@ -19,6 +19,8 @@
 //! - `members`: search by any identity, the member list, a member's whole profile.
 //! - `alerts`, `experiments`, `attribution`: analytics — rules and fired alerts with each
 //!   metric's band, experiments with their results and SRM warning, models side by side.
+//! - `social`: referral K-factor by generation, group buys, bargains, the fraud queue.
+//! - `settings`: operators and roles, API keys, the audit log.
 //! - `segments`: saved segments, the condition builder and its preview count.
 
 mod alerts;
@@ -35,6 +37,8 @@ mod members;
 mod promotions;
 mod segments;
 mod session;
+mod settings;
+mod social;
 mod widgets;
 
 use axum::response::Redirect;
@@ -59,6 +63,8 @@ pub fn router() -> Router<AppState> {
         .route("/console/analytics/experiments", get(experiments::list_page))
         .route("/console/analytics/experiments/{key}", get(experiments::results_page))
         .route("/console/analytics/attribution", get(attribution::page))
+        .route("/console/social", get(social::page))
+        .route("/console/settings", get(settings::page))
         .route("/console/members", get(members::search_page))
         .route("/console/members/{id}", get(members::profile_page))
 }

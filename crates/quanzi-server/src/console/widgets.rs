@@ -29,8 +29,13 @@ pub fn export_link(lang: Lang, table_id: &str, name: &str) -> Markup {
 
 /// A one-button form that posts `{}` to an API path and reloads the page.
 pub fn action(api: &str, label: &str) -> Markup {
+    action_with("POST", api, label)
+}
+
+/// A one-button form that sends `{}` to an API path with `method` and reloads the page.
+pub fn action_with(method: &str, api: &str, label: &str) -> Markup {
     html! {
-        form.inline data-api=(api) data-method="POST" {
+        form.inline data-api=(api) data-method=(method) {
             button.link type="submit" { (label) }
         }
     }
