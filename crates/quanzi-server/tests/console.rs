@@ -82,6 +82,7 @@ on_both_backends! {
             ("/console/analytics/alerts".to_owned(), "告警规则"),
             ("/console/segments".to_owned(), "新建分群"),
             ("/console/social".to_owned(), "风控待审核"),
+            ("/console/loyalty".to_owned(), "fen_per_100_points"),
             ("/console/settings".to_owned(), tenant.owner_email.as_str()),
             ("/console/members".to_owned(), member.as_str()),
             (format!("/console/members/{member}"), "¥246.90"),

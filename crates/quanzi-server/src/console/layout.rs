@@ -10,6 +10,7 @@ const NAV: &[(&str, &str, &str)] = &[
     ("/console/dashboard", "概览", "Overview"),
     ("/console/members", "会员", "Members"),
     ("/console/segments", "分群", "Segments"),
+    ("/console/loyalty", "积分", "Loyalty"),
     ("/console/promotions/coupons", "优惠券", "Coupons"),
     ("/console/social", "社交裂变", "Social"),
     ("/console/analytics/attribution", "归因", "Attribution"),

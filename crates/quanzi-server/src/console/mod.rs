@@ -21,6 +21,7 @@
 //!   metric's band, experiments with their results and SRM warning, models side by side.
 //! - `social`: referral K-factor by generation, group buys, bargains, the fraud queue.
 //! - `settings`: operators and roles, API keys, the audit log.
+//! - `loyalty`: points liability, sources and sinks, the mall, the settings document.
 //! - `segments`: saved segments, the condition builder and its preview count.
 
 mod alerts;
@@ -33,6 +34,7 @@ mod format;
 mod lang;
 mod layout;
 mod login;
+mod loyalty;
 mod members;
 mod promotions;
 mod segments;
@@ -64,6 +66,7 @@ pub fn router() -> Router<AppState> {
         .route("/console/analytics/experiments/{key}", get(experiments::results_page))
         .route("/console/analytics/attribution", get(attribution::page))
         .route("/console/social", get(social::page))
+        .route("/console/loyalty", get(loyalty::page))
         .route("/console/settings", get(settings::page))
         .route("/console/members", get(members::search_page))
         .route("/console/members/{id}", get(members::profile_page))

@@ -53,12 +53,17 @@
     event.preventDefault();
     form.querySelectorAll(".field-error, .form-error").forEach((n) => n.remove());
     form.querySelectorAll(".invalid").forEach((n) => n.classList.remove("invalid"));
-    const body = {};
+    let body = {};
     try {
-      form.querySelectorAll("[name]").forEach((el) => {
-        const v = valueOf(el);
-        if (v !== undefined) put(body, el.name, v);
-      });
+      if (form.dataset.body === "raw") {
+        // The one field is the whole request body (a settings document).
+        body = JSON.parse(form.querySelector("[name]").value);
+      } else {
+        form.querySelectorAll("[name]").forEach((el) => {
+          const v = valueOf(el);
+          if (v !== undefined) put(body, el.name, v);
+        });
+      }
     } catch (e) {
       showError(form, { message: String(e) });
       return;
