@@ -73,7 +73,10 @@ on_both_backends! {
         assert_eq!(response.status(), 201);
         let response = server.as_key(admin, Method::POST, "/api/v1/coupon-templates").json(&json!({"name": "满100减20", "kind": "amount_off", "threshold_fen": 10000, "amount_fen": 2000, "use_days": 7})).send().await.unwrap();
         assert_eq!(response.status(), 201);
+        let template = json(response).await["id"].as_str().unwrap().to_owned();
         let member = member(&server, admin, "a").await;
+        let response = server.as_key(admin, Method::POST, &format!("/api/v1/coupon-templates/{template}/claims")).json(&json!({"member_id": member})).send().await.unwrap();
+        assert_eq!(response.status(), 201);
         for (path, expected) in [
             ("/console/promotions/coupons".to_owned(), "满100减20"),
             ("/console/analytics/experiments".to_owned(), "横幅实验"),
@@ -86,6 +89,8 @@ on_both_backends! {
             ("/console/settings".to_owned(), tenant.owner_email.as_str()),
             ("/console/members".to_owned(), member.as_str()),
             (format!("/console/members/{member}"), "¥246.90"),
+            // 满100减20 applies to a ¥246.90 cart: ¥226.90 to pay.
+            (format!("/console/promotions/pricing?member={member}&cart=tea%2Ctea%2C123.45%2C2"), "¥226.90"),
         ] {
             let response = client.get(format!("{}{path}", server.base)).header(COOKIE, &session).send().await.unwrap();
             assert_eq!(response.status(), 200, "{path}");

@@ -12,6 +12,7 @@ const NAV: &[(&str, &str, &str)] = &[
     ("/console/segments", "分群", "Segments"),
     ("/console/loyalty", "积分", "Loyalty"),
     ("/console/promotions/coupons", "优惠券", "Coupons"),
+    ("/console/promotions/pricing", "算价沙盒", "Pricing sandbox"),
     ("/console/social", "社交裂变", "Social"),
     ("/console/analytics/attribution", "归因", "Attribution"),
     ("/console/analytics/experiments", "实验", "Experiments"),

@@ -22,6 +22,7 @@
 //! - `social`: referral K-factor by generation, group buys, bargains, the fraud queue.
 //! - `settings`: operators and roles, API keys, the audit log.
 //! - `loyalty`: points liability, sources and sinks, the mall, the settings document.
+//! - `pricing`: the cart-pricing sandbox with its line-by-line explanation.
 //! - `segments`: saved segments, the condition builder and its preview count.
 
 mod alerts;
@@ -36,6 +37,7 @@ mod layout;
 mod login;
 mod loyalty;
 mod members;
+mod pricing;
 mod promotions;
 mod segments;
 mod session;
@@ -60,6 +62,7 @@ pub fn router() -> Router<AppState> {
         .route("/console/assets/{name}", get(assets::serve))
         .route("/console/dashboard", get(dashboard::page))
         .route("/console/promotions/coupons", get(promotions::coupons_page))
+        .route("/console/promotions/pricing", get(pricing::page))
         .route("/console/segments", get(segments::page))
         .route("/console/analytics/alerts", get(alerts::page))
         .route("/console/analytics/experiments", get(experiments::list_page))

@@ -151,7 +151,7 @@ fn stage(s: Stage) -> &'static str {
     }
 }
 
-fn describe(quote: &Quote, id: &str) -> (String, String) {
+pub(crate) fn describe(quote: &Quote, id: &str) -> (String, String) {
     match quote.offers.get(id) {
         Some((offer, source)) => (
             offer.label.clone(),
