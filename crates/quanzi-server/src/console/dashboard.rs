@@ -31,6 +31,8 @@ pub struct DashboardQuery {
 }
 
 struct Card {
+    /// Stable name of the figure (`gmv`, `orders`…), for links and tests.
+    key: &'static str,
     label: &'static str,
     value: String,
     /// Relative change from the previous period, and whether up is good.
@@ -39,7 +41,7 @@ struct Card {
 
 fn card(c: &Card, lang: Lang) -> Markup {
     html! {
-        div.card {
+        div.card data-metric=(c.key) {
             div.label { (c.label) }
             div.value { (c.value) }
             @match c.delta {
@@ -73,41 +75,49 @@ async fn page_for(state: &AppState, console: &Console, days: u32) -> Result<Mark
     let coupon_budget_left: i64 = coupons.iter().filter_map(|t| t.budget_left_fen).sum();
     let cards = [
         Card {
+            key: "gmv",
             label: lang.pick("成交额 GMV", "GMV"),
             value: yuan(cur.totals.gmv_fen),
             delta: change(cur.totals.gmv_fen as f64, prev.totals.gmv_fen as f64).map(|d| (d, true)),
         },
         Card {
+            key: "orders",
             label: lang.pick("订单数", "Orders"),
             value: count(cur.totals.orders),
             delta: change(cur.totals.orders as f64, prev.totals.orders as f64).map(|d| (d, true)),
         },
         Card {
+            key: "uv_value",
             label: lang.pick("UV 价值", "UV value"),
             value: yuan_f(cur.uv_value_fen()),
             delta: change(cur.uv_value_fen(), prev.uv_value_fen()).map(|d| (d, true)),
         },
         Card {
+            key: "conversion_rate",
             label: lang.pick("转化率", "Conversion rate"),
             value: percent(Some(cur.value(Metric::ConversionRate))),
             delta: change(cur.value(Metric::ConversionRate), prev.value(Metric::ConversionRate)).map(|d| (d, true)),
         },
         Card {
+            key: "share_rate",
             label: lang.pick("分享率", "Share rate"),
             value: percent(Some(cur.value(Metric::ShareRate))),
             delta: change(cur.value(Metric::ShareRate), prev.value(Metric::ShareRate)).map(|d| (d, true)),
         },
         Card {
+            key: "refund_rate",
             label: lang.pick("退款率", "Refund rate"),
             value: percent(Some(cur.value(Metric::RefundRate))),
             delta: change(cur.value(Metric::RefundRate), prev.value(Metric::RefundRate)).map(|d| (d, false)),
         },
         Card {
+            key: "new_members",
             label: lang.pick("新会员", "New members"),
             value: count(cur.totals.new_members),
             delta: change(cur.totals.new_members as f64, prev.totals.new_members as f64).map(|d| (d, true)),
         },
         Card {
+            key: "active_members",
             label: lang.pick("活跃会员", "Active members"),
             value: count(cur.totals.active_members),
             delta: change(cur.totals.active_members as f64, prev.totals.active_members as f64).map(|d| (d, true)),
@@ -149,7 +159,7 @@ async fn page_for(state: &AppState, console: &Console, days: u32) -> Result<Mark
     }
     let open = alerts::alerts(app, p, Some("open")).await?;
     let body = html! {
-        p.muted {
+        p.muted #period data-from=(from.to_rfc3339()) data-to=(to.to_rfc3339()) {
             (lang.pick("统计区间", "Period")) " " (local_date(from, &zone)) " – "
             (local_date(Timestamp::from_millis(to.millis() - 1), &zone)) " (" (zone.name()) ") · "
             @for d in [7u32, 30, 90] {
