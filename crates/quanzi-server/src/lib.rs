@@ -7,7 +7,7 @@
 //! - [`middleware`]: request ids, body limit, authentication, idempotency.
 //! - [`error`]: the one `ApiError` and its JSON shape; [`json`]: the body/query extractors.
 //! - [`openapi`]: the OpenAPI document generated from the handlers.
-//! - [`metrics`], [`health`], [`status_page`]: operations endpoints and `/`.
+//! - [`metrics`], [`health`], [`status_page`]: operations endpoints and `/status`.
 //! - `console`: the operator console, server-rendered HTML under `/console`.
 #![forbid(unsafe_code)]
 
@@ -77,7 +77,8 @@ pub fn app(state: AppState) -> Router {
         .layer(from_fn_with_state(state.clone(), auth::authenticate));
 
     Router::new()
-        .route("/", get(status_page::page))
+        .route("/", get(|| async { axum::response::Redirect::to("/console") }))
+        .route("/status", get(status_page::page))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(metrics::render))

@@ -1,6 +1,6 @@
-//! `/`: an honest status page in zh-CN or English (from `Accept-Language`, or `?lang=`):
-//! what is running, on which storage, and what the API offers so far. The operator console
-//! and demo data come with a later release; this page says so rather than pretend.
+//! `/status`: an honest status page in zh-CN or English (from `Accept-Language`, or
+//! `?lang=`): what is running, on which storage, and what the API offers. `/` itself opens
+//! the operator console.
 
 use axum::extract::{Query, State};
 use axum::http::header::ACCEPT_LANGUAGE;
@@ -140,8 +140,8 @@ nav a{{margin-right:1rem}}
         workspaces_l = t("工作区", "Workspaces"),
         jobs_l = t("后台任务", "Background jobs"),
         note = t(
-            "目前提供：工作区、操作员与角色、API 密钥、登录、幂等请求、持久化后台任务，以及会员 OneID（识别、关联、合并）、行为事件批量上报、订单与退款、生命周期与 RFM、兴趣标签、人群分群、营销同意与个人信息导出/删除，以及积分（复式记账积分账本、过期、订单积分与退款冲回、签到、会员等级、积分商城）。运营控制台与演示数据将在后续版本提供。用 <code>quanzi workspace create --name 品牌名</code> 创建工作区并获取管理员密钥。",
-            "What runs today: workspaces, operators and roles, API keys, login, idempotent requests, durable background jobs, member OneID (identify, link, merge), batch event ingestion, orders and refunds, lifecycle and RFM, interest tags, segments, marketing consent and member export/erasure, and loyalty (a double-entry points ledger with expiry, order points reversed on refunds, check-in, tiers, a points mall). The operator console and demo data come in later releases. Create a workspace and get an admin key with <code>quanzi workspace create --name Brand</code>."
+            "运营控制台在 <a href=\"/console\">/console</a>。会员 OneID、行为事件、订单与退款、分群与标签、积分、优惠券与秒杀、拼团砍价裂变分销、风控，以及度量分析（指标与异常告警、实验、归因）均已可用。用 <code>quanzi serve --demo</code> 生成演示品牌，或用 <code>quanzi workspace create --name 品牌名</code> 创建工作区并获取管理员密钥。",
+            "The operator console is at <a href=\"/console\">/console</a>. Members and OneID, events, orders and refunds, segments and tags, loyalty, coupons and flash sales, group buys, bargains, referrals and distribution, anti-fraud, and analytics (metrics with anomaly alerts, experiments, attribution) all run. Start a demo brand with <code>quanzi serve --demo</code>, or create a workspace and get an admin key with <code>quanzi workspace create --name Brand</code>."
         ),
         api_l = t("API 接口", "API"),
         api_hint = t("完整说明：", "Full description:"),

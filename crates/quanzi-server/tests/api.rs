@@ -380,9 +380,11 @@ on_both_backends! {
         let metrics = server.request(Method::GET, "/metrics").send().await.unwrap().text().await.unwrap();
         assert!(metrics.contains("quanzi_http_requests_total{method=\"GET\",route=\"/api/v1/workspace\",status=\"401\"} 1"), "{metrics}");
         assert!(metrics.contains("quanzi_build_info"));
-        let zh = server.request(Method::GET, "/").header("accept-language", "zh-CN,zh;q=0.9").send().await.unwrap().text().await.unwrap();
+        let root = no_redirect_client().get(format!("{}/", server.base)).send().await.unwrap();
+        assert_eq!(root.headers()["location"], "/console");
+        let zh = server.request(Method::GET, "/status").header("accept-language", "zh-CN,zh;q=0.9").send().await.unwrap().text().await.unwrap();
         assert!(zh.contains("lang=\"zh-CN\"") && zh.contains("存储") && zh.contains("/api/v1/keys"));
-        let en = server.request(Method::GET, "/?lang=en").send().await.unwrap().text().await.unwrap();
+        let en = server.request(Method::GET, "/status?lang=en").send().await.unwrap().text().await.unwrap();
         assert!(en.contains("Storage") && en.contains(server.app.store.backend().as_str()));
     }
 
@@ -410,4 +412,11 @@ on_both_backends! {
         assert_eq!(actions, vec!["api_key.create", "workspace.create"]);
         assert_eq!(log["items"][0]["details"]["scopes"], "ingest");
     }
+}
+
+fn no_redirect_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
 }
