@@ -222,6 +222,62 @@ on_both_backends! {
         assert_eq!(r["models"].as_array().unwrap().len(), 0);
     }
 
+    a_funnel_over_stored_events_and_orders_counts_each_member_at_their_deepest_step(backend) {
+        let server = TestServer::start(backend).await;
+        let tenant = server.tenant("a").await;
+        let admin = &tenant.admin_key;
+        let start = local_midnight();
+        server.clock.set(Timestamp::from_millis(start + 10 * DAY));
+        // Five viewers from douyin or wechat; three add to cart; two of them buy; one of
+        // the buyers bought before adding to cart (not in order).
+        let event = |buyer: &str, kind: &str, minute: i64, channel: &str| json!({
+            "event_id": format!("{buyer}-{kind}"), "type": kind,
+            "identity": {"kind": "wechat_openid", "value": buyer},
+            "timestamp": rfc(start + DAY + minute * 60_000), "channel": channel,
+        });
+        let events = json!({"events": [
+            event("a", "page_view", 0, "douyin"), event("a", "add_to_cart", 5, "douyin"),
+            event("b", "page_view", 0, "douyin"), event("b", "add_to_cart", 5, "douyin"),
+            event("c", "page_view", 0, "wechat"), event("c", "add_to_cart", 50, "wechat"),
+            event("d", "page_view", 0, "wechat"), event("e", "page_view", 0, "wechat"),
+        ]});
+        let response = send(&server, admin, Method::POST, "/api/v1/events", events).await;
+        assert_eq!(json(response).await["accepted"], 8);
+        for (buyer, minute) in [("a", 10), ("b", 30), ("c", 20)] {
+            let response = send(&server, admin, Method::POST, "/api/v1/orders", json!({
+                "external_id": format!("o-{buyer}"), "buyer": {"kind": "wechat_openid", "value": buyer},
+                "items": [{"sku": "tea", "quantity": 1, "unit_price_fen": 100}], "paid_at": rfc(start + DAY + minute * 60_000),
+            })).await;
+            assert_eq!(response.status(), 201);
+        }
+        let body = json!({"from": rfc(start), "to": rfc(start + 10 * DAY), "steps": ["page_view", "add_to_cart", "order"], "breakdown": "channel"});
+        let response = send(&server, admin, Method::POST, "/api/v1/analytics/funnel", body).await;
+        assert_eq!(response.status(), 200);
+        let f = json(response).await;
+        let members: Vec<u64> = f["steps"].as_array().unwrap().iter().map(|s| s["members"].as_u64().unwrap()).collect();
+        assert_eq!(members, vec![5, 3, 2]);
+        assert_eq!(f["steps"][2]["overall"], 0.4);
+        assert_eq!(f["converted"], 2);
+        assert_eq!(f["mode"], "ordered");
+        assert_eq!(f["window_seconds"], 7 * 86_400);
+        let douyin = f["breakdown_rows"].as_array().unwrap().iter().find(|r| r["value"] == "douyin").unwrap();
+        assert_eq!(douyin["members"], json!([2, 2, 2]));
+        // A 15-minute window loses b (bought 30 minutes after viewing).
+        let body = json!({"from": rfc(start), "to": rfc(start + 10 * DAY), "steps": ["page_view", "add_to_cart", "order"], "window": "15m"});
+        let f = json(send(&server, admin, Method::POST, "/api/v1/analytics/funnel", body).await).await;
+        assert_eq!(f["steps"][2]["members"], 1);
+        for (body, field) in [
+            (json!({"from": rfc(start), "to": rfc(start + DAY), "steps": []}), "steps"),
+            (json!({"from": rfc(start), "to": rfc(start + DAY), "steps": ["a"], "mode": "sideways"}), "mode"),
+            (json!({"from": rfc(start), "to": rfc(start + DAY), "steps": ["a"], "window": "forever"}), "window"),
+            (json!({"from": rfc(start), "to": rfc(start + DAY), "steps": ["a"], "breakdown": "phone"}), "breakdown"),
+            (json!({"from": rfc(start), "to": rfc(start + DAY), "steps": ["a", "a"]}), "steps"),
+        ] {
+            let (_, got) = error_of(send(&server, admin, Method::POST, "/api/v1/analytics/funnel", body).await, 400).await;
+            assert_eq!(got.as_deref(), Some(field));
+        }
+    }
+
     an_experiment_assigns_stably_records_exposure_once_and_reports_results(backend) {
         let server = TestServer::start(backend).await;
         let tenant = server.tenant("a").await;

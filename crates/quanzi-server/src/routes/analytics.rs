@@ -5,6 +5,7 @@ use axum::extract::{Path, Query, State};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use quanzi_app::services::analytics::attribution::{self, AttributionQuery, AttributionReport};
+use quanzi_app::services::analytics::funnel::{self, FunnelQuery, FunnelResult};
 use quanzi_app::services::analytics::metrics::{self, PeriodTotals, Series};
 use quanzi_domain::analytics::anomaly::rule::{Granularity, Metric};
 use quanzi_domain::analytics::anomaly::{AnomalyConfig, Method};
@@ -342,8 +343,149 @@ pub async fn attribute(
     )))
 }
 
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FunnelRequest {
+    /// RFC 3339: events and orders from here…
+    pub from: String,
+    /// …to here (exclusive).
+    pub to: String,
+    /// Event types, first step first (1–32, distinct); `order` is a paid order.
+    pub steps: Vec<String>,
+    /// `ordered` (default), `strict` (each step the member's very next event) or
+    /// `unordered`.
+    pub mode: Option<String>,
+    /// Conversion window from the first step: `30m`, `2h`, `7d` (default `7d`).
+    pub window: Option<String>,
+    /// Event types that end an attempt when they happen after its first step.
+    pub exclusions: Option<Vec<String>>,
+    /// Break the funnel down by the first step's `channel`, `utm_source`,
+    /// `utm_campaign`, `kol_id`, `campaign_id` or `content_id`.
+    pub breakdown: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct FunnelStepResponse {
+    pub step: String,
+    pub members: u64,
+    /// Share of the previous step (null for the first).
+    pub from_previous: Option<f64>,
+    /// Share of the first step.
+    pub overall: Option<f64>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct HistogramBucketResponse {
+    pub label: String,
+    pub from_seconds: i64,
+    pub to_seconds: Option<i64>,
+    pub members: u64,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct BreakdownResponse {
+    pub value: String,
+    /// Members per step.
+    pub members: Vec<u64>,
+    pub overall: Option<f64>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct FunnelResponse {
+    pub from: String,
+    pub to: String,
+    pub mode: String,
+    pub window_seconds: i64,
+    pub exclusions: Vec<String>,
+    pub breakdown: Option<String>,
+    pub members_considered: u64,
+    pub events_considered: u64,
+    pub steps: Vec<FunnelStepResponse>,
+    /// Members who reached the last step, and how long it took them from the first.
+    pub converted: u64,
+    pub median_seconds: Option<i64>,
+    pub p90_seconds: Option<i64>,
+    pub time_to_convert: Vec<HistogramBucketResponse>,
+    pub breakdown_rows: Vec<BreakdownResponse>,
+}
+
+fn funnel_response(r: FunnelResult) -> FunnelResponse {
+    let report = &r.report;
+    let d = report.definition();
+    let t = report.time_to_convert();
+    FunnelResponse {
+        from: r.query.from.to_rfc3339(),
+        to: r.query.to.to_rfc3339(),
+        mode: d.mode().to_string(),
+        window_seconds: d.window().seconds(),
+        exclusions: r.query.exclusions.clone(),
+        breakdown: r.query.breakdown.clone(),
+        members_considered: d.members_considered(),
+        events_considered: d.events_considered(),
+        steps: r
+            .query
+            .steps
+            .iter()
+            .zip(report.steps())
+            .map(|(name, s)| FunnelStepResponse {
+                step: name.clone(),
+                members: s.members(),
+                from_previous: s.from_previous(),
+                overall: s.overall(),
+            })
+            .collect(),
+        converted: t.converted(),
+        median_seconds: t.median(),
+        p90_seconds: t.p90(),
+        time_to_convert: t
+            .histogram()
+            .iter()
+            .map(|b| HistogramBucketResponse {
+                label: b.label(),
+                from_seconds: b.from(),
+                to_seconds: b.to(),
+                members: b.members(),
+            })
+            .collect(),
+        breakdown_rows: report
+            .breakdown()
+            .iter()
+            .map(|b| BreakdownResponse {
+                value: r.breakdowns.name(b.code()).to_owned(),
+                members: b.members().to_vec(),
+                overall: b.overall(),
+            })
+            .collect(),
+    }
+}
+
+/// A conversion funnel over the period's events and paid orders, with step-to-step and
+/// overall conversion, time to convert, and an optional breakdown.
+#[utoipa::path(post, path = "/api/v1/analytics/funnel", tag = "analytics", request_body = FunnelRequest,
+    responses((status = 200, body = FunnelResponse), (status = 400, body = ErrorBody)),
+    security(("bearer" = []), ("session" = [])))]
+pub async fn run_funnel(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    ApiJson(b): ApiJson<FunnelRequest>,
+) -> ApiResult<Json<FunnelResponse>> {
+    let query = FunnelQuery {
+        from: required_time("from", &b.from)?,
+        to: required_time("to", &b.to)?,
+        steps: b.steps,
+        mode: b.mode.unwrap_or_else(|| "ordered".into()),
+        window: b.window.unwrap_or_else(|| "7d".into()),
+        exclusions: b.exclusions.unwrap_or_default(),
+        breakdown: b.breakdown,
+    };
+    Ok(Json(funnel_response(
+        funnel::run(&state.app, &caller, query).await?,
+    )))
+}
+
 pub fn router(_state: &AppState) -> Router<AppState> {
     Router::new()
+        .route("/api/v1/analytics/funnel", post(run_funnel))
         .route("/api/v1/analytics/attribution", post(attribute))
         .route("/api/v1/analytics/metrics/{metric}", get(metric_series))
         .route("/api/v1/analytics/overview", get(overview))

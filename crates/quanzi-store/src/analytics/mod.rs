@@ -6,15 +6,19 @@
 //! - `alerts`: alert rules and the alerts they fired (one per rule and bucket).
 //! - `experiments`: experiments and their exposures, and the per-member outcomes their
 //!   results read.
+//! - `behaviour`: events of some types and paid orders (as `order`), for funnels and
+//!   retention.
 //! - `touches`: members' touches on one touchpoint column and their orders, the input
 //!   of attribution.
 
 mod alerts;
+mod behaviour;
 mod experiments;
 mod metrics;
 mod touches;
 
 pub use alerts::{AlertRow, AlertRuleRow};
+pub use behaviour::{BehaviourRow, ORDER_STEP};
 pub use experiments::{ExperimentRow, ExposureOutcome};
 pub use metrics::BucketTotals;
 pub use touches::{ConversionRow, TouchRow, TOUCH_COLUMNS};

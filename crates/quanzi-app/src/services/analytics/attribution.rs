@@ -58,12 +58,7 @@ pub async fn attribute(
         )
         .into());
     }
-    if query.to <= query.from {
-        return Err(InvalidInput::new("to", "must be after from").into());
-    }
-    if query.to.millis() - query.from.millis() > 366 * DAY_MS {
-        return Err(InvalidInput::new("from", "the period may be at most 366 days").into());
-    }
+    super::check_period(query.from, query.to)?;
     if !(1..=180).contains(&query.lookback_days) {
         return Err(InvalidInput::new("lookback_days", "must be 1 to 180").into());
     }

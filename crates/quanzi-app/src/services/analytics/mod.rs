@@ -8,10 +8,33 @@
 //!   alerts they fire, with their actions.
 //! - `attribution`: journeys assembled from stored touches and orders, credited by every
 //!   model.
+//! - `funnel`: funnels over stored events and orders (`behaviour` loads them as columns).
 //! - `experiments`: experiments, deterministic assignment with exposure logging, and
 //!   results (Bayesian, Beta-Binomial, CUPED, SRM, holdout lift).
 
 pub mod alerts;
 pub mod attribution;
+mod behaviour;
 pub mod experiments;
+pub mod funnel;
 pub mod metrics;
+
+/// A period of at most 366 days, `to` after `from`.
+pub(crate) fn check_period(
+    from: quanzi_domain::time::Timestamp,
+    to: quanzi_domain::time::Timestamp,
+) -> std::result::Result<(), quanzi_domain::input::InvalidInput> {
+    if to <= from {
+        return Err(quanzi_domain::input::InvalidInput::new(
+            "to",
+            "must be after from",
+        ));
+    }
+    if to.millis() - from.millis() > 366 * 86_400_000 {
+        return Err(quanzi_domain::input::InvalidInput::new(
+            "from",
+            "the period may be at most 366 days",
+        ));
+    }
+    Ok(())
+}
