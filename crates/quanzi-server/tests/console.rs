@@ -82,6 +82,7 @@ on_both_backends! {
             ("/console/analytics/experiments".to_owned(), "横幅实验"),
             ("/console/analytics/experiments/banner".to_owned(), "control"),
             ("/console/analytics/attribution".to_owned(), "0"),
+            ("/console/analytics/funnel?steps=page_view,order".to_owned(), "order"),
             ("/console/analytics/alerts".to_owned(), "告警规则"),
             ("/console/segments".to_owned(), "新建分群"),
             ("/console/social".to_owned(), "风控待审核"),

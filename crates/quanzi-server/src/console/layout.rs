@@ -14,6 +14,7 @@ const NAV: &[(&str, &str, &str)] = &[
     ("/console/promotions/coupons", "优惠券", "Coupons"),
     ("/console/promotions/pricing", "算价沙盒", "Pricing sandbox"),
     ("/console/social", "社交裂变", "Social"),
+    ("/console/analytics/funnel", "漏斗", "Funnel"),
     ("/console/analytics/attribution", "归因", "Attribution"),
     ("/console/analytics/experiments", "实验", "Experiments"),
     ("/console/analytics/alerts", "异常告警", "Alerts"),

@@ -17,6 +17,7 @@
 //! - `dashboard`: the overview.
 //! - `promotions`: coupon templates with budget and liability, and their form.
 //! - `members`: search by any identity, the member list, a member's whole profile.
+//! - `funnel`: the funnel chart, time to convert, breakdown.
 //! - `alerts`, `experiments`, `attribution`: analytics — rules and fired alerts with each
 //!   metric's band, experiments with their results and SRM warning, models side by side.
 //! - `social`: referral K-factor by generation, group buys, bargains, the fraud queue.
@@ -32,6 +33,7 @@ mod chart;
 mod dashboard;
 mod experiments;
 mod format;
+mod funnel;
 mod lang;
 mod layout;
 mod login;
@@ -68,6 +70,7 @@ pub fn router() -> Router<AppState> {
         .route("/console/analytics/experiments", get(experiments::list_page))
         .route("/console/analytics/experiments/{key}", get(experiments::results_page))
         .route("/console/analytics/attribution", get(attribution::page))
+        .route("/console/analytics/funnel", get(funnel::page))
         .route("/console/social", get(social::page))
         .route("/console/loyalty", get(loyalty::page))
         .route("/console/settings", get(settings::page))
