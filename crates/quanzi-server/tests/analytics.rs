@@ -278,6 +278,46 @@ on_both_backends! {
         }
     }
 
+    lifetime_value_is_fitted_on_stored_orders_and_members_are_ranked_by_it(backend) {
+        let server = TestServer::start(backend).await;
+        let tenant = server.tenant("a").await;
+        let admin = &tenant.admin_key;
+        let start = local_midnight();
+        server.clock.set(Timestamp::from_millis(start + 90 * DAY));
+        let mut orders = Vec::new();
+        for i in 0..30i64 {
+            // Member i buys (i % 5) + 1 times, 7 to 20 days apart, ¥30 to ¥120 each.
+            for k in 0..(i % 5) + 1 {
+                orders.push(json!({
+                    "external_id": format!("m{i}-{k}"), "buyer": {"kind": "wechat_openid", "value": format!("m{i}")},
+                    "items": [{"sku": "tea", "quantity": 1, "unit_price_fen": 3000 + 300 * i}],
+                    "paid_at": rfc(start + (i % 10) * DAY + k * (7 + i % 14) * DAY),
+                }));
+            }
+        }
+        for o in &orders {
+            assert_eq!(send(&server, admin, Method::POST, "/api/v1/orders", o.clone()).await.status(), 201);
+        }
+        let r = get(&server, admin, "/api/v1/analytics/clv?top=30").await;
+        assert_eq!(r["customers"], 30);
+        assert_eq!(r["repeat_customers"], 24);
+        assert_eq!(r["p_alive_histogram"].as_array().unwrap().iter().map(|v| v.as_u64().unwrap()).sum::<u64>(), 30);
+        for param in ["r", "alpha", "a", "b", "p", "q", "gamma"] {
+            assert!(r[param]["value"].as_f64().unwrap() > 0.0, "{param}: {}", r[param]);
+        }
+        let top = r["top"].as_array().unwrap();
+        let values: Vec<f64> = top.iter().map(|m| m["clv_fen"].as_f64().unwrap()).collect();
+        assert!(values.windows(2).all(|w| w[0] >= w[1]), "{values:?}");
+        assert!(top.iter().all(|m| (0.0..=1.0).contains(&m["p_alive"].as_f64().unwrap())));
+        let total: f64 = values.iter().sum();
+        assert!((r["total_clv_fen"].as_f64().unwrap() - total).abs() < 1e-6 * total);
+        let (_, field) = error_of(server.as_key(admin, Method::GET, "/api/v1/analytics/clv?periods=0").send().await.unwrap(), 400).await;
+        assert_eq!(field.as_deref(), Some("periods"));
+        let other = server.tenant("b").await;
+        let (_, field) = error_of(server.as_key(&other.admin_key, Method::GET, "/api/v1/analytics/clv").send().await.unwrap(), 400).await;
+        assert_eq!(field.as_deref(), Some("as_of"));
+    }
+
     an_experiment_assigns_stably_records_exposure_once_and_reports_results(backend) {
         let server = TestServer::start(backend).await;
         let tenant = server.tenant("a").await;

@@ -5,7 +5,9 @@ use axum::extract::{Path, Query, State};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use quanzi_app::services::analytics::attribution::{self, AttributionQuery, AttributionReport};
+use quanzi_app::services::analytics::clv::{self, ClvQuery, ClvReport};
 use quanzi_app::services::analytics::funnel::{self, FunnelQuery, FunnelResult};
+use quanzi_domain::analytics::clv::Estimate;
 use quanzi_app::services::analytics::metrics::{self, PeriodTotals, Series};
 use quanzi_domain::analytics::anomaly::rule::{Granularity, Metric};
 use quanzi_domain::analytics::anomaly::{AnomalyConfig, Method};
@@ -483,8 +485,143 @@ pub async fn run_funnel(
     )))
 }
 
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ClvParams {
+    /// RFC 3339; default now. Orders before it are the history.
+    pub as_of: Option<String>,
+    /// Periods in the horizon (default 12).
+    pub periods: Option<u32>,
+    /// Days per period (default 30).
+    pub period_days: Option<f64>,
+    /// Discount rate per period (default 0.01).
+    pub discount_rate: Option<f64>,
+    /// Members listed, highest value first (default 20, at most 500).
+    pub top: Option<usize>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct EstimateResponse {
+    pub value: f64,
+    pub std_error: f64,
+}
+
+fn estimate(e: Estimate) -> EstimateResponse {
+    EstimateResponse {
+        value: e.value,
+        std_error: e.std_error,
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct MemberValueResponse {
+    pub member_id: String,
+    /// Repeat purchase days, days from first to last, days since the first.
+    pub frequency: f64,
+    pub recency_days: f64,
+    pub age_days: f64,
+    pub p_alive: f64,
+    pub expected_purchases: f64,
+    /// Discounted value over the horizon, fen.
+    pub clv_fen: Option<f64>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ClvResponse {
+    pub as_of: String,
+    pub periods: u32,
+    pub period_days: f64,
+    pub discount_rate: f64,
+    pub customers: usize,
+    pub repeat_customers: usize,
+    pub r: EstimateResponse,
+    pub alpha: EstimateResponse,
+    pub a: EstimateResponse,
+    pub b: EstimateResponse,
+    pub log_likelihood: f64,
+    /// Gamma-Gamma's p, q, γ (null with a note when it could not be fitted).
+    pub p: Option<EstimateResponse>,
+    pub q: Option<EstimateResponse>,
+    pub gamma: Option<EstimateResponse>,
+    pub note: Option<String>,
+    /// Members per tenth of P(alive): [0, 0.1), [0.1, 0.2), … [0.9, 1].
+    pub p_alive_histogram: Vec<u64>,
+    pub total_clv_fen: Option<f64>,
+    pub expected_purchases_total: f64,
+    pub top: Vec<MemberValueResponse>,
+}
+
+fn clv_response(r: ClvReport, top: usize) -> ClvResponse {
+    let mut histogram = vec![0u64; 10];
+    for m in &r.members {
+        histogram[((m.p_alive * 10.0) as usize).min(9)] += 1;
+    }
+    let total = r
+        .spend
+        .as_ref()
+        .map(|_| r.members.iter().filter_map(|m| m.clv_fen).sum());
+    ClvResponse {
+        as_of: r.query.as_of.to_rfc3339(),
+        periods: r.query.periods,
+        period_days: r.query.period_days,
+        discount_rate: r.query.discount_rate,
+        customers: r.members.len(),
+        repeat_customers: r.members.iter().filter(|m| m.summary.frequency > 0.0).count(),
+        r: estimate(r.purchases.r),
+        alpha: estimate(r.purchases.alpha),
+        a: estimate(r.purchases.a),
+        b: estimate(r.purchases.b),
+        log_likelihood: r.purchases.log_likelihood,
+        p: r.spend.as_ref().map(|s| estimate(s.p)),
+        q: r.spend.as_ref().map(|s| estimate(s.q)),
+        gamma: r.spend.as_ref().map(|s| estimate(s.gamma)),
+        note: r.spend_note.clone(),
+        p_alive_histogram: histogram,
+        total_clv_fen: total,
+        expected_purchases_total: r.members.iter().map(|m| m.expected_purchases).sum(),
+        top: r
+            .members
+            .iter()
+            .take(top)
+            .map(|m| MemberValueResponse {
+                member_id: m.member_id.clone(),
+                frequency: m.summary.frequency,
+                recency_days: m.summary.recency,
+                age_days: m.summary.age,
+                p_alive: m.p_alive,
+                expected_purchases: m.expected_purchases,
+                clv_fen: m.clv_fen,
+            })
+            .collect(),
+    }
+}
+
+/// Customer lifetime value from stored orders: BG/NBD and Gamma-Gamma by maximum
+/// likelihood (with standard errors), P(alive), expected purchases and discounted value.
+#[utoipa::path(get, path = "/api/v1/analytics/clv", tag = "analytics", params(ClvParams),
+    responses((status = 200, body = ClvResponse), (status = 400, body = ErrorBody)),
+    security(("bearer" = []), ("session" = [])))]
+pub async fn lifetime_value(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Query(q): Query<ClvParams>,
+) -> ApiResult<Json<ClvResponse>> {
+    let query = ClvQuery {
+        as_of: optional_time("as_of", q.as_of.as_deref())?.unwrap_or_else(|| state.app.clock.now()),
+        periods: q.periods.unwrap_or(12),
+        period_days: q.period_days.unwrap_or(30.0),
+        discount_rate: q.discount_rate.unwrap_or(0.01),
+    };
+    let top = q.top.unwrap_or(20).min(500);
+    Ok(Json(clv_response(
+        clv::report(&state.app, &caller, query).await?,
+        top,
+    )))
+}
+
 pub fn router(_state: &AppState) -> Router<AppState> {
     Router::new()
+        .route("/api/v1/analytics/clv", get(lifetime_value))
         .route("/api/v1/analytics/funnel", post(run_funnel))
         .route("/api/v1/analytics/attribution", post(attribute))
         .route("/api/v1/analytics/metrics/{metric}", get(metric_series))

@@ -8,6 +8,7 @@
 //!   alerts they fire, with their actions.
 //! - `attribution`: journeys assembled from stored touches and orders, credited by every
 //!   model.
+//! - `clv`: BG/NBD and Gamma-Gamma fitted on stored orders, members scored.
 //! - `funnel`: funnels over stored events and orders (`behaviour` loads them as columns).
 //! - `experiments`: experiments, deterministic assignment with exposure logging, and
 //!   results (Bayesian, Beta-Binomial, CUPED, SRM, holdout lift).
@@ -15,6 +16,7 @@
 pub mod alerts;
 pub mod attribution;
 mod behaviour;
+pub mod clv;
 pub mod experiments;
 pub mod funnel;
 pub mod metrics;
