@@ -16,6 +16,7 @@ const NAV: &[(&str, &str, &str)] = &[
     ("/console/social", "社交裂变", "Social"),
     ("/console/analytics/funnel", "漏斗", "Funnel"),
     ("/console/analytics/attribution", "归因", "Attribution"),
+    ("/console/analytics/clv", "终身价值", "Lifetime value"),
     ("/console/analytics/experiments", "实验", "Experiments"),
     ("/console/analytics/alerts", "异常告警", "Alerts"),
     ("/console/settings", "设置", "Settings"),

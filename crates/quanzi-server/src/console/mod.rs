@@ -17,6 +17,7 @@
 //! - `dashboard`: the overview.
 //! - `promotions`: coupon templates with budget and liability, and their form.
 //! - `members`: search by any identity, the member list, a member's whole profile.
+//! - `clv`: lifetime value parameters, P(alive) spread, the most valuable members.
 //! - `funnel`: the funnel chart, time to convert, breakdown.
 //! - `alerts`, `experiments`, `attribution`: analytics — rules and fired alerts with each
 //!   metric's band, experiments with their results and SRM warning, models side by side.
@@ -30,6 +31,7 @@ mod alerts;
 mod assets;
 mod attribution;
 mod chart;
+mod clv;
 mod dashboard;
 mod experiments;
 mod format;
@@ -71,6 +73,7 @@ pub fn router() -> Router<AppState> {
         .route("/console/analytics/experiments/{key}", get(experiments::results_page))
         .route("/console/analytics/attribution", get(attribution::page))
         .route("/console/analytics/funnel", get(funnel::page))
+        .route("/console/analytics/clv", get(clv::page))
         .route("/console/social", get(social::page))
         .route("/console/loyalty", get(loyalty::page))
         .route("/console/settings", get(settings::page))
