@@ -54,7 +54,7 @@ use crate::routes::{
         distribution::get_settings, distribution::put_settings, distribution::add_promoter,
         distribution::bind, distribution::dashboard, distribution::withdraw, distribution::review,
         fraud::get_rules, fraud::put_rules, fraud::flags, fraud::review,
-        analytics::metric_series, analytics::overview, analytics::attribute, analytics::run_funnel, analytics::lifetime_value,
+        analytics::metric_series, analytics::overview, analytics::attribute, analytics::run_funnel, analytics::lifetime_value, analytics::run_retention,
         alerts::create_rule, alerts::list_rules, alerts::update_rule, alerts::delete_rule,
         alerts::list_alerts, alerts::acknowledge,
         experiments::create, experiments::list, experiments::get_one, experiments::start,

@@ -318,6 +318,43 @@ on_both_backends! {
         assert_eq!(field.as_deref(), Some("as_of"));
     }
 
+    retention_cohorts_count_members_who_came_back_each_week(backend) {
+        let server = TestServer::start(backend).await;
+        let tenant = server.tenant("a").await;
+        let admin = &tenant.admin_key;
+        // A local Monday: weeks run Monday to Sunday.
+        let day_number = (local_midnight() + SHANGHAI).div_euclid(DAY);
+        let monday = local_midnight() - (day_number + 3).rem_euclid(7) * DAY;
+        server.clock.set(Timestamp::from_millis(monday + 30 * DAY));
+        // a, b, c first buy in week 0; a comes back in week 1, b in week 2, d starts in week 1.
+        for (buyer, day) in [("a", 0), ("b", 1), ("c", 2), ("a", 8), ("b", 15), ("d", 9)] {
+            let response = send(&server, admin, Method::POST, "/api/v1/orders", json!({
+                "external_id": format!("o-{buyer}-{day}"), "buyer": {"kind": "wechat_openid", "value": buyer},
+                "items": [{"sku": "tea", "quantity": 1, "unit_price_fen": 100}], "paid_at": rfc(monday + day * DAY + 3_600_000),
+            })).await;
+            assert_eq!(response.status(), 201);
+        }
+        let body = json!({"from": rfc(monday), "to": rfc(monday + 28 * DAY), "start": "order", "return_event": "order", "period": "week", "periods": 3});
+        let response = send(&server, admin, Method::POST, "/api/v1/analytics/retention", body).await;
+        assert_eq!(response.status(), 200);
+        let r = json(response).await;
+        let cohorts = r["cohorts"].as_array().unwrap();
+        assert_eq!(cohorts[0]["size"], 3);
+        // Week 3 has not begun by the latest fact: not reported rather than zero.
+        assert_eq!(cohorts[0]["retained"], json!([0, 1, 1, null]));
+        assert_eq!(cohorts[1]["size"], 1);
+        assert_eq!(r["members"], 4);
+        assert!(r["definition"].as_str().unwrap().contains("order"));
+        for (body, field) in [
+            (json!({"from": rfc(monday), "to": rfc(monday + DAY), "start": "order", "return_event": "order", "period": "year"}), "period"),
+            (json!({"from": rfc(monday), "to": rfc(monday + DAY), "start": "order", "return_event": "order", "periods": 0}), "periods"),
+            (json!({"from": rfc(monday), "to": rfc(monday + DAY), "start": "", "return_event": "order"}), "start"),
+        ] {
+            let (_, got) = error_of(send(&server, admin, Method::POST, "/api/v1/analytics/retention", body).await, 400).await;
+            assert_eq!(got.as_deref(), Some(field));
+        }
+    }
+
     an_experiment_assigns_stably_records_exposure_once_and_reports_results(backend) {
         let server = TestServer::start(backend).await;
         let tenant = server.tenant("a").await;

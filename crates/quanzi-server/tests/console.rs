@@ -83,6 +83,7 @@ on_both_backends! {
             ("/console/analytics/experiments/banner".to_owned(), "control"),
             ("/console/analytics/attribution".to_owned(), "0"),
             ("/console/analytics/funnel?steps=page_view,order".to_owned(), "order"),
+            ("/console/analytics/retention".to_owned(), "留存热力图"),
             ("/console/analytics/alerts".to_owned(), "告警规则"),
             ("/console/segments".to_owned(), "新建分群"),
             ("/console/social".to_owned(), "风控待审核"),

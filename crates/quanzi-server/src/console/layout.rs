@@ -15,6 +15,7 @@ const NAV: &[(&str, &str, &str)] = &[
     ("/console/promotions/pricing", "算价沙盒", "Pricing sandbox"),
     ("/console/social", "社交裂变", "Social"),
     ("/console/analytics/funnel", "漏斗", "Funnel"),
+    ("/console/analytics/retention", "留存", "Retention"),
     ("/console/analytics/attribution", "归因", "Attribution"),
     ("/console/analytics/clv", "终身价值", "Lifetime value"),
     ("/console/analytics/experiments", "实验", "Experiments"),

@@ -17,6 +17,7 @@
 //! - `dashboard`: the overview.
 //! - `promotions`: coupon templates with budget and liability, and their form.
 //! - `members`: search by any identity, the member list, a member's whole profile.
+//! - `retention`: the cohort heat map.
 //! - `clv`: lifetime value parameters, P(alive) spread, the most valuable members.
 //! - `funnel`: the funnel chart, time to convert, breakdown.
 //! - `alerts`, `experiments`, `attribution`: analytics — rules and fired alerts with each
@@ -43,6 +44,7 @@ mod loyalty;
 mod members;
 mod pricing;
 mod promotions;
+mod retention;
 mod segments;
 mod session;
 mod settings;
@@ -74,6 +76,7 @@ pub fn router() -> Router<AppState> {
         .route("/console/analytics/attribution", get(attribution::page))
         .route("/console/analytics/funnel", get(funnel::page))
         .route("/console/analytics/clv", get(clv::page))
+        .route("/console/analytics/retention", get(retention::page))
         .route("/console/social", get(social::page))
         .route("/console/loyalty", get(loyalty::page))
         .route("/console/settings", get(settings::page))

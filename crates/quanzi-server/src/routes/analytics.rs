@@ -9,6 +9,7 @@ use quanzi_app::services::analytics::clv::{self, ClvQuery, ClvReport};
 use quanzi_app::services::analytics::funnel::{self, FunnelQuery, FunnelResult};
 use quanzi_domain::analytics::clv::Estimate;
 use quanzi_app::services::analytics::metrics::{self, PeriodTotals, Series};
+use quanzi_app::services::analytics::retention::{self, RetentionQuery, RetentionResult};
 use quanzi_domain::analytics::anomaly::rule::{Granularity, Metric};
 use quanzi_domain::analytics::anomaly::{AnomalyConfig, Method};
 use quanzi_domain::input::InvalidInput;
@@ -619,8 +620,123 @@ pub async fn lifetime_value(
     )))
 }
 
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RetentionRequest {
+    /// RFC 3339: events and orders from here…
+    pub from: String,
+    /// …to here (exclusive).
+    pub to: String,
+    /// The event that starts a cohort (`order` = a paid order).
+    pub start: String,
+    /// The event that counts as coming back (may equal `start`).
+    pub return_event: String,
+    /// `day`, `week` (default) or `month`, on the workspace's calendar.
+    pub period: Option<String>,
+    /// Offsets after the cohort's period, 1–60 (default 8).
+    pub periods: Option<u32>,
+    /// `on` (that period exactly, default) or `unbounded` (that period or later).
+    pub mode: Option<String>,
+    /// `first-time` (default: each member's first start) or `recurring`.
+    pub kind: Option<String>,
+    /// Break down by the first start's `channel`, `utm_source`, … (acquisition).
+    pub breakdown: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct CohortResponse {
+    /// The cohort's first day.
+    pub start: String,
+    pub breakdown: Option<String>,
+    pub size: u64,
+    /// Retained members per offset 0..=periods; null where the period has not begun.
+    pub retained: Vec<Option<u64>>,
+    pub rates: Vec<Option<f64>>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct OverallResponse {
+    pub breakdown: Option<String>,
+    pub size: u64,
+    /// Members of cohorts whose cell at each offset is reported.
+    pub eligible: Vec<u64>,
+    pub retained: Vec<u64>,
+    pub rates: Vec<Option<f64>>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct RetentionResponse {
+    pub from: String,
+    pub to: String,
+    /// What was counted, in words.
+    pub definition: String,
+    pub members: u64,
+    pub cohorts: Vec<CohortResponse>,
+    pub overall: Vec<OverallResponse>,
+}
+
+fn retention_response(r: RetentionResult) -> RetentionResponse {
+    let t = &r.table;
+    let name = |code: Option<u32>| code.map(|c| r.breakdowns.name(c).to_owned());
+    RetentionResponse {
+        from: r.query.from.to_rfc3339(),
+        to: r.query.to.to_rfc3339(),
+        definition: t.definition().describe(|c| r.events.name(c).to_owned()),
+        members: t.definition().members(),
+        cohorts: t
+            .cohorts()
+            .iter()
+            .map(|c| CohortResponse {
+                start: c.start().to_string(),
+                breakdown: name(c.breakdown()),
+                size: c.size(),
+                retained: c.retained().to_vec(),
+                rates: (0..c.retained().len()).map(|k| c.rate(k)).collect(),
+            })
+            .collect(),
+        overall: t
+            .overall()
+            .iter()
+            .map(|o| OverallResponse {
+                breakdown: name(o.breakdown()),
+                size: o.size(),
+                eligible: o.eligible().to_vec(),
+                retained: o.retained().to_vec(),
+                rates: (0..o.retained().len()).map(|k| o.rate(k)).collect(),
+            })
+            .collect(),
+    }
+}
+
+/// Cohort retention: of the members who did `start` in a period, how many did
+/// `return_event` in each later period.
+#[utoipa::path(post, path = "/api/v1/analytics/retention", tag = "analytics", request_body = RetentionRequest,
+    responses((status = 200, body = RetentionResponse), (status = 400, body = ErrorBody)),
+    security(("bearer" = []), ("session" = [])))]
+pub async fn run_retention(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    ApiJson(b): ApiJson<RetentionRequest>,
+) -> ApiResult<Json<RetentionResponse>> {
+    let query = RetentionQuery {
+        from: required_time("from", &b.from)?,
+        to: required_time("to", &b.to)?,
+        start: b.start,
+        return_event: b.return_event,
+        period: b.period.unwrap_or_else(|| "week".into()),
+        periods: b.periods.unwrap_or(8),
+        mode: b.mode.unwrap_or_else(|| "on".into()),
+        kind: b.kind.unwrap_or_else(|| "first-time".into()),
+        breakdown: b.breakdown,
+    };
+    Ok(Json(retention_response(
+        retention::run(&state.app, &caller, query).await?,
+    )))
+}
+
 pub fn router(_state: &AppState) -> Router<AppState> {
     Router::new()
+        .route("/api/v1/analytics/retention", post(run_retention))
         .route("/api/v1/analytics/clv", get(lifetime_value))
         .route("/api/v1/analytics/funnel", post(run_funnel))
         .route("/api/v1/analytics/attribution", post(attribute))

@@ -10,6 +10,7 @@
 //!   model.
 //! - `clv`: BG/NBD and Gamma-Gamma fitted on stored orders, members scored.
 //! - `funnel`: funnels over stored events and orders (`behaviour` loads them as columns).
+//! - `retention`: cohort retention over stored events and orders.
 //! - `experiments`: experiments, deterministic assignment with exposure logging, and
 //!   results (Bayesian, Beta-Binomial, CUPED, SRM, holdout lift).
 
@@ -20,6 +21,7 @@ pub mod clv;
 pub mod experiments;
 pub mod funnel;
 pub mod metrics;
+pub mod retention;
 
 /// A period of at most 366 days, `to` after `from`.
 pub(crate) fn check_period(
