@@ -6,11 +6,15 @@
 //! # Layout
 //! - [`bgnbd`]: the BG/NBD likelihood, its maximum-likelihood fit with standard errors,
 //!   P(alive) and expected purchases.
+//! - `bgnbd_rows`: the BG/NBD log-likelihood summed over customers with its analytic
+//!   gradient and Hessian, work split across threads; `collapse` merges equal summaries
+//!   into weighted rows for it.
 //! - [`gamma_gamma`]: the Gamma-Gamma spend model and its fit.
 //! - [`value`]: CLV over a horizon with a discount rate.
-//! - `fit`: Nelder–Mead over log-parameters and the numerical Hessian behind the
-//!   standard errors.
-//! - `special`: log-gamma and the Gauss hypergeometric function the formulas need.
+//! - `fit`: damped Newton steps over log-parameters, and the standard errors from the
+//!   Hessian at the optimum.
+//! - `special`: log-gamma, digamma, trigamma and the Gauss hypergeometric function the
+//!   formulas need.
 //! - [`simulate`]: drawing customers from known parameters (for tests and benchmarks).
 //! - [`table`]: reading a customer summary table (CSV) as `lifetimes` writes it.
 //!
@@ -20,6 +24,8 @@
 //! of the repeat purchases.
 
 pub mod bgnbd;
+mod bgnbd_rows;
+mod collapse;
 mod fit;
 pub mod gamma_gamma;
 pub mod simulate;

@@ -47,30 +47,50 @@ fn beta(rng: &mut StdRng, a: f64, b: f64) -> f64 {
 /// `n` customers observed for `age` time units each, drawn from BG/NBD `params`.
 pub fn simulate_bgnbd(params: BgNbd, n: usize, age: f64, seed: u64) -> Vec<Summary> {
     let mut rng = StdRng::seed_from_u64(seed);
+    (0..n).map(|_| customer(&mut rng, params, age)).collect()
+}
+
+/// `n` customers drawn from BG/NBD `params` who joined at different times: each one's
+/// age (time observed since the first purchase) is uniform in `ages`, as in a shop that
+/// gains customers steadily.
+pub fn simulate_bgnbd_cohorts(
+    params: BgNbd,
+    n: usize,
+    ages: std::ops::Range<f64>,
+    seed: u64,
+) -> Vec<Summary> {
+    let mut rng = StdRng::seed_from_u64(seed);
     (0..n)
         .map(|_| {
-            let lambda = gamma(&mut rng, params.r, params.alpha);
-            let p = beta(&mut rng, params.a, params.b);
-            let (mut t, mut x, mut last) = (0.0, 0.0, 0.0);
-            loop {
-                let u: f64 = rng.gen_range(f64::MIN_POSITIVE..1.0);
-                t += -u.ln() / lambda;
-                if t > age {
-                    break;
-                }
-                x += 1.0;
-                last = t;
-                if rng.gen::<f64>() < p {
-                    break;
-                }
-            }
-            Summary {
-                frequency: x,
-                recency: last,
-                age,
-            }
+            let age = rng.gen_range(ages.clone());
+            customer(&mut rng, params, age)
         })
         .collect()
+}
+
+/// One customer observed for `age`: purchases at rate λ until, after one of them, they
+/// drop out with probability p.
+fn customer(rng: &mut StdRng, params: BgNbd, age: f64) -> Summary {
+    let lambda = gamma(rng, params.r, params.alpha);
+    let p = beta(rng, params.a, params.b);
+    let (mut t, mut x, mut last) = (0.0, 0.0, 0.0);
+    loop {
+        let u: f64 = rng.gen_range(f64::MIN_POSITIVE..1.0);
+        t += -u.ln() / lambda;
+        if t > age {
+            break;
+        }
+        x += 1.0;
+        last = t;
+        if rng.gen::<f64>() < p {
+            break;
+        }
+    }
+    Summary {
+        frequency: x,
+        recency: last,
+        age,
+    }
 }
 
 /// `n` customers with 1–10 repeat purchases whose values are drawn from `params`.

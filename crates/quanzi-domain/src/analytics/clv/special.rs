@@ -1,7 +1,8 @@
-//! The special functions the CLV formulas need: the shared log-gamma, and the Gauss
+//! The special functions the CLV formulas need: the shared log-gamma with its derivatives
+//! digamma and trigamma (for analytic gradients and Hessians), and the Gauss
 //! hypergeometric function.
 
-pub(crate) use crate::analytics::special::gamma::ln_gamma;
+pub(crate) use crate::analytics::special::gamma::{digamma, ln_gamma, trigamma};
 
 /// The Gauss hypergeometric function ₂F₁(a, b; c; z) for 0 ≤ z < 1 by its series, which
 /// converges there; summed until the terms stop mattering.
