@@ -28,7 +28,7 @@ async fn render(state: &AppState, console: &Console) -> Result<Markup, ApiError>
         },
     )
     .await?;
-    let mut spread = vec![0u64; 10];
+    let mut spread = [0u64; 10];
     for m in &r.members {
         spread[((m.p_alive * 10.0) as usize).min(9)] += 1;
     }

@@ -151,7 +151,7 @@ async fn page_for(state: &AppState, console: &Console, days: u32) -> Result<Mark
             })
             .collect();
         let svg = match metric {
-            Metric::Gmv => chart::line(&points, |v| yuan_f(v)),
+            Metric::Gmv => chart::line(&points, yuan_f),
             Metric::RefundRate => chart::line(&points, |v| percent(Some(v))),
             _ => chart::line(&points, |v| count(v.round() as i64)),
         };

@@ -27,6 +27,9 @@ pub struct BucketTotals {
     pub new_members: i64,
 }
 
+/// Copies one aggregate row's figures into its bucket's totals.
+type ReadInto = fn(&mut BucketTotals, &sqlx::any::AnyRow) -> Result<()>;
+
 impl Store {
     /// Totals per bucket for `[from, to)`.
     pub async fn bucket_totals(
@@ -38,7 +41,7 @@ impl Store {
         offset_ms: i64,
     ) -> Result<Vec<BucketTotals>> {
         let mut buckets: BTreeMap<i64, BucketTotals> = BTreeMap::new();
-        let queries: [(&str, fn(&mut BucketTotals, &sqlx::any::AnyRow) -> Result<()>); 4] = [
+        let queries: [(&str, ReadInto); 4] = [
             (
                 "SELECT (paid_at + $4) / $5 AS bucket, CAST(COUNT(*) AS BIGINT) AS n, CAST(SUM(paid_fen) AS BIGINT) AS fen,
                         CAST(COUNT(DISTINCT member_id) AS BIGINT) AS buyers

@@ -294,7 +294,7 @@ mod tests {
                 if let (Some(lo), Some(e), Some(hi)) = (p.lower, p.expected, p.upper) {
                     prop_assert!(lo <= e && e <= hi);
                     // Direction both: outside the band (or on its edge) is anomalous.
-                    prop_assert!(!(p.value > hi + 1e-9 * hi.abs()) || p.anomalous);
+                    prop_assert!(p.value <= hi + 1e-9 * hi.abs() || p.anomalous);
                 }
             }
         }
