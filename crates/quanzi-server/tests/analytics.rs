@@ -43,21 +43,33 @@ fn rfc(ms: i64) -> String {
 /// One order of ten ¥10 units at local noon of `day`, and a refund of `refunded` units.
 async fn trading_day(server: &TestServer, key: &str, day: i64, refunded: i64) {
     let noon = local_midnight() + day * DAY + 12 * 3_600_000;
-    let response = send(server, key, Method::POST, "/api/v1/orders", json!({
-        "external_id": format!("d{day}"),
-        "buyer": {"kind": "wechat_openid", "value": format!("buyer-{}", day % 5)},
-        "items": [{"sku": "tea", "quantity": 10, "unit_price_fen": 1000}],
-        "paid_at": rfc(noon),
-    }))
+    let response = send(
+        server,
+        key,
+        Method::POST,
+        "/api/v1/orders",
+        json!({
+            "external_id": format!("d{day}"),
+            "buyer": {"kind": "wechat_openid", "value": format!("buyer-{}", day % 5)},
+            "items": [{"sku": "tea", "quantity": 10, "unit_price_fen": 1000}],
+            "paid_at": rfc(noon),
+        }),
+    )
     .await;
     assert_eq!(response.status(), 201);
     let order = json(response).await["id"].as_str().unwrap().to_owned();
     if refunded > 0 {
-        let response = send(server, key, Method::POST, &format!("/api/v1/orders/{order}/refunds"), json!({
-            "external_id": format!("r{day}"),
-            "items": [{"line": 0, "quantity": refunded}],
-            "refunded_at": rfc(noon + 3_600_000),
-        }))
+        let response = send(
+            server,
+            key,
+            Method::POST,
+            &format!("/api/v1/orders/{order}/refunds"),
+            json!({
+                "external_id": format!("r{day}"),
+                "items": [{"line": 0, "quantity": refunded}],
+                "refunded_at": rfc(noon + 3_600_000),
+            }),
+        )
         .await;
         assert_eq!(response.status(), 201);
     }
@@ -430,13 +442,22 @@ async fn touches(server: &TestServer, key: &str, buyer: &str, channels: &[&str],
     let events: Vec<Value> = channels
         .iter()
         .enumerate()
-        .map(|(i, channel)| json!({
-            "event_id": format!("{buyer}-{i}-{start}"), "type": "page_view",
-            "identity": {"kind": "wechat_openid", "value": buyer},
-            "timestamp": rfc(start + i as i64 * 60_000), "channel": channel,
-        }))
+        .map(|(i, channel)| {
+            json!({
+                "event_id": format!("{buyer}-{i}-{start}"), "type": "page_view",
+                "identity": {"kind": "wechat_openid", "value": buyer},
+                "timestamp": rfc(start + i as i64 * 60_000), "channel": channel,
+            })
+        })
         .collect();
-    let response = send(server, key, Method::POST, "/api/v1/events", json!({"events": events})).await;
+    let response = send(
+        server,
+        key,
+        Method::POST,
+        "/api/v1/events",
+        json!({"events": events}),
+    )
+    .await;
     assert_eq!(response.status(), 200);
     assert_eq!(json(response).await["accepted"], channels.len());
 }

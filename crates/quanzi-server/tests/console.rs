@@ -26,10 +26,19 @@ fn cookie_of(response: &Response, name: &str) -> Option<String> {
         .map(|v| v.split(';').next().unwrap().to_owned())
 }
 
-async fn login(server: &TestServer, client: &reqwest::Client, email: &str, password: &str) -> Response {
+async fn login(
+    server: &TestServer,
+    client: &reqwest::Client,
+    email: &str,
+    password: &str,
+) -> Response {
     client
         .post(format!("{}/console/login", server.base))
-        .form(&[("email", email), ("password", password), ("next", "/console/dashboard?days=7")])
+        .form(&[
+            ("email", email),
+            ("password", password),
+            ("next", "/console/dashboard?days=7"),
+        ])
         .send()
         .await
         .unwrap()

@@ -51,8 +51,8 @@ mod tx;
 mod workspaces;
 
 pub use analytics::{
-    AlertRow, AlertRuleRow, BehaviourRow, BucketTotals, ConversionRow, ExperimentRow, ExposureOutcome, TouchRow,
-    ORDER_STEP, TOUCH_COLUMNS,
+    AlertRow, AlertRuleRow, BehaviourRow, BucketTotals, ConversionRow, ExperimentRow,
+    ExposureOutcome, TouchRow, ORDER_STEP, TOUCH_COLUMNS,
 };
 pub use api_keys::{ApiKeyRow, NewApiKey};
 pub use audit::{AuditEntry, NewAuditEntry};

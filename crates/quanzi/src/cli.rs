@@ -40,10 +40,83 @@ pub enum Command {
     /// Run an analysis on CSV files (no database needed).
     #[command(subcommand)]
     Analyze(AnalyzeCommand),
+    /// Create the demo brand "Demo 茶饮品牌": 90 days of a tea brand played through the
+    /// engine (members, events, orders, coupons, group buys, referrals…), seeded.
+    Demo(DemoArgs),
+}
+
+#[derive(Args)]
+pub struct DemoArgs {
+    /// Members to acquire over the window.
+    #[arg(long, default_value_t = 10_000)]
+    pub members: usize,
+    /// Days simulated, ending now.
+    #[arg(long, default_value_t = 90)]
+    pub days: u32,
+    /// The same seed replays the same brand.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// The demo exists already: add another owner login with a new password.
+    #[arg(long)]
+    pub new_login: bool,
 }
 
 #[derive(Subcommand)]
 pub enum AnalyzeCommand {
+    /// RFM scores and segments of every customer in an orders CSV
+    /// (`order_id,customer_id,ts,amount_fen[,refunded_fen]`), as the member profile
+    /// defines them.
+    Rfm {
+        #[arg(long)]
+        input: std::path::PathBuf,
+        /// Score as of this time (2026-12-01, a date-time or epoch seconds, UTC); later
+        /// orders are left out. Default: the latest order.
+        #[arg(long)]
+        as_of: Option<String>,
+        /// Where to write every customer's recency, frequency, monetary value, scores and
+        /// segment as CSV.
+        #[arg(long)]
+        output: Option<std::path::PathBuf>,
+        #[arg(long, default_value_t = 2)]
+        threads: usize,
+    },
+    /// Cohort retention over an event log (`member_id,ts,event[,channel]`): of the members
+    /// who did the start event in a period, the share who did the return event in each
+    /// later period.
+    Retention {
+        #[arg(long)]
+        input: std::path::PathBuf,
+        /// The event that puts a member in a cohort (e.g. signup, first_purchase).
+        #[arg(long)]
+        start: String,
+        /// The event that counts as coming back (may be the start event).
+        #[arg(long = "return", value_name = "EVENT")]
+        return_event: String,
+        /// day, week (Monday to Sunday) or month (calendar months).
+        #[arg(long, default_value = "week")]
+        period: String,
+        /// Periods after the cohort's to follow (offsets 0 to this).
+        #[arg(long, default_value_t = 8)]
+        periods: u32,
+        /// on (returned in period k exactly) or unbounded (in period k or later).
+        #[arg(long, default_value = "on")]
+        mode: String,
+        /// first-time (each member's first start) or recurring (every period with a start).
+        #[arg(long, default_value = "first-time")]
+        cohort: String,
+        /// The calendar's offset from UTC in seconds (default Asia/Shanghai, +08:00).
+        #[arg(long, default_value_t = 28_800, allow_hyphen_values = true)]
+        utc_offset: i64,
+        /// Split cohorts by the fourth column (acquisition channel) of each member's first
+        /// start event.
+        #[arg(long)]
+        by_channel: bool,
+        /// Where to write the table as CSV (breakdown, cohort, size, offset, retained, rate).
+        #[arg(long)]
+        output: Option<std::path::PathBuf>,
+        #[arg(long, default_value_t = 2)]
+        threads: usize,
+    },
     /// Multi-touch attribution on a path table as ChannelAttribution takes it
     /// (`path,total_conversions,total_conversion_value,total_null`, paths `a > b > c`):
     /// every model side by side, or the ones named.
@@ -60,6 +133,35 @@ pub enum AnalyzeCommand {
         /// Where to write the credits as CSV (channel, model, conversions, value).
         #[arg(long)]
         output: Option<std::path::PathBuf>,
+    },
+    /// A conversion funnel over an event log (`member_id,ts,event[,channel]`, times as
+    /// epoch seconds or `YYYY-MM-DD HH:MM:SS`): members per step, conversion, time to
+    /// convert, optionally per value of the fourth column.
+    Funnel {
+        #[arg(long)]
+        input: std::path::PathBuf,
+        /// The steps' event names, first step first.
+        #[arg(long, value_delimiter = ',', required = true)]
+        steps: Vec<String>,
+        /// ordered (other events may come between steps), strict (nothing between) or
+        /// unordered (any order).
+        #[arg(long, default_value = "ordered")]
+        mode: String,
+        /// The conversion window from the first step: 30m, 2h, 7d, 2w.
+        #[arg(long, default_value = "7d")]
+        window: String,
+        /// Events that end an attempt when they happen after its first step.
+        #[arg(long, value_delimiter = ',')]
+        exclude: Vec<String>,
+        /// Break the funnel down by the fourth column (channel, KOL, campaign) of each
+        /// member's first step.
+        #[arg(long)]
+        breakdown: bool,
+        /// Where to write members and conversion per step (and per breakdown value) as CSV.
+        #[arg(long)]
+        output: Option<std::path::PathBuf>,
+        #[arg(long, default_value_t = 2)]
+        threads: usize,
     },
     /// Lifetime value: fit BG/NBD (and Gamma-Gamma when the table has mean order values)
     /// on a customer summary table (`id,frequency,recency,T[,monetary_value]`, as
@@ -162,6 +264,44 @@ pub enum BenchCommand {
         #[arg(long, default_value = "scratch/bayesian.csv")]
         output: std::path::PathBuf,
     },
+    /// The BG/NBD fit on simulated customers with known parameters, timed with and without
+    /// collapsing equal summaries; the summary table is written as `lifetimes` reads it.
+    Clv {
+        #[arg(long, default_value_t = 1_000_000)]
+        customers: usize,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Keep simulated times instead of whole days (then no two customers are alike).
+        #[arg(long)]
+        continuous: bool,
+        #[arg(long, default_value = "scratch/clv_1m.csv")]
+        output: std::path::PathBuf,
+    },
+    /// A synthetic orders CSV (10M orders by 1M customers by default) for timing
+    /// `quanzi analyze rfm` beside DuckDB (bench/peers/duckdb_rfm.sh).
+    RfmData {
+        #[arg(long, default_value_t = 10_000_000)]
+        orders: usize,
+        #[arg(long, default_value_t = 1_000_000)]
+        customers: usize,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        #[arg(long, default_value = "scratch/orders.csv")]
+        output: std::path::PathBuf,
+    },
+    /// A synthetic event log CSV (10M events from about 1M members over 90 days) for
+    /// timing `quanzi analyze funnel` beside DuckDB (bench/peers/duckdb_funnel.sh).
+    FunnelData {
+        #[arg(long, default_value_t = 10_000_000)]
+        events: usize,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Write times as epoch seconds instead of YYYY-MM-DD HH:MM:SS.
+        #[arg(long)]
+        epoch: bool,
+        #[arg(long, default_value = "scratch/events.csv")]
+        output: std::path::PathBuf,
+    },
     /// Cart pricing latency (p50/p99) for a 20-item cart with 10 applicable promotions.
     Pricing {
         #[arg(long, default_value_t = 20_000)]
@@ -190,6 +330,9 @@ pub struct ServeArgs {
     /// Serve HTTP only; leave background jobs to other nodes.
     #[arg(long)]
     pub no_workers: bool,
+    /// Create the demo brand first if this database has none (see `quanzi demo`).
+    #[arg(long)]
+    pub demo: bool,
 }
 
 #[derive(Subcommand)]
@@ -278,6 +421,19 @@ pub fn main() -> ExitCode {
             Command::Workspace(cmd) => commands::workspace::run(config, cmd).await,
             Command::Key(cmd) => commands::key::run(config, cmd).await,
             Command::Bench(cmd) => commands::bench::run(config, cmd).await,
+            Command::Demo(args) => {
+                commands::demo::run(
+                    &config,
+                    commands::demo::Options {
+                        members: args.members,
+                        days: args.days,
+                        seed: args.seed,
+                        new_login: args.new_login,
+                        progress: true,
+                    },
+                )
+                .await
+            }
             Command::PrintDefaultConfig | Command::Analyze(_) => {
                 unreachable!("handled before the runtime starts")
             }

@@ -2,7 +2,10 @@
 //! monetary value (paid minus refunded), each scored 1–5 by quintile among the workspace's
 //! buying members. Deterministic: members with equal values get equal scores (the score of
 //! the first position their value takes in the sorted order), and the order of the input
-//! does not matter.
+//! does not matter. The quintile rule is [`Quintiles`], shared with the RFM over an orders
+//! table in [`crate::analytics::rfm`].
+
+use crate::analytics::rfm::Quintiles;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RfmInput {
@@ -26,36 +29,20 @@ impl RfmScore {
     }
 }
 
-/// Scores of `values` (higher value → higher score) by quintile, ties sharing a score.
-fn quintiles(values: &[i64]) -> Vec<u8> {
-    let n = values.len();
-    let mut order: Vec<usize> = (0..n).collect();
-    order.sort_by_key(|&i| values[i]);
-    let mut scores = vec![0u8; n];
-    let mut first_position = 0;
-    for (position, &i) in order.iter().enumerate() {
-        if position > 0 && values[i] != values[order[position - 1]] {
-            first_position = position;
-        }
-        scores[i] = (1 + first_position * 5 / n) as u8;
-    }
-    scores
-}
-
 /// Scores every member; the result is in the order of `members`.
 pub fn rfm_scores(members: &[RfmInput]) -> Vec<RfmScore> {
     if members.is_empty() {
         return Vec::new();
     }
     // Recency: fewer days is better, so score the negation.
-    let recency = quintiles(
+    let recency = Quintiles::scores(
         &members
             .iter()
             .map(|m| -m.days_since_last_order)
             .collect::<Vec<_>>(),
     );
-    let frequency = quintiles(&members.iter().map(|m| m.orders).collect::<Vec<_>>());
-    let monetary = quintiles(&members.iter().map(|m| m.monetary_fen).collect::<Vec<_>>());
+    let frequency = Quintiles::scores(&members.iter().map(|m| m.orders).collect::<Vec<_>>());
+    let monetary = Quintiles::scores(&members.iter().map(|m| m.monetary_fen).collect::<Vec<_>>());
     (0..members.len())
         .map(|i| RfmScore {
             recency: recency[i],

@@ -46,7 +46,10 @@ async fn render(state: &AppState, console: &Console) -> Result<Markup, ApiError>
     let rules = alerts::rules(app, p).await?;
     let fired = alerts::alerts(app, p, None).await?;
     let mut charts = Vec::new();
-    for rule in rules.iter().filter(|r| r.condition.granularity == Granularity::Day) {
+    for rule in rules
+        .iter()
+        .filter(|r| r.condition.granularity == Granularity::Day)
+    {
         let series = metrics::series(
             app,
             p,
@@ -68,7 +71,10 @@ async fn render(state: &AppState, console: &Console) -> Result<Markup, ApiError>
                 flagged: s.judged.anomalous,
             })
             .collect();
-        charts.push((rule.name.clone(), chart::line(&points, |v| show_value(name, v))));
+        charts.push((
+            rule.name.clone(),
+            chart::line(&points, |v| show_value(name, v)),
+        ));
     }
     let body = html! {
         section.panel {
@@ -133,7 +139,11 @@ async fn render(state: &AppState, console: &Console) -> Result<Markup, ApiError>
             }
         }
     };
-    Ok(layout::page(console, lang.pick("异常告警", "Anomaly alerts"), body))
+    Ok(layout::page(
+        console,
+        lang.pick("异常告警", "Anomaly alerts"),
+        body,
+    ))
 }
 
 pub async fn page(State(state): State<AppState>, console: Console) -> Response {

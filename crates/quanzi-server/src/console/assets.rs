@@ -16,7 +16,10 @@ pub async fn serve(Path(name): Path<String>) -> Response {
         _ => return StatusCode::NOT_FOUND.into_response(),
     };
     (
-        [(CONTENT_TYPE, kind), (CACHE_CONTROL, "public, max-age=86400")],
+        [
+            (CONTENT_TYPE, kind),
+            (CACHE_CONTROL, "public, max-age=86400"),
+        ],
         body,
     )
         .into_response()

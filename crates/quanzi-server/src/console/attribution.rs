@@ -101,7 +101,11 @@ async fn render(
             }
         }
     };
-    Ok(layout::page(console, lang.pick("归因", "Attribution"), body))
+    Ok(layout::page(
+        console,
+        lang.pick("归因", "Attribution"),
+        body,
+    ))
 }
 
 pub async fn page(

@@ -19,9 +19,11 @@ pub struct LinePoint {
 /// A line chart with an optional shaded baseline band and flagged points in red.
 /// `show` formats a value for the hover text and the axis.
 pub fn line(points: &[LinePoint], show: impl Fn(f64) -> String) -> Markup {
+    // The scale follows the values and the band's upper edge; the lower edge is clipped at
+    // the axis, so a wide band never drags a sales chart below zero.
     let values = points
         .iter()
-        .flat_map(|p| [p.value, p.band.map(|b| b.0), p.band.map(|b| b.1)])
+        .flat_map(|p| [p.value, p.band.map(|b| b.1)])
         .flatten()
         .filter(|v| v.is_finite());
     let (mut lo, mut hi) = values.fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
@@ -53,7 +55,10 @@ pub fn line(points: &[LinePoint], show: impl Fn(f64) -> String) -> Markup {
         .iter()
         .enumerate()
         .rev()
-        .filter_map(|(i, p)| p.band.map(|(l, _)| format!("{:.1},{:.1}", x(i), y(l.max(lo)))))
+        .filter_map(|(i, p)| {
+            p.band
+                .map(|(l, _)| format!("{:.1},{:.1}", x(i), y(l.max(lo))))
+        })
         .collect();
     let band = (!upper.is_empty()).then(|| format!("{} {}", upper.join(" "), lower.join(" ")));
     html! {
@@ -104,9 +109,24 @@ mod tests {
     #[test]
     fn every_point_has_a_hover_value_and_flags_are_marked() {
         let points = vec![
-            LinePoint { label: "12-01".into(), value: Some(10.0), band: Some((8.0, 12.0)), flagged: false },
-            LinePoint { label: "12-02".into(), value: None, band: None, flagged: false },
-            LinePoint { label: "12-03".into(), value: Some(30.0), band: Some((8.0, 12.0)), flagged: true },
+            LinePoint {
+                label: "12-01".into(),
+                value: Some(10.0),
+                band: Some((8.0, 12.0)),
+                flagged: false,
+            },
+            LinePoint {
+                label: "12-02".into(),
+                value: None,
+                band: None,
+                flagged: false,
+            },
+            LinePoint {
+                label: "12-03".into(),
+                value: Some(30.0),
+                band: Some((8.0, 12.0)),
+                flagged: true,
+            },
         ];
         let svg = line(&points, |v| format!("{v:.0}")).into_string();
         assert!(svg.contains("<title>12-01: 10 (8 – 12)</title>"), "{svg}");

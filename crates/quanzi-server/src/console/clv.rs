@@ -38,7 +38,8 @@ async fn render(state: &AppState, console: &Console) -> Result<Markup, ApiError>
         .map(|(i, n)| (format!("{}–{}%", i * 10, i * 10 + 10), *n as f64))
         .collect();
     let total: f64 = r.members.iter().filter_map(|m| m.clv_fen).sum();
-    let est = |e: quanzi_domain::analytics::clv::Estimate| format!("{:.4} ± {:.4}", e.value, e.std_error);
+    let est =
+        |e: quanzi_domain::analytics::clv::Estimate| format!("{:.4} ± {:.4}", e.value, e.std_error);
     let body = html! {
         div.cards {
             div.card { div.label { (lang.pick("有购买的会员", "Customers")) } div.value { (count(r.members.len() as i64)) } }
@@ -84,7 +85,11 @@ async fn render(state: &AppState, console: &Console) -> Result<Markup, ApiError>
             } }
         }
     };
-    Ok(layout::page(console, lang.pick("客户终身价值", "Lifetime value"), body))
+    Ok(layout::page(
+        console,
+        lang.pick("客户终身价值", "Lifetime value"),
+        body,
+    ))
 }
 
 pub async fn page(State(state): State<AppState>, console: Console) -> Response {

@@ -96,31 +96,48 @@ async fn page_for(state: &AppState, console: &Console, days: u32) -> Result<Mark
             key: "conversion_rate",
             label: lang.pick("转化率", "Conversion rate"),
             value: percent(Some(cur.value(Metric::ConversionRate))),
-            delta: change(cur.value(Metric::ConversionRate), prev.value(Metric::ConversionRate)).map(|d| (d, true)),
+            delta: change(
+                cur.value(Metric::ConversionRate),
+                prev.value(Metric::ConversionRate),
+            )
+            .map(|d| (d, true)),
         },
         Card {
             key: "share_rate",
             label: lang.pick("分享率", "Share rate"),
             value: percent(Some(cur.value(Metric::ShareRate))),
-            delta: change(cur.value(Metric::ShareRate), prev.value(Metric::ShareRate)).map(|d| (d, true)),
+            delta: change(cur.value(Metric::ShareRate), prev.value(Metric::ShareRate))
+                .map(|d| (d, true)),
         },
         Card {
             key: "refund_rate",
             label: lang.pick("退款率", "Refund rate"),
             value: percent(Some(cur.value(Metric::RefundRate))),
-            delta: change(cur.value(Metric::RefundRate), prev.value(Metric::RefundRate)).map(|d| (d, false)),
+            delta: change(
+                cur.value(Metric::RefundRate),
+                prev.value(Metric::RefundRate),
+            )
+            .map(|d| (d, false)),
         },
         Card {
             key: "new_members",
             label: lang.pick("新会员", "New members"),
             value: count(cur.totals.new_members),
-            delta: change(cur.totals.new_members as f64, prev.totals.new_members as f64).map(|d| (d, true)),
+            delta: change(
+                cur.totals.new_members as f64,
+                prev.totals.new_members as f64,
+            )
+            .map(|d| (d, true)),
         },
         Card {
             key: "active_members",
             label: lang.pick("活跃会员", "Active members"),
             value: count(cur.totals.active_members),
-            delta: change(cur.totals.active_members as f64, prev.totals.active_members as f64).map(|d| (d, true)),
+            delta: change(
+                cur.totals.active_members as f64,
+                prev.totals.active_members as f64,
+            )
+            .map(|d| (d, true)),
         },
     ];
     let mut trends = Vec::new();

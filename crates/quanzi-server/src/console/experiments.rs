@@ -72,7 +72,11 @@ async fn list(state: &AppState, console: &Console) -> Result<Markup, ApiError> {
             }
         }
     };
-    Ok(layout::page(console, lang.pick("实验", "Experiments"), body))
+    Ok(layout::page(
+        console,
+        lang.pick("实验", "Experiments"),
+        body,
+    ))
 }
 
 pub async fn list_page(State(state): State<AppState>, console: Console) -> Response {

@@ -24,11 +24,7 @@ pub fn count(n: i64) -> String {
 pub fn yuan(fen: i64) -> String {
     let sign = if fen < 0 { "-" } else { "" };
     let abs = fen.unsigned_abs();
-    format!(
-        "{sign}¥{}.{:02}",
-        count((abs / 100) as i64),
-        abs % 100
-    )
+    format!("{sign}¥{}.{:02}", count((abs / 100) as i64), abs % 100)
 }
 
 /// Fractional fen (a mean) as yuan, rounded to the fen.

@@ -7,8 +7,8 @@ use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
-pub use crate::status_page::Lang;
 use crate::status_page::negotiate;
+pub use crate::status_page::Lang;
 
 const LANG_COOKIE: &str = "quanzi_lang";
 

@@ -84,17 +84,27 @@ pub async fn submit(
                 quanzi_app::Error::RateLimited { retry_after } => (
                     StatusCode::TOO_MANY_REQUESTS,
                     match lang {
-                        Lang::ZhCn => format!("尝试次数过多，请 {} 秒后再试", retry_after.as_secs()),
-                        Lang::En => format!("too many attempts; try again in {} seconds", retry_after.as_secs()),
+                        Lang::ZhCn => {
+                            format!("尝试次数过多，请 {} 秒后再试", retry_after.as_secs())
+                        }
+                        Lang::En => format!(
+                            "too many attempts; try again in {} seconds",
+                            retry_after.as_secs()
+                        ),
                     },
                 ),
                 quanzi_app::Error::Invalid(_) | quanzi_app::Error::Unauthenticated(_) => (
                     StatusCode::UNAUTHORIZED,
-                    lang.pick("邮箱或密码不正确", "The email or password is wrong").to_owned(),
+                    lang.pick("邮箱或密码不正确", "The email or password is wrong")
+                        .to_owned(),
                 ),
                 _ => (
                     StatusCode::INTERNAL_SERVER_ERROR,
-                    lang.pick("登录暂时不可用，请稍后再试", "Login is unavailable; try again later").to_owned(),
+                    lang.pick(
+                        "登录暂时不可用，请稍后再试",
+                        "Login is unavailable; try again later",
+                    )
+                    .to_owned(),
                 ),
             };
             (status, render(lang, &next, &f.email, Some(&message))).into_response()

@@ -120,7 +120,9 @@ async fn profile(state: &AppState, console: &Console, id: &str) -> Result<Markup
     let (_, timeline) = members::timeline(app, p, &m.id, 50).await?;
     let invited = bindings.iter().filter(|b| b.inviter_id == m.id).count();
     let invited_by = bindings.iter().find(|b| b.invitee_id == m.id);
-    let t = |at: Option<quanzi_domain::time::Timestamp>| at.map_or("—".into(), |t| local_time(t, &zone));
+    let t = |at: Option<quanzi_domain::time::Timestamp>| {
+        at.map_or("—".into(), |t| local_time(t, &zone))
+    };
     let body = html! {
         div.cards {
             div.card { div.label { (lang.pick("生命周期", "Lifecycle")) } div.value { (stage_label(lang, stage_of(now, m))) } }

@@ -61,7 +61,10 @@ pub use lang::Lang;
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/console", get(|| async { Redirect::to("/console/dashboard") }))
+        .route(
+            "/console",
+            get(|| async { Redirect::to("/console/dashboard") }),
+        )
         .route("/console/login", get(login::form).post(login::submit))
         .route("/console/logout", post(login::logout))
         .route("/console/lang", get(lang::switch))
@@ -71,8 +74,14 @@ pub fn router() -> Router<AppState> {
         .route("/console/promotions/pricing", get(pricing::page))
         .route("/console/segments", get(segments::page))
         .route("/console/analytics/alerts", get(alerts::page))
-        .route("/console/analytics/experiments", get(experiments::list_page))
-        .route("/console/analytics/experiments/{key}", get(experiments::results_page))
+        .route(
+            "/console/analytics/experiments",
+            get(experiments::list_page),
+        )
+        .route(
+            "/console/analytics/experiments/{key}",
+            get(experiments::results_page),
+        )
         .route("/console/analytics/attribution", get(attribution::page))
         .route("/console/analytics/funnel", get(funnel::page))
         .route("/console/analytics/clv", get(clv::page))

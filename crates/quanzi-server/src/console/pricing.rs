@@ -38,7 +38,10 @@ fn parse_cart(raw: &str) -> Result<Vec<CartItem>, InvalidInput> {
             let bad = || {
                 InvalidInput::new(
                     "cart",
-                    format!("line {}: write `sku, category, price in yuan, quantity`", i + 1),
+                    format!(
+                        "line {}: write `sku, category, price in yuan, quantity`",
+                        i + 1
+                    ),
                 )
             };
             let parts: Vec<&str> = line.split(',').map(str::trim).collect();
@@ -63,11 +66,22 @@ fn parse_cart(raw: &str) -> Result<Vec<CartItem>, InvalidInput> {
 
 fn reason(lang: Lang, r: &Reason) -> String {
     match r {
-        Reason::NoEligibleItems => lang.pick("购物车里没有适用商品", "no eligible items in the cart").into(),
-        Reason::BelowThreshold { missing } => format!("{}{}", lang.pick("未达门槛，还差 ", "below the threshold, short by "), missing),
+        Reason::NoEligibleItems => lang
+            .pick("购物车里没有适用商品", "no eligible items in the cart")
+            .into(),
+        Reason::BelowThreshold { missing } => format!(
+            "{}{}",
+            lang.pick("未达门槛，还差 ", "below the threshold, short by "),
+            missing
+        ),
         Reason::NoBenefit => lang.pick("加入后没有优惠", "would give nothing").into(),
-        Reason::NotCombinable { with } => format!("{}{with}", lang.pick("不能与以下优惠叠加：", "does not combine with ")),
-        Reason::NotBetter => lang.pick("有更优的组合", "a better combination exists").into(),
+        Reason::NotCombinable { with } => format!(
+            "{}{with}",
+            lang.pick("不能与以下优惠叠加：", "does not combine with ")
+        ),
+        Reason::NotBetter => lang
+            .pick("有更优的组合", "a better combination exists")
+            .into(),
     }
 }
 
@@ -141,7 +155,11 @@ async fn render(state: &AppState, console: &Console, q: SandboxQuery) -> Result<
             }
         }
     };
-    Ok(layout::page(console, lang.pick("算价沙盒", "Pricing sandbox"), body))
+    Ok(layout::page(
+        console,
+        lang.pick("算价沙盒", "Pricing sandbox"),
+        body,
+    ))
 }
 
 pub async fn page(

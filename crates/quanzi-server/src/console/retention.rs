@@ -35,7 +35,11 @@ fn cell(rate: Option<f64>, retained: Option<u64>) -> Markup {
     }
 }
 
-async fn render(state: &AppState, console: &Console, q: RetentionParams) -> Result<Markup, ApiError> {
+async fn render(
+    state: &AppState,
+    console: &Console,
+    q: RetentionParams,
+) -> Result<Markup, ApiError> {
     let app = &state.app;
     let lang = console.lang;
     let zone = time_zone(app, &console.principal.workspace_id).await?;

@@ -114,7 +114,11 @@ async fn render(state: &AppState, console: &Console) -> Result<Markup, ApiError>
             }
         }
     };
-    Ok(layout::page(console, lang.pick("社交裂变", "Social commerce"), body))
+    Ok(layout::page(
+        console,
+        lang.pick("社交裂变", "Social commerce"),
+        body,
+    ))
 }
 
 pub async fn page(State(state): State<AppState>, console: Console) -> Response {

@@ -61,7 +61,11 @@ pub fn respond(console: &Console, result: Result<Markup, ApiError>) -> Response 
                     p { a href="/console/dashboard" { (lang.pick("返回概览", "Back to the overview")) } }
                 }
             };
-            (parts.status, Html(layout::page(console, title, body).into_string())).into_response()
+            (
+                parts.status,
+                Html(layout::page(console, title, body).into_string()),
+            )
+                .into_response()
         }
     }
 }

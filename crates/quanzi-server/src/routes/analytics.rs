@@ -7,11 +7,11 @@ use axum::{Json, Router};
 use quanzi_app::services::analytics::attribution::{self, AttributionQuery, AttributionReport};
 use quanzi_app::services::analytics::clv::{self, ClvQuery, ClvReport};
 use quanzi_app::services::analytics::funnel::{self, FunnelQuery, FunnelResult};
-use quanzi_domain::analytics::clv::Estimate;
 use quanzi_app::services::analytics::metrics::{self, PeriodTotals, Series};
 use quanzi_app::services::analytics::retention::{self, RetentionQuery, RetentionResult};
 use quanzi_domain::analytics::anomaly::rule::{Granularity, Metric};
 use quanzi_domain::analytics::anomaly::{AnomalyConfig, Method};
+use quanzi_domain::analytics::clv::Estimate;
 use quanzi_domain::input::InvalidInput;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -567,7 +567,11 @@ fn clv_response(r: ClvReport, top: usize) -> ClvResponse {
         period_days: r.query.period_days,
         discount_rate: r.query.discount_rate,
         customers: r.members.len(),
-        repeat_customers: r.members.iter().filter(|m| m.summary.frequency > 0.0).count(),
+        repeat_customers: r
+            .members
+            .iter()
+            .filter(|m| m.summary.frequency > 0.0)
+            .count(),
         r: estimate(r.purchases.r),
         alpha: estimate(r.purchases.alpha),
         a: estimate(r.purchases.a),

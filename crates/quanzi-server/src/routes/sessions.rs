@@ -162,10 +162,9 @@ pub async fn current(Caller(caller): Caller) -> Json<CurrentCaller> {
 pub async fn logout(State(state): State<AppState>, Caller(caller): Caller) -> ApiResult<Response> {
     sessions::logout(&state.app, &caller).await?;
     let mut response = StatusCode::NO_CONTENT.into_response();
-    response.headers_mut().insert(
-        SET_COOKIE,
-        HeaderValue::from_static(CLEAR_SESSION_COOKIE),
-    );
+    response
+        .headers_mut()
+        .insert(SET_COOKIE, HeaderValue::from_static(CLEAR_SESSION_COOKIE));
     Ok(response)
 }
 

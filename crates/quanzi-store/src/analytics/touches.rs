@@ -45,7 +45,13 @@ impl Store {
         .fetch_all(self.reader())
         .await?
         .iter()
-        .map(|row| Ok((text(row, "member_id")?, int(row, "occurred_at")?, text(row, "touch")?)))
+        .map(|row| {
+            Ok((
+                text(row, "member_id")?,
+                int(row, "occurred_at")?,
+                text(row, "touch")?,
+            ))
+        })
         .collect()
     }
 

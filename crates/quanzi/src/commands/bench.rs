@@ -65,6 +65,24 @@ pub async fn run(config: Config, command: BenchCommand) -> anyhow::Result<()> {
             seed,
             output,
         } => super::bench_experiments::run(tests, seed, &output),
+        BenchCommand::Clv {
+            customers,
+            seed,
+            continuous,
+            output,
+        } => super::bench_clv::run(customers, seed, continuous, &output),
+        BenchCommand::RfmData {
+            orders,
+            customers,
+            seed,
+            output,
+        } => super::bench_rfm::run(orders, customers, seed, &output),
+        BenchCommand::FunnelData {
+            events,
+            seed,
+            epoch,
+            output,
+        } => super::bench_funnel::run(events, seed, epoch, &output),
         BenchCommand::Pricing { runs } => super::bench_pricing::run(config, runs).await,
         BenchCommand::Segments {
             members,

@@ -18,6 +18,12 @@ pub async fn run(mut config: Config, args: ServeArgs) -> anyhow::Result<()> {
     }
     let database = redact_url(&config.database.url);
     let listen = config.server.listen.clone();
+    if args.demo {
+        // Before the server opens its own connections: the demo walks its own clock
+        // through 90 days, which must not meet live traffic. A database that has the
+        // demo already only gets its login and summary printed.
+        crate::commands::demo::run(&config, crate::commands::demo::Options::default()).await?;
+    }
     let app = App::open(config).await?;
     let listener = TcpListener::bind(&listen)
         .await

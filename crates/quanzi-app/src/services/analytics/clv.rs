@@ -76,7 +76,9 @@ fn summarise(
             let summary = Summary {
                 frequency: (days.len() - 1) as f64,
                 recency: *days.last().expect("a member here has an order"),
-                age: ((as_of.millis() - first) as f64 / DAY_MS).max(days[days.len() - 1]).max(1.0),
+                age: ((as_of.millis() - first) as f64 / DAY_MS)
+                    .max(days[days.len() - 1])
+                    .max(1.0),
             };
             let mean = (!repeats.is_empty())
                 .then(|| repeats.iter().sum::<i64>() as f64 / repeats.len() as f64);
@@ -157,7 +159,9 @@ fn compute(orders: Vec<(String, i64, i64, Option<String>)>, query: ClvQuery) -> 
         .collect();
     members.sort_by(|a, b| {
         let key = |m: &MemberValue| m.clv_fen.unwrap_or(m.expected_purchases);
-        key(b).total_cmp(&key(a)).then_with(|| a.member_id.cmp(&b.member_id))
+        key(b)
+            .total_cmp(&key(a))
+            .then_with(|| a.member_id.cmp(&b.member_id))
     });
     Ok(ClvReport {
         query,

@@ -3,8 +3,7 @@
 //! in the period, through the domain's funnel. Results echo what was counted.
 
 use quanzi_domain::analytics::funnel::{
-    funnel, ConversionWindow, Dictionary, EventColumns, FunnelDefinition, FunnelMode,
-    FunnelReport,
+    funnel, ConversionWindow, Dictionary, EventColumns, FunnelDefinition, FunnelMode, FunnelReport,
 };
 use quanzi_domain::auth::{Role, Scope};
 use quanzi_domain::input::InvalidInput;

@@ -53,7 +53,10 @@ pub async fn run(
     if !(1..=60).contains(&query.periods) {
         return Err(InvalidInput::new("periods", "must be 1 to 60").into());
     }
-    for (field, name) in [("start", &query.start), ("return_event", &query.return_event)] {
+    for (field, name) in [
+        ("start", &query.start),
+        ("return_event", &query.return_event),
+    ] {
         if name.trim().is_empty() {
             return Err(InvalidInput::new(field, "name an event type (or order)").into());
         }

@@ -72,8 +72,8 @@ mod tests {
 
     #[test]
     fn every_model_runs_and_credits_the_total() {
-        let journeys = Journeys::parse_rows([("a > b", 2.0, 20.0, 1.0), ("b", 1.0, 5.0, 3.0)])
-            .unwrap();
+        let journeys =
+            Journeys::parse_rows([("a > b", 2.0, 20.0, 1.0), ("b", 1.0, 5.0, 3.0)]).unwrap();
         for name in MODEL_NAMES {
             let result = run_model(&journeys, name, HalfLife::new(2.0).unwrap());
             let total: f64 = result.credits().iter().map(|c| c.conversions()).sum();

@@ -116,7 +116,11 @@ mod tests {
     }
 
     fn touch(member: u32, at: i64, channel: u32) -> Touch {
-        Touch { member, at, channel }
+        Touch {
+            member,
+            at,
+            channel,
+        }
     }
 
     fn conv(member: u32, at: i64, value: f64) -> Conversion {
@@ -126,8 +130,17 @@ mod tests {
     fn rows(j: &Journeys) -> Vec<(String, f64, f64, f64)> {
         (0..j.len())
             .map(|i| {
-                let path: Vec<&str> = j.path(i).iter().map(|&c| j.channels()[c as usize].as_str()).collect();
-                (path.join(" > "), j.conversions()[i], j.value()[i], j.nulls()[i])
+                let path: Vec<&str> = j
+                    .path(i)
+                    .iter()
+                    .map(|&c| j.channels()[c as usize].as_str())
+                    .collect();
+                (
+                    path.join(" > "),
+                    j.conversions()[i],
+                    j.value()[i],
+                    j.nulls()[i],
+                )
             })
             .collect()
     }
@@ -167,7 +180,12 @@ mod tests {
     #[test]
     fn a_second_conversion_takes_only_the_touches_after_the_first() {
         let touches = vec![touch(1, 1, 0), touch(1, 3, 1)];
-        let (j, counts) = assemble(touches, vec![conv(1, 2, 5.0), conv(1, 4, 7.0)], &names(), 100);
+        let (j, counts) = assemble(
+            touches,
+            vec![conv(1, 2, 5.0), conv(1, 4, 7.0)],
+            &names(),
+            100,
+        );
         assert_eq!(
             rows(&j),
             vec![
