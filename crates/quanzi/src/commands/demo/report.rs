@@ -171,8 +171,8 @@ pub async fn summarize(
     lines.push((
         "points",
         format!(
-            "{issued} issued · {spent} spent · {} outstanding · {} pending",
-            liability.outstanding, liability.pending_earned
+            "{issued} issued · {spent} spent (+{} held in the mall's cancel window) · {} outstanding · {} pending",
+            liability.held, liability.outstanding, liability.pending_earned
         ),
     ));
 

@@ -77,8 +77,7 @@ impl Sim {
             .pay_at_price(
                 index,
                 &number,
-                sku(GROUP_SKU),
-                GROUP_PRICE_FEN,
+                (sku(GROUP_SKU), GROUP_PRICE_FEN),
                 &touch,
                 at,
                 false,
@@ -186,8 +185,7 @@ impl Sim {
             .pay_at_price(
                 joiner,
                 &number,
-                sku(GROUP_SKU),
-                GROUP_PRICE_FEN,
+                (sku(GROUP_SKU), GROUP_PRICE_FEN),
                 &touch,
                 at.plus(MINUTE),
                 false,
@@ -316,8 +314,7 @@ impl Sim {
             .pay_at_price(
                 starter,
                 &number,
-                sku(BARGAIN_SKU),
-                BARGAIN_FLOOR_FEN,
+                (sku(BARGAIN_SKU), BARGAIN_FLOOR_FEN),
                 &touch,
                 at.plus(MINUTE),
                 true,
