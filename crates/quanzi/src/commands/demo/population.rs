@@ -289,7 +289,13 @@ impl Sim {
         };
         let activity = (nudged * self.rng.lognormal(0.045, 0.8)).clamp(0.005, 0.6);
         let sharer = self.rng.lognormal(0.03, 1.0).clamp(0.0, 0.5);
-        let checks_in = self.rng.chance(0.05);
+        let checks_in = self
+            .rng
+            .chance(if std::env::var_os("QUANZI_DEMO_MANY").is_some() {
+                0.5
+            } else {
+                0.05
+            });
         self.at(at);
         let identified =
             members::identify(&self.app, &self.principal, &identities, traits.as_object()).await;

@@ -434,6 +434,11 @@ impl Sim {
         for (n, (index, _)) in batch.iter().enumerate() {
             let (app, principal) = (self.app.clone(), self.principal.clone());
             let member = self.people[*index].member.clone();
+            if std::env::var_os("QUANZI_DEMO_SEQ").is_some() {
+                let answer = checkin::check_in(&app, &principal, &member).await;
+                running.spawn(async move { (n, answer) });
+                continue;
+            }
             running.spawn(async move { (n, checkin::check_in(&app, &principal, &member).await) });
         }
         let mut answers: Vec<Option<quanzi_app::Result<checkin::CheckedIn>>> =
