@@ -1,13 +1,17 @@
 //! The operator console end to end: login by form, pages that need a session, the
 //! dashboard's numbers equal to the API's, the language switch, logout with the CSRF
-//! token.
+//! token; flash sales, group buys, bargains, the referral tree and distribution shown as
+//! the API made them, with forms whose fields the API accepts.
 
 mod common;
 
 use common::*;
 use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
+use std::collections::BTreeSet;
+use std::time::Duration;
+
 use reqwest::{Method, Response};
-use serde_json::json;
+use serde_json::{json, Value};
 
 fn no_redirects() -> reqwest::Client {
     reqwest::Client::builder()
@@ -42,6 +46,116 @@ async fn login(
         .send()
         .await
         .unwrap()
+}
+
+/// The text of each body row's cells in the table with `id`, tags stripped.
+fn table_rows(html: &str, id: &str) -> Vec<Vec<String>> {
+    let start = html
+        .find(&format!("id=\"{id}\""))
+        .unwrap_or_else(|| panic!("no table {id}"));
+    let table = &html[start..start + html[start..].find("</table>").unwrap()];
+    table
+        .split("<tr")
+        .map(|row| {
+            row.split("<td")
+                .skip(1)
+                .map(|cell| {
+                    let mut text = String::new();
+                    let mut in_tag = true;
+                    for c in cell.chars() {
+                        match c {
+                            '<' => in_tag = true,
+                            '>' => in_tag = false,
+                            c if !in_tag => text.push(c),
+                            _ => {}
+                        }
+                    }
+                    text.trim().to_owned()
+                })
+                .collect::<Vec<_>>()
+        })
+        .filter(|cells| !cells.is_empty())
+        .collect()
+}
+
+/// The field names of the form with `id`, row indexes written `[]`.
+fn form_fields(html: &str, id: &str) -> BTreeSet<String> {
+    let start = html
+        .find(&format!("id=\"{id}\""))
+        .unwrap_or_else(|| panic!("no form {id}"));
+    let form = &html[start..start + html[start..].find("</form>").unwrap()];
+    form.split(" name=\"")
+        .skip(1)
+        .map(|rest| {
+            let name = &rest[..rest.find('"').unwrap()];
+            let mut out = String::new();
+            let mut in_index = false;
+            for c in name.chars() {
+                match c {
+                    '[' => {
+                        in_index = true;
+                        out.push_str("[]");
+                    }
+                    ']' => in_index = false,
+                    c if !in_index => out.push(c),
+                    _ => {}
+                }
+            }
+            out
+        })
+        .collect()
+}
+
+/// The fields of a JSON request body as the console's script names them: `a.b`, and
+/// `a[].b` for objects in a list.
+fn body_fields(body: &Value) -> BTreeSet<String> {
+    fn walk(prefix: &str, value: &Value, out: &mut BTreeSet<String>) {
+        match value {
+            Value::Object(map) => {
+                for (k, v) in map {
+                    let name = if prefix.is_empty() {
+                        k.clone()
+                    } else {
+                        format!("{prefix}.{k}")
+                    };
+                    walk(&name, v, out);
+                }
+            }
+            Value::Array(items) if items.iter().all(Value::is_object) && !items.is_empty() => {
+                for item in items {
+                    walk(&format!("{prefix}[]"), item, out);
+                }
+            }
+            _ => {
+                out.insert(prefix.to_owned());
+            }
+        }
+    }
+    let mut out = BTreeSet::new();
+    walk("", body, &mut out);
+    out
+}
+
+async fn page(server: &TestServer, client: &reqwest::Client, session: &str, path: &str) -> String {
+    let response = client
+        .get(format!("{}{path}", server.base))
+        .header(COOKIE, session)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200, "{path}");
+    response.text().await.unwrap()
+}
+
+async fn created(server: &TestServer, key: &str, path: &str, body: &Value) -> Value {
+    let response = server
+        .as_key(key, Method::POST, path)
+        .json(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 201, "{path}");
+    json(response).await
 }
 
 on_both_backends! {
@@ -136,5 +250,175 @@ on_both_backends! {
         // The API agrees the session is gone.
         let response = server.request(Method::GET, "/api/v1/sessions/current").header(COOKIE, &session).send().await.unwrap();
         assert_eq!(response.status(), 401);
+    }
+
+    flash_sales_social_set_up_and_distribution_show_what_the_api_made(backend) {
+        let server = TestServer::start(backend).await;
+        let tenant = server.tenant("茶饮").await;
+        let admin = &tenant.admin_key;
+        let hour = Duration::from_secs(3600);
+
+        // A flash sale: tea sells out (one paid, one still reserved); cake has one
+        // cancelled and one expired reservation, so all of its stock is back.
+        let sale_body = json!({
+            "name": "双11零点秒杀", "starts_at": T0.to_rfc3339(), "ends_at": T0.plus(hour).to_rfc3339(),
+            "payment_timeout_seconds": 300, "per_member_limit": 1, "buckets": 2,
+            "on_false_original": "refuse", "gate": "none",
+            "skus": [
+                {"sku": "tea-flash", "flash_price_fen": 9900, "original_price_fen": 19900, "stock": 2},
+                {"sku": "cake-flash", "flash_price_fen": 1990, "original_price_fen": 2990, "stock": 5},
+            ],
+        });
+        let sale = created(&server, admin, "/api/v1/flash-sales", &sale_body).await["id"].as_str().unwrap().to_owned();
+        let reserve = format!("/api/v1/flash-sales/{sale}/reservations");
+        let mut buyers = Vec::new();
+        for name in ["fa", "fb", "fc", "fd"] {
+            buyers.push(member(&server, admin, name).await);
+        }
+        let paid = created(&server, admin, &reserve, &json!({"member_id": buyers[0], "sku": "tea-flash"})).await;
+        let done = server.as_key(admin, Method::POST, &format!("/api/v1/flash-reservations/{}/complete", paid["id"].as_str().unwrap()))
+            .json(&json!({"order_id": "fs-1"})).send().await.unwrap();
+        assert_eq!(done.status(), 200);
+        let cancelled = created(&server, admin, &reserve, &json!({"member_id": buyers[2], "sku": "cake-flash"})).await;
+        let done = server.as_key(admin, Method::POST, &format!("/api/v1/flash-reservations/{}/cancel", cancelled["id"].as_str().unwrap()))
+            .send().await.unwrap();
+        assert_eq!(done.status(), 200);
+        created(&server, admin, &reserve, &json!({"member_id": buyers[3], "sku": "cake-flash"})).await;
+        server.clock.advance(Duration::from_secs(301));
+        quanzi_app::jobs::promotions::sweep(&server.app).await.unwrap();
+        created(&server, admin, &reserve, &json!({"member_id": buyers[1], "sku": "tea-flash"})).await;
+
+        // A group buy, a bargain, and a referral program where a invited b (who bought)
+        // and c (who did not).
+        let group_buy_body = json!({
+            "name": "三人拼团·乌龙", "sku": "oolong", "group_price_fen": 1990, "original_price_fen": 3990,
+            "group_size": 3, "duration_hours": 24, "per_member_limit": 1, "leader_points": 50,
+            "virtual_completion_percent": 67, "starts_at": T0.to_rfc3339(), "ends_at": T0.plus(hour * 24 * 7).to_rfc3339(),
+        });
+        created(&server, admin, "/api/v1/group-buys", &group_buy_body).await;
+        let bargain_body = json!({
+            "name": "砍到9块9", "sku": "cup", "start_price_fen": 5000, "floor_price_fen": 990, "helpers_needed": 5,
+            "min_cut_fen": 100, "max_cut_fen": 2000, "duration_hours": 24, "mode": "must_reach_floor",
+            "new_users_only": false, "starts_at": T0.to_rfc3339(), "ends_at": T0.plus(hour * 24 * 7).to_rfc3339(),
+        });
+        created(&server, admin, "/api/v1/bargain-campaigns", &bargain_body).await;
+        created(&server, admin, "/api/v1/referral-programs", &json!({"name": "邀请有礼", "per_invitee": {"points": 100}})).await;
+        let (a, b, c) = (member(&server, admin, "ra").await, member(&server, admin, "rb").await, member(&server, admin, "rc").await);
+        let code = server.as_key(admin, Method::GET, &format!("/api/v1/members/{a}/invite-code")).send().await.unwrap();
+        let code = json(code).await["invite_code"].as_str().unwrap().to_owned();
+        for invitee in [&b, &c] {
+            created(&server, admin, "/api/v1/referrals/bind", &json!({"invite_code": code, "member_id": invitee})).await;
+        }
+        order(&server, admin, "r-1", "rb", json!([{"sku": "tea", "quantity": 1, "unit_price_fen": 3000}]), 0).await;
+
+        // Distribution: the promoter's first order settles at once (no freeze), the second
+        // stays pending (7 days); 10 % for the promoter, 5 % for the upline.
+        let settings = |freeze: u32| json!({"enabled": true, "levels": [{"level": 1, "rate_bp": 1000}, {"level": 2, "rate_bp": 500}], "freeze_days": freeze, "min_withdrawal_fen": 1000});
+        let put = server.as_key(admin, Method::PUT, "/api/v1/distribution/settings").json(&settings(0)).send().await.unwrap();
+        assert_eq!(put.status(), 200);
+        let upline = member(&server, admin, "upline").await;
+        created(&server, admin, "/api/v1/promoters", &json!({"member_id": upline})).await;
+        let promoter = member(&server, admin, "promoter").await;
+        let promoter_body = json!({"member_id": promoter, "upline_id": upline});
+        created(&server, admin, "/api/v1/promoters", &promoter_body).await;
+        let buyer = member(&server, admin, "buyer").await;
+        let bind = server.as_key(admin, Method::POST, "/api/v1/distribution/bind").json(&json!({"promoter_id": promoter, "buyer_id": buyer})).send().await.unwrap();
+        assert_eq!(bind.status(), 200);
+        order(&server, admin, "d-1", "buyer", json!([{"sku": "tea", "quantity": 1, "unit_price_fen": 20000}]), 0).await;
+        quanzi_app::jobs::social::sweep(&server.app).await.unwrap();
+        let put = server.as_key(admin, Method::PUT, "/api/v1/distribution/settings").json(&settings(7)).send().await.unwrap();
+        assert_eq!(put.status(), 200);
+        order(&server, admin, "d-2", "buyer", json!([{"sku": "tea", "quantity": 1, "unit_price_fen": 5000}]), 0).await;
+        // A rejected withdrawal gives its amount back: it is not counted as withdrawn.
+        let rejected = created(&server, admin, &format!("/api/v1/promoters/{promoter}/withdrawals"), &json!({"amount_fen": 1000})).await;
+        let reject = server.as_key(admin, Method::POST, &format!("/api/v1/withdrawals/{}/review", rejected["id"].as_str().unwrap()))
+            .json(&json!({"action": "reject"})).send().await.unwrap();
+        assert_eq!(reject.status(), 200);
+        let withdrawal = created(&server, admin, &format!("/api/v1/promoters/{promoter}/withdrawals"), &json!({"amount_fen": 1500})).await;
+        let withdrawal = withdrawal["id"].as_str().unwrap().to_owned();
+
+        let client = no_redirects();
+        let response = login(&server, &client, &tenant.owner_email, PASSWORD).await;
+        assert_eq!(response.status(), 303);
+        let session = cookie_of(&response, "quanzi_session").unwrap();
+
+        // 秒杀: prices, stock, reservations by outcome, sold out only where it is.
+        let html = page(&server, &client, &session, "/console/promotions/flash-sales").await;
+        assert!(html.contains("双11零点秒杀") && html.contains(&sale), "{html}");
+        assert!(html.contains("class=\"current\" href=\"/console/promotions/flash-sales\""));
+        let rows = table_rows(&html, "flash-sales");
+        assert_eq!(rows.len(), 2, "{rows:?}");
+        // The sale's own cells span its SKU rows: name, slot, state.
+        assert_eq!(rows[0].len(), 12);
+        assert_eq!(rows[0][2], "进行中");
+        // SKU, flash price, original, stock, left, reserved, paid, expired, cancelled.
+        let sku = |name: &str| {
+            let row = rows.iter().find(|r| r.contains(&name.to_owned())).unwrap();
+            row[row.len() - 9..].to_vec()
+        };
+        assert_eq!(sku("tea-flash"), ["tea-flash", "¥99.00", "¥199.00", "2", "0 已售罄", "1", "1", "0", "0"]);
+        assert_eq!(sku("cake-flash"), ["cake-flash", "¥19.90", "¥29.90", "5", "5", "0", "0", "1", "1"]);
+        assert_eq!(html.matches("已售罄").count(), 1);
+        // Every field the form sends is one the API took above.
+        let fields = form_fields(&html, "new-flash-sale");
+        assert_eq!(fields, body_fields(&sale_body));
+
+        // 社交裂变: the new campaigns, their forms, and a's invite tree.
+        let html = page(&server, &client, &session, "/console/social").await;
+        let group_buy = table_rows(&html, "group-buys");
+        assert_eq!(group_buy[0][..3], ["三人拼团·乌龙", "3", "0"]);
+        assert_eq!(table_rows(&html, "bargains")[0][..5], ["砍到9块9", "cup", "¥50.00", "¥9.90", "5"]);
+        assert_eq!(form_fields(&html, "new-group-buy"), body_fields(&group_buy_body));
+        assert_eq!(form_fields(&html, "new-bargain"), body_fields(&bargain_body));
+        let start = html.find("class=\"trees\"").expect("a drawn tree");
+        let trees = &html[start..start + html[start..].find("</section>").unwrap()];
+        assert_eq!(trees.matches("<svg class=\"tree\"").count(), 1);
+        assert_eq!(trees.matches("<circle").count(), 3, "a, b and c");
+        assert_eq!(trees.matches("class=\"node root\"").count(), 1);
+        assert_eq!(trees.matches("class=\"node converted\"").count(), 1, "only b bought");
+        let converted = &trees[trees.find("class=\"node converted\"").unwrap()..];
+        assert!(converted[..converted.find("</g>").unwrap()].contains(&b[b.len() - 6..]), "b is the converted one");
+        for m in [&a, &b, &c] {
+            assert!(trees.contains(&format!("href=\"/console/members/{m}\"")), "{m} is drawn");
+        }
+
+        // 分销: the rates, both promoters' money, the withdrawal with its review actions.
+        let html = page(&server, &client, &session, "/console/social/distribution").await;
+        assert!(html.contains("class=\"current\" href=\"/console/social/distribution\""));
+        assert!(!html.contains("class=\"current\" href=\"/console/social\""), "only the deepest section is lit");
+        assert_eq!(table_rows(&html, "levels"), [["一级（推广员本人）", "10.0%", ""], ["二级（推广员的上级）", "5.0%", ""]]);
+        let promoters = table_rows(&html, "promoters");
+        assert_eq!(promoters.len(), 2);
+        // Promoter, upline, status, joined, pending, settled, clawed back, withdrawn, available.
+        assert_eq!(promoters[0][..2], [promoter.clone(), upline.clone()]);
+        assert_eq!(promoters[0][4..], ["¥5.00", "¥20.00", "¥0.00", "¥15.00", "¥5.00"]);
+        assert_eq!(promoters[1][..2], [upline.clone(), "—".to_owned()]);
+        assert_eq!(promoters[1][4..], ["¥2.50", "¥10.00", "¥0.00", "¥0.00", "¥10.00"]);
+        let queue = table_rows(&html, "withdrawals");
+        assert_eq!(queue.len(), 1);
+        assert_eq!(queue[0][1..4], [promoter.clone(), "¥15.00".to_owned(), "待审核".to_owned()]);
+        let review = format!("data-api=\"/api/v1/withdrawals/{withdrawal}/review\"");
+        assert_eq!(html.matches(&review).count(), 2, "approve and reject");
+        assert!(html.contains("name=\"action\" value=\"approve\"") && html.contains("name=\"action\" value=\"reject\""));
+        assert_eq!(form_fields(&html, "new-promoter"), body_fields(&promoter_body));
+        // The settings document in the editor is the API's own: saving it unchanged works
+        // and changes nothing.
+        let doc = html.split("<textarea name=\"settings\" rows=\"14\">").nth(1).unwrap().split("</textarea>").next().unwrap()
+            .replace("&quot;", "\"").replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&");
+        let doc: Value = serde_json::from_str(&doc).unwrap();
+        assert_eq!(doc["levels"][1]["rate_bp"], 500);
+        let put = server.as_key(admin, Method::PUT, "/api/v1/distribution/settings").json(&doc).send().await.unwrap();
+        assert_eq!(put.status(), 200);
+        assert_eq!(json(put).await, doc);
+
+        // What the approve button sends, with the session's CSRF token, moves it on to payment.
+        let csrf = html.split("name=\"csrf-token\" content=\"").nth(1).unwrap().split('"').next().unwrap().to_owned();
+        let approved = client.post(format!("{}/api/v1/withdrawals/{withdrawal}/review", server.base))
+            .header(COOKIE, &session).header("x-csrf-token", &csrf).json(&json!({"action": "approve"})).send().await.unwrap();
+        assert_eq!(approved.status(), 200);
+        let html = page(&server, &client, &session, "/console/social/distribution").await;
+        assert_eq!(table_rows(&html, "withdrawals")[0][3], "已通过，待打款");
+        assert_eq!(html.matches(&review).count(), 1);
+        assert!(html.contains("name=\"action\" value=\"pay\"") && !html.contains("value=\"approve\""));
     }
 }

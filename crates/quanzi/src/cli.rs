@@ -59,6 +59,10 @@ pub struct DemoArgs {
     /// The demo exists already: add another owner login with a new password.
     #[arg(long)]
     pub new_login: bool,
+    /// End the window here (RFC 3339, not in the future) instead of now: the same seed
+    /// and end replay the same brand to the count.
+    #[arg(long, value_name = "TIME")]
+    pub until: Option<String>,
 }
 
 #[derive(Subcommand)]
@@ -429,7 +433,9 @@ pub fn main() -> ExitCode {
                         days: args.days,
                         seed: args.seed,
                         new_login: args.new_login,
+                        until: args.until,
                         progress: true,
+                        serving: false,
                     },
                 )
                 .await

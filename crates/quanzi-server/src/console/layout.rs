@@ -12,8 +12,10 @@ const NAV: &[(&str, &str, &str)] = &[
     ("/console/segments", "分群", "Segments"),
     ("/console/loyalty", "积分", "Loyalty"),
     ("/console/promotions/coupons", "优惠券", "Coupons"),
+    ("/console/promotions/flash-sales", "秒杀", "Flash sales"),
     ("/console/promotions/pricing", "算价沙盒", "Pricing sandbox"),
     ("/console/social", "社交裂变", "Social"),
+    ("/console/social/distribution", "分销", "Distribution"),
     ("/console/analytics/funnel", "漏斗", "Funnel"),
     ("/console/analytics/retention", "留存", "Retention"),
     ("/console/analytics/attribution", "归因", "Attribution"),
@@ -26,6 +28,13 @@ const NAV: &[(&str, &str, &str)] = &[
 /// A whole page.
 pub fn page(console: &Console, title: &str, body: Markup) -> Markup {
     let lang = console.lang;
+    // The longest section the path is under, so `/console/social/distribution` lights
+    // up 分销 and not 社交裂变 too.
+    let current = NAV
+        .iter()
+        .map(|(path, _, _)| *path)
+        .filter(|path| console.path.starts_with(path))
+        .max_by_key(|path| path.len());
     html! {
         (DOCTYPE)
         html lang=(lang.code()) {
@@ -41,7 +50,7 @@ pub fn page(console: &Console, title: &str, body: Markup) -> Markup {
                 nav.side {
                     a.brand href="/console/dashboard" { "圈子 " span { "quanzi" } }
                     @for (path, zh, en) in NAV {
-                        a.current[console.path.starts_with(path)] href=(path) { (lang.pick(zh, en)) }
+                        a.current[current == Some(*path)] href=(path) { (lang.pick(zh, en)) }
                     }
                 }
                 div.main {

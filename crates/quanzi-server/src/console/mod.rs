@@ -16,13 +16,19 @@
 //! - `widgets`: form fields, CSV export, action buttons, page responses.
 //! - `dashboard`: the overview.
 //! - `promotions`: coupon templates with budget and liability, and their form.
+//! - `flash_sales`: flash sales (秒杀) with slot, prices, stock left, reservations by
+//!   outcome and sold-out state, and their form.
 //! - `members`: search by any identity, the member list, a member's whole profile.
 //! - `retention`: the cohort heat map.
 //! - `clv`: lifetime value parameters, P(alive) spread, the most valuable members.
 //! - `funnel`: the funnel chart, time to convert, breakdown.
 //! - `alerts`, `experiments`, `attribution`: analytics — rules and fired alerts with each
 //!   metric's band, experiments with their results and SRM warning, models side by side.
-//! - `social`: referral K-factor by generation, group buys, bargains, the fraud queue.
+//! - `social`: referral K-factor by generation, group buys, bargains, the fraud queue,
+//!   group-buy and bargain set-up forms.
+//! - `referral_tree`: the largest invite trees of a referral program as inline SVG.
+//! - `distribution`: distribution (分销) settings, promoters with their commissions, the
+//!   withdrawal review queue.
 //! - `settings`: operators and roles, API keys, the audit log.
 //! - `loyalty`: points liability, sources and sinks, the mall, the settings document.
 //! - `pricing`: the cart-pricing sandbox with its line-by-line explanation.
@@ -34,7 +40,9 @@ mod attribution;
 mod chart;
 mod clv;
 mod dashboard;
+mod distribution;
 mod experiments;
+mod flash_sales;
 mod format;
 mod funnel;
 mod lang;
@@ -44,6 +52,7 @@ mod loyalty;
 mod members;
 mod pricing;
 mod promotions;
+mod referral_tree;
 mod retention;
 mod segments;
 mod session;
@@ -71,6 +80,7 @@ pub fn router() -> Router<AppState> {
         .route("/console/assets/{name}", get(assets::serve))
         .route("/console/dashboard", get(dashboard::page))
         .route("/console/promotions/coupons", get(promotions::coupons_page))
+        .route("/console/promotions/flash-sales", get(flash_sales::page))
         .route("/console/promotions/pricing", get(pricing::page))
         .route("/console/segments", get(segments::page))
         .route("/console/analytics/alerts", get(alerts::page))
@@ -87,6 +97,7 @@ pub fn router() -> Router<AppState> {
         .route("/console/analytics/clv", get(clv::page))
         .route("/console/analytics/retention", get(retention::page))
         .route("/console/social", get(social::page))
+        .route("/console/social/distribution", get(distribution::page))
         .route("/console/loyalty", get(loyalty::page))
         .route("/console/settings", get(settings::page))
         .route("/console/members", get(members::search_page))

@@ -50,7 +50,7 @@ pub struct SettingsBody {
     pub min_withdrawal_fen: Option<i64>,
 }
 
-fn settings_body(s: Settings) -> SettingsBody {
+pub(crate) fn settings_body(s: Settings) -> SettingsBody {
     let (eligibility, min_spend_fen) = match s.eligibility {
         Eligibility::Everyone => ("everyone", None),
         Eligibility::Appointed => ("appointed", None),

@@ -214,6 +214,74 @@ impl Store {
         withdrawal(&row)
     }
 
+    /// Every promoter with their money (as [`Store::promoter_balance`] counts it), the
+    /// most earned (pending and settled) first: one query, so the console's list costs
+    /// the same for ten promoters or ten thousand.
+    pub async fn promoters_with_balances(
+        &self,
+        workspace: &WorkspaceId,
+        limit: i64,
+    ) -> Result<Vec<(PromoterRow, PromoterBalance)>> {
+        let rows = sqlx::query(
+            "SELECT p.member_id, p.upline_id, p.status, p.joined_at,
+               CAST(COALESCE(c.pending, 0) AS BIGINT) AS pending,
+               CAST(COALESCE(c.settled, 0) AS BIGINT) AS settled,
+               CAST(COALESCE(c.clawed, 0) AS BIGINT) AS clawed,
+               CAST(COALESCE(w.withdrawn, 0) AS BIGINT) AS withdrawn
+             FROM promoters p
+             LEFT JOIN (SELECT promoter_id,
+                   SUM(CASE WHEN status = 'pending' THEN amount_fen - clawed_back_fen ELSE 0 END) AS pending,
+                   SUM(CASE WHEN status = 'settled' THEN amount_fen - clawed_back_fen ELSE 0 END) AS settled,
+                   SUM(clawed_back_fen) AS clawed
+                 FROM commissions WHERE workspace_id = $1 GROUP BY promoter_id) c
+               ON c.promoter_id = p.member_id
+             LEFT JOIN (SELECT promoter_id, SUM(amount_fen) AS withdrawn FROM withdrawals
+                 WHERE workspace_id = $1 AND status <> 'rejected' GROUP BY promoter_id) w
+               ON w.promoter_id = p.member_id
+             WHERE p.workspace_id = $1
+             ORDER BY COALESCE(c.pending, 0) + COALESCE(c.settled, 0) DESC, p.joined_at, p.member_id
+             LIMIT $2",
+        )
+        .bind(workspace.as_str())
+        .bind(limit)
+        .fetch_all(self.reader())
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok((
+                    promoter(r)?,
+                    PromoterBalance {
+                        pending_fen: int(r, "pending")?,
+                        settled_fen: int(r, "settled")?,
+                        clawed_back_fen: int(r, "clawed")?,
+                        withdrawn_fen: int(r, "withdrawn")?,
+                    },
+                ))
+            })
+            .collect()
+    }
+
+    /// Withdrawals waiting for an operator (requested or approved, not yet paid), oldest
+    /// first: the review queue.
+    pub async fn open_withdrawals(
+        &self,
+        workspace: &WorkspaceId,
+        limit: i64,
+    ) -> Result<Vec<WithdrawalRow>> {
+        sqlx::query(&format!(
+            "SELECT {WITHDRAWAL_COLUMNS} FROM withdrawals
+             WHERE workspace_id = $1 AND status IN ('requested', 'approved')
+             ORDER BY requested_at, id LIMIT $2"
+        ))
+        .bind(workspace.as_str())
+        .bind(limit)
+        .fetch_all(self.reader())
+        .await?
+        .iter()
+        .map(withdrawal)
+        .collect()
+    }
+
     /// Buyers bound to a promoter, and clicks on links carrying `code` (`link_code`).
     pub async fn promoter_reach(
         &self,

@@ -22,7 +22,11 @@ pub async fn run(mut config: Config, args: ServeArgs) -> anyhow::Result<()> {
         // Before the server opens its own connections: the demo walks its own clock
         // through 90 days, which must not meet live traffic. A database that has the
         // demo already only gets its login and summary printed.
-        crate::commands::demo::run(&config, crate::commands::demo::Options::default()).await?;
+        let options = crate::commands::demo::Options {
+            serving: true,
+            ..Default::default()
+        };
+        crate::commands::demo::run(&config, options).await?;
     }
     let app = App::open(config).await?;
     let listener = TcpListener::bind(&listen)

@@ -517,6 +517,33 @@ pub async fn dashboard(app: &App, principal: &Principal, member_id: &str) -> Res
     })
 }
 
+/// Every promoter with their money, the most earned first, at most `limit` (the console's
+/// list; one promoter's detail is [`dashboard`]).
+pub async fn promoters(
+    app: &App,
+    principal: &Principal,
+    limit: i64,
+) -> Result<Vec<(PromoterRow, PromoterBalance)>> {
+    principal.require_any(&[Scope::Storefront, Scope::Admin])?;
+    Ok(app
+        .store
+        .promoters_with_balances(&principal.workspace_id, limit)
+        .await?)
+}
+
+/// Withdrawals waiting for review or payment, oldest first, at most `limit`.
+pub async fn open_withdrawals(
+    app: &App,
+    principal: &Principal,
+    limit: i64,
+) -> Result<Vec<WithdrawalRow>> {
+    principal.require_any(&[Scope::Storefront, Scope::Admin])?;
+    Ok(app
+        .store
+        .open_withdrawals(&principal.workspace_id, limit)
+        .await?)
+}
+
 /// A promoter asks to withdraw settled commission (at least the workspace's minimum, at
 /// most what is available), under their row lock.
 pub async fn request_withdrawal(

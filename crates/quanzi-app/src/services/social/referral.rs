@@ -17,9 +17,9 @@ use quanzi_domain::input::InvalidInput;
 use quanzi_domain::loyalty::ledger::{OnTimeout, Operation, Request, Timeout};
 use quanzi_domain::promotions::coupons::Channel;
 use quanzi_domain::social::referral::{
-    bind as bind_rule, invite_stats, on_first_paid_order, share_path, Binding, Candidate, Caps,
-    InviteCode, InviteEdge, InviteStats, InviteeFacts, InviterStats, ReferralProgram, Reward,
-    Stage, MAX_ANCESTOR_DEPTH,
+    bind as bind_rule, invite_stats, invite_trees, on_first_paid_order, share_path, Binding,
+    Candidate, Caps, InviteCode, InviteEdge, InviteStats, InviteeFacts, InviterStats,
+    ReferralProgram, Reward, Stage, TreeLimits, TreeNode, MAX_ANCESTOR_DEPTH,
 };
 use quanzi_domain::time::Timestamp;
 use quanzi_store::{
@@ -461,15 +461,7 @@ pub async fn stats(app: &App, principal: &Principal, program_id: &str) -> Result
         .await
         .map_err(Error::not_found("referral_program"))?;
     let bindings = app.store.referral_bindings(ws, program_id).await?;
-    let edges: Vec<InviteEdge> = bindings
-        .iter()
-        .map(|b| InviteEdge {
-            inviter: b.inviter_id.clone(),
-            invitee: b.invitee_id.clone(),
-            invited_at: b.bound_at,
-            converted: b.qualified_at.is_some(),
-        })
-        .collect();
+    let edges = edges_of(&bindings);
     let in_tree: BTreeMap<&str, ()> = bindings
         .iter()
         .flat_map(|b| [(b.inviter_id.as_str(), ()), (b.invitee_id.as_str(), ())])
@@ -483,4 +475,33 @@ pub async fn stats(app: &App, principal: &Principal, program_id: &str) -> Result
         .map(|(m, n)| (m, u64::try_from(n).unwrap_or(0)))
         .collect();
     Ok(invite_stats(&edges, &shares))
+}
+
+fn edges_of(bindings: &[BindingRow]) -> Vec<InviteEdge> {
+    bindings
+        .iter()
+        .map(|b| InviteEdge {
+            inviter: b.inviter_id.clone(),
+            invitee: b.invitee_id.clone(),
+            invited_at: b.bound_at,
+            converted: b.qualified_at.is_some(),
+        })
+        .collect()
+}
+
+/// The program's largest invite trees, cut to `limits` (who invited whom, who converted).
+pub async fn trees(
+    app: &App,
+    principal: &Principal,
+    program_id: &str,
+    limits: TreeLimits,
+) -> Result<Vec<TreeNode>> {
+    principal.require_console(Role::Analyst, Scope::Admin)?;
+    let ws = &principal.workspace_id;
+    app.store
+        .referral_program(ws, program_id)
+        .await
+        .map_err(Error::not_found("referral_program"))?;
+    let bindings = app.store.referral_bindings(ws, program_id).await?;
+    Ok(invite_trees(&edges_of(&bindings), limits))
 }

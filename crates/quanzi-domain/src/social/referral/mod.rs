@@ -9,6 +9,7 @@
 //! - [`rewards`]: [`on_first_paid_order`], the grants a qualified invitee earns.
 //! - [`stats`]: [`invite_stats`], generations of the invite tree, K-factor, conversion and
 //!   shares per capita.
+//! - [`tree`]: [`invite_trees`], the largest invite trees cut to a drawable size.
 //!
 //! The life of a referral: a member shares `/r/{code}`; a newcomer opens it and the storefront
 //! calls [`bind`]; when the newcomer's first order is paid, [`on_first_paid_order`] says what
@@ -20,6 +21,7 @@ pub mod code;
 pub mod program;
 pub mod rewards;
 pub mod stats;
+pub mod tree;
 
 pub use binding::{bind, BindRefusal, Binding, Candidate, InviteeFacts, MAX_ANCESTOR_DEPTH};
 pub use code::{share_path, InviteCode};
@@ -28,3 +30,4 @@ pub use rewards::{
     on_first_paid_order, stages_reached, InviterStats, Recipient, RewardGrant, RewardReason,
 };
 pub use stats::{invite_stats, GenerationStats, InviteEdge, InviteStats};
+pub use tree::{invite_trees, TreeLimits, TreeNode};

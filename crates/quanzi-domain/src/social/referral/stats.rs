@@ -100,6 +100,23 @@ fn ratio(numerator: f64, denominator: usize) -> f64 {
     }
 }
 
+/// Each invitee's one kept edge: self-invitations dropped, and of several edges to one
+/// invitee the latest, ties going to the smaller inviter id. Shared with the tree drawing
+/// so the picture and the figures agree on who invited whom.
+pub(super) fn inviter_of(edges: &[InviteEdge]) -> HashMap<&str, &InviteEdge> {
+    let mut parent: HashMap<&str, &InviteEdge> = HashMap::new();
+    for edge in edges.iter().filter(|e| e.inviter != e.invitee) {
+        let replace = parent.get(edge.invitee.as_str()).is_none_or(|kept| {
+            (edge.invited_at, std::cmp::Reverse(&edge.inviter))
+                > (kept.invited_at, std::cmp::Reverse(&kept.inviter))
+        });
+        if replace {
+            parent.insert(&edge.invitee, edge);
+        }
+    }
+    parent
+}
+
 /// Computes the invite tree and its figures from `edges` and per-member `shares`.
 ///
 /// Members are everyone named in either list; pass `(member, 0)` for members who neither
@@ -109,22 +126,11 @@ fn ratio(numerator: f64, denominator: usize) -> f64 {
 /// ties going to the smaller inviter id, so every member has at most one inviter and the
 /// walk from the roots visits each member once and always ends.
 pub fn invite_stats(edges: &[InviteEdge], shares: &[(String, u64)]) -> InviteStats {
-    let mut members: BTreeSet<&str> = BTreeSet::new();
-    let mut parent: HashMap<&str, &InviteEdge> = HashMap::new();
-    for edge in edges {
-        members.insert(&edge.inviter);
-        members.insert(&edge.invitee);
-        if edge.inviter == edge.invitee {
-            continue;
-        }
-        let replace = parent.get(edge.invitee.as_str()).is_none_or(|kept| {
-            (edge.invited_at, std::cmp::Reverse(&edge.inviter))
-                > (kept.invited_at, std::cmp::Reverse(&kept.inviter))
-        });
-        if replace {
-            parent.insert(&edge.invitee, edge);
-        }
-    }
+    let mut members: BTreeSet<&str> = edges
+        .iter()
+        .flat_map(|e| [e.inviter.as_str(), e.invitee.as_str()])
+        .collect();
+    let parent = inviter_of(edges);
     let mut shares_of: HashMap<&str, u64> = HashMap::new();
     for (member, count) in shares {
         members.insert(member);

@@ -21,11 +21,23 @@
     }
   }
 
+  // `stacking.group` writes an object; `skus[0].sku` writes into a list, so rows of the
+  // same fields become the JSON array the API takes (and the API's `skus[0].sku` error
+  // finds its field by that name).
   function put(target, path, value) {
-    const keys = path.split(".");
+    const keys = path.replace(/\[(\d+)\]/g, ".$1").split(".");
     let at = target;
-    keys.slice(0, -1).forEach((k) => { at = at[k] = at[k] || {}; });
+    keys.slice(0, -1).forEach((k, i) => {
+      at = at[k] = at[k] || (/^\d+$/.test(keys[i + 1]) ? [] : {});
+    });
     at[keys[keys.length - 1]] = value;
+  }
+
+  // Rows left empty leave holes in a list; the API wants only the rows filled in.
+  function compact(value) {
+    if (Array.isArray(value)) return value.filter((v) => v !== undefined).map(compact);
+    if (value && typeof value === "object") Object.keys(value).forEach((k) => { value[k] = compact(value[k]); });
+    return value;
   }
 
   function showError(form, error) {
@@ -63,6 +75,7 @@
           const v = valueOf(el);
           if (v !== undefined) put(body, el.name, v);
         });
+        body = compact(body);
       }
     } catch (e) {
       showError(form, { message: String(e) });

@@ -276,13 +276,15 @@ impl Calendar {
     pub fn for_days(local_days: u32) -> Self {
         let at =
             |share: f64| ((local_days as f64 * share) as u32).min(local_days.saturating_sub(1));
+        // A window spans at least one day, even in a demo of a day or two.
+        let span = |from: f64, to: f64| (at(from), at(to).max(at(from) + 1));
         Self {
-            percent_coupon: (at(0.30), at(0.70)),
+            percent_coupon: span(0.30, 0.70),
             distribution: at(0.20),
             group_buy: at(0.25),
-            bargain: (at(0.40), at(0.75)),
+            bargain: span(0.40, 0.75),
             flash: at(0.65),
-            experiment: (at(0.55), at(0.85)),
+            experiment: span(0.55, 0.85),
             refund_spike: at(0.80),
             alerts: at(0.80).saturating_sub(5),
         }

@@ -130,6 +130,12 @@ pub struct Person {
     pub community: bool,
     pub group_seats: u32,
     pub bargained: bool,
+    /// Until when each coupon the member should hold is valid.
+    pub coupons: Vec<Timestamp>,
+    /// Paid so far (for the tier discount from gold up).
+    pub spent_fen: i64,
+    /// Bound to an inviter.
+    pub invited: bool,
 }
 
 const NICKNAMES: [&str; 12] = [
@@ -289,16 +295,12 @@ impl Sim {
         };
         let activity = (nudged * self.rng.lognormal(0.045, 0.8)).clamp(0.005, 0.6);
         let sharer = self.rng.lognormal(0.03, 1.0).clamp(0.0, 0.5);
-        let checks_in = self
-            .rng
-            .chance(if std::env::var_os("QUANZI_DEMO_MANY").is_some() {
-                0.5
-            } else {
-                0.05
-            });
+        let checks_in = self.rng.chance(0.04);
         self.at(at);
+        let timer = std::time::Instant::now();
         let identified =
             members::identify(&self.app, &self.principal, &identities, traits.as_object()).await;
+        self.tally.time("identify", timer);
         let Some(identified) = self.refused(identified)? else {
             return Ok(None);
         };
@@ -324,6 +326,14 @@ impl Sim {
             community: false,
             group_seats: 0,
             bargained: false,
+            // The registration coupon (新人券), valid 14 days.
+            coupons: if role == Role::Twin {
+                Vec::new()
+            } else {
+                vec![at.plus(DAY * 14)]
+            },
+            spent_fen: 0,
+            invited: false,
         });
         if role != Role::Twin {
             self.registered += 1;
@@ -422,7 +432,9 @@ impl Sim {
             },
         )
         .await;
-        self.refused(bound)?;
+        if self.refused(bound)?.is_some() {
+            self.people[invitee].invited = true;
+        }
         Ok(())
     }
 

@@ -51,8 +51,19 @@ pub async fn summarize(
     let mut after: Option<String> = None;
     loop {
         let page = store.members_page(ws, after.as_deref(), 200).await?;
+        // The page's members side by side: reads run on the reader pool in parallel.
+        let mut reads = tokio::task::JoinSet::new();
         for member in &page.items {
-            let identities = store.member_identities(ws, &member.id).await?;
+            let (store, ws, id) = (store.clone(), ws.clone(), member.id.clone());
+            reads.spawn(async move {
+                let identities = store.member_identities(&ws, &id).await?;
+                let merges = store.member_merges(&ws, &id).await?.len() as u64;
+                let checkins = store.checkins_since(&ws, &id, "0000-00-00").await?.len() as u64;
+                Ok::<_, quanzi_store::StoreError>((identities, merges, checkins))
+            });
+        }
+        while let Some(read) = reads.join_next().await {
+            let (identities, member_merges, member_checkins) = read??;
             let mut platforms = 0;
             for identity in &identities {
                 let kind = identity.kind.as_str();
@@ -62,11 +73,8 @@ pub async fn summarize(
                 }
             }
             multi_platform += u64::from(platforms > 1);
-            merges += store.member_merges(ws, &member.id).await?.len() as u64;
-            checkins += store
-                .checkins_since(ws, &member.id, "0000-00-00")
-                .await?
-                .len() as u64;
+            merges += member_merges;
+            checkins += member_checkins;
         }
         match page.next_cursor {
             Some(cursor) => after = Some(cursor),

@@ -26,6 +26,8 @@ const REFUND_REASONS: [&str; 5] = [
 ];
 /// Buyers who post a review with photos (晒单).
 const REVIEWS: f64 = 0.12;
+/// Gold (5,000 growth at 1 per yuan) is the first tier with a discount.
+const GOLD_SPEND_FEN: i64 = 500_000;
 
 fn shipping_for(subtotal: i64) -> i64 {
     if subtotal >= FREE_SHIPPING_FROM_FEN {
@@ -61,8 +63,10 @@ impl Sim {
         }
     }
 
-    /// Prices the cart, locks the coupons the best price uses, and records the paid order
-    /// with that price: the engine's coupon, tier and order hooks do the rest.
+    /// Pays for a cart. A shopper holding a coupon (or a tier discount) goes through
+    /// checkout: the engine prices the cart, locks the coupons the best price uses, and
+    /// the order is recorded at that price. Everyone else pays the list price, which the
+    /// storefront knows without asking.
     pub async fn checkout_and_pay(
         &mut self,
         index: usize,
@@ -71,19 +75,41 @@ impl Sim {
         at: Timestamp,
     ) -> anyhow::Result<()> {
         let number = self.order_number(index);
-        self.at(at);
-        let locked = checkout::lock(
-            &self.app,
-            &self.principal,
-            &number,
-            self.cart_input(index, cart),
-            None,
-        )
-        .await;
-        let Some(locked) = self.refused(locked)? else {
-            return Ok(());
+        let subtotal: i64 = cart.iter().map(|(s, q)| s.price_fen * q).sum();
+        let person = &mut self.people[index];
+        person.coupons.retain(|until| *until > at);
+        let priced_by_engine = !person.coupons.is_empty() || person.spent_fen >= GOLD_SPEND_FEN;
+        let (discount, shipping, total, used) = if priced_by_engine {
+            self.at(at);
+            let timer = std::time::Instant::now();
+            let locked = checkout::lock(
+                &self.app,
+                &self.principal,
+                &number,
+                self.cart_input(index, cart),
+                None,
+            )
+            .await;
+            self.tally.time("checkout.lock", timer);
+            let Some(locked) = self.refused(locked)? else {
+                return Ok(());
+            };
+            let priced = &locked.quote.priced;
+            let used: Vec<String> = locked.locked.iter().map(|c| c.id.clone()).collect();
+            let person = &mut self.people[index];
+            for _ in 0..used.len().min(person.coupons.len()) {
+                person.coupons.remove(0);
+            }
+            (
+                priced.discount_fen,
+                priced.shipping_fen - priced.shipping_discount_fen,
+                priced.total_fen,
+                used,
+            )
+        } else {
+            let shipping = shipping_for(subtotal);
+            (0, shipping, subtotal + shipping, Vec::new())
         };
-        let priced = &locked.quote.priced;
         let input = OrderInput {
             external_id: number.clone(),
             identity_kind: self.people[index].kind.into(),
@@ -100,16 +126,18 @@ impl Sim {
                     discount_fen: 0,
                 })
                 .collect(),
-            order_discount_fen: priced.discount_fen,
-            shipping_fen: priced.shipping_fen - priced.shipping_discount_fen,
-            paid_fen: Some(priced.total_fen),
-            coupons: locked.locked.iter().map(|c| c.id.clone()).collect(),
+            order_discount_fen: discount,
+            shipping_fen: shipping,
+            paid_fen: Some(total),
+            coupons: used,
             touchpoints: touch.clone(),
         };
         // Payment takes a minute or two.
         let paying = MINUTE * (1 + self.rng.below(3) as u32);
         self.at(at.plus(paying));
+        let timer = std::time::Instant::now();
         let recorded = orders::record(&self.app, &self.principal, input).await;
+        self.tally.time("orders.record", timer);
         if let Some(recorded) = self.refused(recorded)? {
             self.paid(index, &recorded, true);
         }
@@ -164,7 +192,13 @@ impl Sim {
     fn paid(&mut self, index: usize, recorded: &RecordedOrder, returns: bool) {
         let order = &recorded.order;
         let person = &mut self.people[index];
+        // An invitee's first order brings the friend coupon (the referral programme's
+        // invitee reward).
+        if person.orders == 0 && person.invited {
+            person.coupons.push(order.paid_at.plus(DAY * 30));
+        }
         person.orders += 1;
+        person.spent_fen += order.paid_fen;
         // What the member can count on spending: the order's base points once its return
         // window is over (never more than the engine credits, so a redemption's outcome
         // does not hang on when bonus points arrive). Group seats may be refunded by
