@@ -72,6 +72,7 @@ pub fn app(state: AppState) -> Router {
         .merge(routes::fraud::router(&state))
         .merge(routes::tiers::router(&state))
         .merge(routes::analytics::router(&state))
+        .merge(routes::rfm::router(&state))
         .merge(routes::alerts::router(&state))
         .merge(routes::experiments::router(&state))
         .layer(from_fn_with_state(state.clone(), auth::authenticate));

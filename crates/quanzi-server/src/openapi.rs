@@ -8,7 +8,7 @@ use utoipa::{Modify, OpenApi};
 use crate::routes::{
     alerts, analytics, api_keys, audit, bargains, carts, checkins, coupons, distribution, events,
     experiments, flash_sales, fraud, group_buys, jobs, loyalty, mall, members, operators, orders,
-    privacy, promotions, referrals, segments, sessions, tags, tiers, workspace,
+    privacy, promotions, referrals, rfm, segments, sessions, tags, tiers, workspace,
 };
 
 #[derive(OpenApi)]
@@ -54,7 +54,7 @@ use crate::routes::{
         distribution::get_settings, distribution::put_settings, distribution::add_promoter,
         distribution::bind, distribution::dashboard, distribution::withdraw, distribution::review,
         fraud::get_rules, fraud::put_rules, fraud::flags, fraud::review,
-        analytics::metric_series, analytics::overview, analytics::attribute, analytics::run_funnel, analytics::lifetime_value, analytics::run_retention,
+        analytics::metric_series, analytics::overview, analytics::attribute, analytics::run_funnel, analytics::lifetime_value, analytics::run_retention, rfm::distribution,
         alerts::create_rule, alerts::list_rules, alerts::update_rule, alerts::delete_rule,
         alerts::list_alerts, alerts::acknowledge,
         experiments::create, experiments::list, experiments::get_one, experiments::start,

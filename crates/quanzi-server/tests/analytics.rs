@@ -9,7 +9,7 @@ use std::time::Duration;
 use common::*;
 use quanzi_app::services::analytics::alerts::evaluate_due;
 use quanzi_domain::ids::WorkspaceId;
-use quanzi_domain::time::Timestamp;
+use quanzi_domain::time::{Clock, Timestamp};
 use reqwest::{Method, Response};
 use serde_json::{json, Value};
 
@@ -464,4 +464,72 @@ async fn touches(server: &TestServer, key: &str, buyer: &str, channels: &[&str],
 
 fn urlencode(raw: &str) -> String {
     raw.replace('+', "%2B").replace(':', "%3A")
+}
+
+on_both_backends! {
+    the_rfm_distribution_counts_the_scored_profiles_by_cell_segment_and_stage(backend) {
+        let server = TestServer::start(backend).await;
+        let tenant = server.tenant("a").await;
+        let admin = &tenant.admin_key;
+        let other = server.tenant("b").await;
+        // Buyer i places i + 1 orders of ¥10 × (i + 1); one of buyer 4's is refunded in full.
+        let mut net = 0;
+        let mut last = String::new();
+        for i in 0..5i64 {
+            for n in 0..=i {
+                last = order(&server, admin, &format!("o-{i}-{n}"), &format!("buyer-{i}"),
+                    json!([{"sku": "tea", "quantity": 1, "unit_price_fen": 1000 * (i + 1)}]), 0).await;
+                net += 1000 * (i + 1);
+            }
+        }
+        let refund = send(&server, admin, Method::POST, &format!("/api/v1/orders/{last}/refunds"),
+            json!({"external_id": "r-1", "items": [{"line": 0, "quantity": 1}]})).await;
+        assert_eq!(refund.status(), 201, "{:?}", refund.text().await);
+        net -= 5000;
+        // A visitor who never bought, and a buyer in another workspace.
+        let events = send(&server, admin, Method::POST, "/api/v1/events", json!({"events": [{"event_id": "e-1", "type": "page_view",
+            "identity": {"kind": "wechat_openid", "value": "visitor"}, "timestamp": server.clock.now().to_rfc3339()}]})).await;
+        assert_eq!(events.status(), 200);
+        order(&server, &other.admin_key, "x-1", "elsewhere", json!([{"sku": "tea", "quantity": 1, "unit_price_fen": 99_900}]), 0).await;
+
+        let before = get(&server, admin, "/api/v1/analytics/rfm").await;
+        assert!(before["scored_at"].is_null());
+        assert_eq!(before["scored_members"], 0);
+        assert_eq!(before["unscored"]["members"], 6);
+
+        let job = json(send(&server, admin, Method::POST, "/api/v1/members/rfm/refresh", json!({})).await).await;
+        let job_id = job["job_id"].as_str().unwrap().to_owned();
+        eventually(Duration::from_secs(30), || {
+            let request = server.as_key(admin, Method::GET, &format!("/api/v1/jobs/{job_id}")).send();
+            async move { json(request.await.unwrap()).await["state"] == "done" }
+        }).await;
+
+        let rfm = get(&server, admin, "/api/v1/analytics/rfm").await;
+        assert!(rfm["scored_at"].is_string(), "{rfm}");
+        assert_eq!(rfm["scored_members"], 5);
+        assert_eq!(rfm["unscored"]["members"], 1, "the visitor has no score");
+        let cells: Vec<&Value> = rfm["grid"].as_array().unwrap().iter().flat_map(|row| row.as_array().unwrap()).collect();
+        assert_eq!(cells.len(), 25);
+        assert_eq!(cells.iter().map(|c| c["members"].as_u64().unwrap()).sum::<u64>(), 5);
+        let segments = rfm["segments"].as_array().unwrap();
+        assert_eq!(segments.len(), 11);
+        assert_eq!(segments.iter().map(|s| s["members"].as_u64().unwrap()).sum::<u64>(), 5);
+        assert_eq!(segments.iter().map(|s| s["net_fen"].as_i64().unwrap()).sum::<i64>(), net, "net of this workspace only");
+        // Frequency quintiles over 1..5 orders put each buyer in its own column.
+        assert_eq!(rfm["frequency"], json!([1, 1, 1, 1, 1]));
+        let stages: u64 = rfm["lifecycle"].as_array().unwrap().iter().map(|s| s["members"].as_u64().unwrap()).sum();
+        assert_eq!(stages, 6);
+        assert_eq!(rfm["lifecycle"][0], json!({"stage": "new", "members": 6}));
+
+        // Later, nobody came back: the stages move with the clock, the scores stay.
+        server.clock.advance(Duration::from_secs(95 * 86_400));
+        let later = get(&server, admin, "/api/v1/analytics/rfm").await;
+        assert_eq!(later["lifecycle"][4], json!({"stage": "dormant", "members": 6}));
+        assert_eq!(later["scored_members"], 5);
+
+        // Storefront keys read no analytics.
+        let key = json(send(&server, admin, Method::POST, "/api/v1/keys", json!({"name": "shop", "scopes": ["storefront"]})).await).await;
+        let response = send(&server, key["secret"].as_str().unwrap(), Method::GET, "/api/v1/analytics/rfm", json!(null)).await;
+        assert_eq!(response.status(), 403);
+    }
 }

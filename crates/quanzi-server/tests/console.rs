@@ -422,3 +422,71 @@ on_both_backends! {
         assert!(html.contains("name=\"action\" value=\"pay\"") && !html.contains("value=\"approve\""));
     }
 }
+
+on_both_backends! {
+    an_operator_of_two_workspaces_switches_between_them_and_the_old_session_ends(backend) {
+        let server = TestServer::start(backend).await;
+        let tenant = server.tenant("茶饮旗舰店").await;
+        let second = quanzi_app::services::workspaces::create(&server.app, quanzi_app::services::workspaces::NewWorkspace {
+            name: "咖啡快闪店",
+            owner_email: &tenant.owner_email,
+            owner_name: None,
+            owner_password: None,
+        }).await.unwrap();
+        assert!(second.owner_existed);
+        let second_id = second.workspace.id.to_string();
+        // A workspace the operator does not belong to.
+        let stranger = server.tenant("别家").await;
+        // Only the second workspace has an order: the dashboard shows whose numbers it reads.
+        order(&server, &second.admin_key, "o-1", "a", json!([{"sku": "latte", "quantity": 1, "unit_price_fen": 3_300}]), 0).await;
+
+        let client = no_redirects();
+        let response = login(&server, &client, &tenant.owner_email, PASSWORD).await;
+        let first_session = cookie_of(&response, "quanzi_session").unwrap();
+        let html = page(&server, &client, &first_session, "/console/dashboard").await;
+        assert!(html.contains("action=\"/console/workspace\""), "no switch with two workspaces");
+        assert!(html.contains(&format!("<option value=\"{}\" selected>茶饮旗舰店</option>", tenant.workspace_id)), "{html}");
+        assert!(html.contains(&format!("<option value=\"{second_id}\">咖啡快闪店</option>")));
+        assert!(!html.contains("¥33.00"));
+        let csrf = html.split("name=\"csrf-token\" content=\"").nth(1).unwrap().split('"').next().unwrap().to_owned();
+
+        let switch = |session: String, csrf: String, to: String| {
+            client.post(format!("{}/console/workspace", server.base)).header(COOKIE, session)
+                .form(&[("csrf", csrf), ("workspace_id", to)]).send()
+        };
+        // A forged token and a foreign workspace change nothing.
+        let response = switch(first_session.clone(), "forged".into(), second_id.clone()).await.unwrap();
+        assert_eq!(response.status(), 403);
+        let response = switch(first_session.clone(), csrf.clone(), stranger.workspace_id.clone()).await.unwrap();
+        assert_eq!(response.status(), 403);
+        assert!(response.text().await.unwrap().contains("not a member"));
+        let still = page(&server, &client, &first_session, "/console/dashboard").await;
+        assert!(still.contains(&format!("<option value=\"{}\" selected>", tenant.workspace_id)));
+
+        let response = switch(first_session.clone(), csrf, second_id.clone()).await.unwrap();
+        assert_eq!(response.status(), 303);
+        assert_eq!(response.headers()[LOCATION], "/console/dashboard");
+        let second_session = cookie_of(&response, "quanzi_session").unwrap();
+        assert_ne!(second_session, first_session);
+        let html = page(&server, &client, &second_session, "/console/dashboard").await;
+        assert!(html.contains(&format!("<option value=\"{second_id}\" selected>咖啡快闪店</option>")), "{html}");
+        assert!(html.contains("¥33.00"), "the second workspace's GMV");
+        // The session that switched is over.
+        let old = client.get(format!("{}/console/dashboard", server.base)).header(COOKIE, &first_session).send().await.unwrap();
+        assert_eq!(old.status(), 303);
+        // The switch is in the new workspace's audit log.
+        let settings = page(&server, &client, &second_session, "/console/settings").await;
+        assert!(settings.contains("operator.switch_workspace"));
+
+        // The RFM page before the first scoring run: the buyer is counted as unscored.
+        let rfm = page(&server, &client, &second_session, "/console/analytics/rfm").await;
+        assert!(rfm.contains("id=\"rfm-grid\""));
+        assert!(rfm.contains("尚未评分"), "{rfm}");
+        assert_eq!(table_rows(&rfm, "segments").len(), 11);
+        // Retention by acquisition channel names the channel column.
+        let retention = page(&server, &client, &second_session, "/console/analytics/retention?by=channel&period=day").await;
+        assert!(retention.contains("<th>拆分</th>"), "{retention}");
+        let unknown = page(&server, &client, &second_session, "/console/analytics/retention?by=secret_column").await;
+        assert!(!unknown.contains("<th>拆分</th>"), "an unlisted column is ignored");
+    }
+}

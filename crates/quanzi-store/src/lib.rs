@@ -52,7 +52,7 @@ mod workspaces;
 
 pub use analytics::{
     AlertRow, AlertRuleRow, BehaviourRow, BucketTotals, ConversionRow, ExperimentRow,
-    ExposureOutcome, TouchRow, ORDER_STEP, TOUCH_COLUMNS,
+    ExposureOutcome, ProfileScoreRow, TouchRow, ORDER_STEP, TOUCH_COLUMNS,
 };
 pub use api_keys::{ApiKeyRow, NewApiKey};
 pub use audit::{AuditEntry, NewAuditEntry};

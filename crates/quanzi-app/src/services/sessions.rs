@@ -83,6 +83,29 @@ pub async fn login(
             .ok_or_else(|| Error::Forbidden("this account belongs to no workspace".into()))?,
     };
 
+    open(
+        app,
+        operator,
+        workspace_id,
+        role,
+        workspaces,
+        "operator.login",
+        audit_details(&[("address", address)]),
+    )
+    .await
+}
+
+/// A new session for `operator` in `workspace_id`, audited there as `action`.
+async fn open(
+    app: &App,
+    operator: OperatorRow,
+    workspace_id: WorkspaceId,
+    role: Role,
+    workspaces: Vec<(WorkspaceId, Role)>,
+    action: &'static str,
+    details: String,
+) -> Result<LoggedIn> {
+    let now = app.clock.now();
     let token = SessionToken::new(SessionId::generate(now), Secret::generate());
     let session = NewSession {
         id: token.id().clone(),
@@ -100,9 +123,9 @@ pub async fn login(
     tx.audit(&NewAuditEntry {
         workspace_id: workspace_id.clone(),
         actor: operator.id.to_string(),
-        action: "operator.login",
+        action,
         target: operator.id.to_string(),
-        details: audit_details(&[("address", address)]),
+        details,
         at: now,
     })
     .await?;
@@ -123,6 +146,57 @@ pub async fn login(
         role,
         workspaces,
     })
+}
+
+/// Moves a console session to another workspace of the same operator: a new session
+/// there (with a fresh lifetime and CSRF token, as after a login) and the old one ended,
+/// so one cookie never holds two workspaces. Without a membership there it is refused.
+pub async fn switch_workspace(app: &App, principal: &Principal, to: &str) -> Result<LoggedIn> {
+    let Actor::Operator { id, session, .. } = &principal.actor else {
+        return Err(Error::Forbidden(
+            "only a console session can switch workspaces".into(),
+        ));
+    };
+    let wanted = WorkspaceId::parse(to).map_err(|e| e.for_field("workspace_id"))?;
+    let workspaces = app.store.operator_workspaces(id).await?;
+    let role = workspaces
+        .iter()
+        .find(|(workspace, _)| *workspace == wanted)
+        .map(|(_, role)| *role)
+        .ok_or_else(|| Error::Forbidden("you are not a member of that workspace".into()))?;
+    let membership = app.store.membership(&wanted, id).await?;
+    if membership.operator.disabled_at.is_some() {
+        return Err(SESSION_REFUSED);
+    }
+    let details = audit_details(&[("from", principal.workspace_id.as_str())]);
+    let switched = open(
+        app,
+        membership.operator,
+        wanted,
+        role,
+        workspaces,
+        "operator.switch_workspace",
+        details,
+    )
+    .await?;
+    app.store.revoke_session(session, app.clock.now()).await?;
+    Ok(switched)
+}
+
+/// Every workspace the operator of a session belongs to, with its name and the role there.
+pub async fn workspaces_of(
+    app: &App,
+    principal: &Principal,
+) -> Result<Vec<(WorkspaceId, String, Role)>> {
+    let Actor::Operator { id, .. } = &principal.actor else {
+        return Ok(Vec::new());
+    };
+    let mut named = Vec::new();
+    for (workspace, role) in app.store.operator_workspaces(id).await? {
+        let name = app.store.workspace(&workspace).await?.name;
+        named.push((workspace, name, role));
+    }
+    Ok(named)
 }
 
 /// A session cookie resolved to its caller, with the CSRF token its requests must carry.

@@ -18,6 +18,7 @@ const NAV: &[(&str, &str, &str)] = &[
     ("/console/social/distribution", "分销", "Distribution"),
     ("/console/analytics/funnel", "漏斗", "Funnel"),
     ("/console/analytics/retention", "留存", "Retention"),
+    ("/console/analytics/rfm", "RFM 分层", "RFM"),
     ("/console/analytics/attribution", "归因", "Attribution"),
     ("/console/analytics/clv", "终身价值", "Lifetime value"),
     ("/console/analytics/experiments", "实验", "Experiments"),
@@ -57,7 +58,7 @@ pub fn page(console: &Console, title: &str, body: Markup) -> Markup {
                     header.top {
                         h1 { (title) }
                         div.tools {
-                            span.workspace title=(lang.pick("工作区", "Workspace")) { (console.principal.workspace_id.as_str()) }
+                            (workspace_switch(console))
                             a.lang href=(format!("/console/lang?to={}&back={}", lang.other().code(), encode(&console.path))) {
                                 (lang.pick("English", "中文"))
                             }
@@ -70,6 +71,33 @@ pub fn page(console: &Console, title: &str, body: Markup) -> Markup {
                     main { (body) }
                 }
             }
+        }
+    }
+}
+
+/// The current workspace's name; with more than one, a switch (a plain form, so it works
+/// without the script).
+fn workspace_switch(console: &Console) -> Markup {
+    let lang = console.lang;
+    let current = &console.principal.workspace_id;
+    let name = console
+        .workspaces
+        .iter()
+        .find(|(id, _)| id == current)
+        .map_or(current.as_str(), |(_, name)| name.as_str());
+    html! {
+        @if console.workspaces.len() > 1 {
+            form.inline.workspace method="post" action="/console/workspace" {
+                input type="hidden" name="csrf" value=(console.csrf_token);
+                select name="workspace_id" aria-label=(lang.pick("切换工作区", "Switch workspace")) onchange="this.form.submit()" {
+                    @for (id, name) in &console.workspaces {
+                        option value=(id.as_str()) selected[id == current] { (name) }
+                    }
+                }
+                noscript { button.link type="submit" { (lang.pick("切换", "Switch")) } }
+            }
+        } @else {
+            span.workspace title=(current.as_str()) { (name) }
         }
     }
 }

@@ -1,5 +1,5 @@
 //! Logging in and out of the console: a plain HTML form (works without the script) that
-//! uses the same login service, throttle and cookie as the API.
+//! uses the same login service, throttle and cookie as the API; switching workspaces.
 
 use axum::extract::{Form, Query, State};
 use axum::http::header::{HeaderMap, SET_COOKIE};
@@ -11,6 +11,8 @@ use serde::Deserialize;
 
 use super::lang::{self, Lang};
 use super::layout::bare;
+use super::session::Console;
+use super::widgets::respond;
 use crate::middleware::auth::session_cookie;
 use crate::routes::sessions::{session_set_cookie, ClientAddress, CLEAR_SESSION_COOKIE};
 use crate::state::AppState;
@@ -138,4 +140,30 @@ pub async fn logout(
         Redirect::to("/console/login"),
     )
         .into_response()
+}
+
+#[derive(Deserialize)]
+pub struct SwitchForm {
+    csrf: String,
+    workspace_id: String,
+}
+
+/// Moves the session to another of the operator's workspaces (the form carries the CSRF
+/// token) and opens its overview with the new session's cookie.
+pub async fn switch_workspace(
+    State(state): State<AppState>,
+    console: Console,
+    Form(f): Form<SwitchForm>,
+) -> Response {
+    if !sessions::csrf_matches(&console.csrf_token, &f.csrf) {
+        return StatusCode::FORBIDDEN.into_response();
+    }
+    match sessions::switch_workspace(&state.app, &console.principal, &f.workspace_id).await {
+        Ok(switched) => (
+            [(SET_COOKIE, session_set_cookie(&state, &switched))],
+            Redirect::to("/console/dashboard"),
+        )
+            .into_response(),
+        Err(err) => respond(&console, Err(err.into())),
+    }
 }

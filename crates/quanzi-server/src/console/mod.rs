@@ -12,14 +12,15 @@
 //! - `assets`: the stylesheet and the form script, served with the binary.
 //! - `format`: yuan, percentages, counts and times as operators read them.
 //! - `chart`: inline SVG charts with hover values.
-//! - `login`: log in and out.
+//! - `login`: log in and out, switch workspaces.
 //! - `widgets`: form fields, CSV export, action buttons, page responses.
 //! - `dashboard`: the overview.
 //! - `promotions`: coupon templates with budget and liability, and their form.
 //! - `flash_sales`: flash sales (秒杀) with slot, prices, stock left, reservations by
 //!   outcome and sold-out state, and their form.
 //! - `members`: search by any identity, the member list, a member's whole profile.
-//! - `retention`: the cohort heat map.
+//! - `retention`: the cohort heat map, optionally by acquisition channel.
+//! - `rfm`: the recency × frequency grid, RFM segments and lifecycle stages.
 //! - `clv`: lifetime value parameters, P(alive) spread, the most valuable members.
 //! - `funnel`: the funnel chart, time to convert, breakdown.
 //! - `alerts`, `experiments`, `attribution`: analytics — rules and fired alerts with each
@@ -54,6 +55,7 @@ mod pricing;
 mod promotions;
 mod referral_tree;
 mod retention;
+mod rfm;
 mod segments;
 mod session;
 mod settings;
@@ -76,6 +78,7 @@ pub fn router() -> Router<AppState> {
         )
         .route("/console/login", get(login::form).post(login::submit))
         .route("/console/logout", post(login::logout))
+        .route("/console/workspace", post(login::switch_workspace))
         .route("/console/lang", get(lang::switch))
         .route("/console/assets/{name}", get(assets::serve))
         .route("/console/dashboard", get(dashboard::page))
@@ -96,6 +99,7 @@ pub fn router() -> Router<AppState> {
         .route("/console/analytics/funnel", get(funnel::page))
         .route("/console/analytics/clv", get(clv::page))
         .route("/console/analytics/retention", get(retention::page))
+        .route("/console/analytics/rfm", get(rfm::page))
         .route("/console/social", get(social::page))
         .route("/console/social/distribution", get(distribution::page))
         .route("/console/loyalty", get(loyalty::page))

@@ -1,5 +1,7 @@
 //! The retention heat map: one row per cohort, one cell per period after it, shaded by the
-//! share of the cohort that came back (the exact figure on hover).
+//! share of the cohort that came back (the exact figure on hover). Broken down by an
+//! acquisition touchpoint (the channel of each member's first start, …), the overall rows
+//! compare channels and each cohort row names its channel.
 
 use axum::extract::{Query, State};
 use axum::response::Response;
@@ -22,7 +24,17 @@ pub struct RetentionParams {
     back: Option<String>,
     period: Option<String>,
     mode: Option<String>,
+    by: Option<String>,
 }
+
+/// The touchpoints retention can be broken down by, as (column, 中文, English).
+const BREAKDOWNS: [(&str, &str, &str); 5] = [
+    ("channel", "按渠道", "by channel"),
+    ("utm_source", "按来源", "by source"),
+    ("kol_id", "按达人", "by KOL"),
+    ("campaign_id", "按活动", "by campaign"),
+    ("content_id", "按内容", "by content"),
+];
 
 /// A cell shaded from white to the console blue by its rate.
 fn cell(rate: Option<f64>, retained: Option<u64>) -> Markup {
@@ -52,6 +64,11 @@ async fn render(
     let start = q.start.clone().unwrap_or_else(|| "order".into());
     let back = q.back.clone().unwrap_or_else(|| "order".into());
     let mode = q.mode.clone().unwrap_or_else(|| "on".into());
+    // Only a listed column reaches the query; anything else means no breakdown.
+    let by =
+        q.by.as_deref()
+            .and_then(|b| BREAKDOWNS.iter().find(|(column, _, _)| *column == b))
+            .map(|(column, _, _)| column.to_string());
     let today = LocalDate::of(app.clock.now(), &zone);
     let result = retention::run(
         app,
@@ -65,11 +82,15 @@ async fn render(
             periods,
             mode: mode.clone(),
             kind: "first-time".into(),
-            breakdown: None,
+            breakdown: by.clone(),
         },
     )
     .await?;
     let t = &result.table;
+    let label = |code: Option<u32>| match code {
+        Some(code) => result.breakdowns.name(code).to_owned(),
+        None => String::new(),
+    };
     let body = html! {
         form.panel method="get" action="/console/analytics/retention" {
             (lang.pick("起始事件 ", "Start event ")) input name="start" value=(start) style="width:140px";
@@ -83,20 +104,32 @@ async fn render(
                 option value="on" selected[mode == "on"] { (lang.pick("当期回访", "in that period")) }
                 option value="unbounded" selected[mode == "unbounded"] { (lang.pick("当期及以后", "that period or later")) }
             }
+            " " select name="by" style="width:auto" {
+                option value="" { (lang.pick("不拆分", "all members")) }
+                @for (column, zh, en) in BREAKDOWNS {
+                    option value=(column) selected[by.as_deref() == Some(column)] { (lang.pick(zh, en)) }
+                }
+            }
             " " button type="submit" { (lang.pick("计算", "Compute")) }
         }
         section.panel {
             h2 { (lang.pick("留存热力图", "Retention heat map")) " " (export_link(lang, "retention", "retention")) }
             table #retention { thead { tr {
-                th { (lang.pick("同期群", "Cohort")) } th.num { (lang.pick("人数", "Members")) }
+                th { (lang.pick("同期群", "Cohort")) }
+                @if by.is_some() { th { (lang.pick("拆分", "Breakdown")) } }
+                th.num { (lang.pick("人数", "Members")) }
                 @for k in 0..=periods { th.num { (k) } }
             } } tbody {
                 @for o in t.overall() { tr {
-                    td { strong { (lang.pick("全部", "All")) } } td.num { (count(o.size() as i64)) }
+                    td { strong { (lang.pick("全部", "All")) } }
+                    @if by.is_some() { td { strong { (label(o.breakdown())) } } }
+                    td.num { (count(o.size() as i64)) }
                     @for k in 0..=periods as usize { (cell(o.rate(k), o.retained().get(k).copied())) }
                 } }
                 @for c in t.cohorts() { tr {
-                    td { (c.start().to_string()) } td.num { (count(c.size() as i64)) }
+                    td { (c.start().to_string()) }
+                    @if by.is_some() { td { (label(c.breakdown())) } }
+                    td.num { (count(c.size() as i64)) }
                     @for k in 0..=periods as usize { (cell(c.rate(k), c.retained().get(k).copied().flatten())) }
                 } }
             } }

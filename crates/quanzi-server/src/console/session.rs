@@ -7,6 +7,7 @@ use axum::http::request::Parts;
 use axum::response::{IntoResponse, Redirect, Response};
 use quanzi_app::principal::Principal;
 use quanzi_app::services::sessions;
+use quanzi_domain::ids::WorkspaceId;
 
 use super::lang::{self, Lang};
 use super::layout::encode;
@@ -20,6 +21,8 @@ pub struct Console {
     pub lang: Lang,
     /// The requested path with its query, for links back to this page.
     pub path: String,
+    /// The operator's workspaces as (id, name), for the switch in the page header.
+    pub workspaces: Vec<(WorkspaceId, String)>,
 }
 
 impl FromRequestParts<AppState> for Console {
@@ -35,14 +38,23 @@ impl FromRequestParts<AppState> for Console {
         let Some(cookie) = session_cookie(&parts.headers) else {
             return Err(to_login());
         };
-        match sessions::authenticate(&state.app, &cookie).await {
-            Ok(session) => Ok(Console {
-                principal: session.principal,
-                csrf_token: session.csrf_token,
-                lang: lang::of(&parts.headers),
-                path,
-            }),
-            Err(_) => Err(to_login()),
-        }
+        let Ok(session) = sessions::authenticate(&state.app, &cookie).await else {
+            return Err(to_login());
+        };
+        // The header still renders if the list cannot be read: the page is what matters.
+        let workspaces = match sessions::workspaces_of(&state.app, &session.principal).await {
+            Ok(all) => all.into_iter().map(|(id, name, _)| (id, name)).collect(),
+            Err(err) => {
+                tracing::warn!(error = %err, "cannot list the operator's workspaces");
+                Vec::new()
+            }
+        };
+        Ok(Console {
+            principal: session.principal,
+            csrf_token: session.csrf_token,
+            lang: lang::of(&parts.headers),
+            path,
+            workspaces,
+        })
     }
 }

@@ -25,6 +25,7 @@ pub mod orders;
 pub mod privacy;
 pub mod promotions;
 pub mod referrals;
+pub mod rfm;
 pub mod segments;
 pub mod sessions;
 pub mod tags;

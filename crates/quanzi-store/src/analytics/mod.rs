@@ -8,6 +8,8 @@
 //!   results read.
 //! - `behaviour`: events of some types and paid orders (as `order`), for funnels and
 //!   retention.
+//! - `profiles`: every live member's RFM scores and activity times, for the RFM and
+//!   lifecycle distribution.
 //! - `touches`: members' touches on one touchpoint column and their orders, the input
 //!   of attribution.
 
@@ -15,10 +17,12 @@ mod alerts;
 mod behaviour;
 mod experiments;
 mod metrics;
+mod profiles;
 mod touches;
 
 pub use alerts::{AlertRow, AlertRuleRow};
 pub use behaviour::{BehaviourRow, ORDER_STEP};
 pub use experiments::{ExperimentRow, ExposureOutcome};
 pub use metrics::BucketTotals;
+pub use profiles::ProfileScoreRow;
 pub use touches::{ConversionRow, TouchRow, TOUCH_COLUMNS};

@@ -11,6 +11,7 @@
 //! - `clv`: BG/NBD and Gamma-Gamma fitted on stored orders, members scored.
 //! - `funnel`: funnels over stored events and orders (`behaviour` loads them as columns).
 //! - `retention`: cohort retention over stored events and orders.
+//! - `rfm`: the stored profiles' RFM grid, segments and lifecycle stages.
 //! - `experiments`: experiments, deterministic assignment with exposure logging, and
 //!   results (Bayesian, Beta-Binomial, CUPED, SRM, holdout lift).
 
@@ -22,6 +23,7 @@ pub mod experiments;
 pub mod funnel;
 pub mod metrics;
 pub mod retention;
+pub mod rfm;
 
 /// A period of at most 366 days, `to` after `from`.
 pub(crate) fn check_period(

@@ -15,11 +15,14 @@
 //!   [`RfmDefinition`].
 //! - [`quintiles`]: [`Quintiles`], the scoring rule both RFMs use.
 //! - [`segment`]: [`Segment`], the eleven-segment map over recency and frequency scores.
+//! - [`distribution`]: [`ProfileDistribution`], stored profile scores counted by grid
+//!   cell, segment and lifecycle stage (the console's RFM page).
 //!
 //! Agreement with a direct implementation (a hash map per customer, then
 //! [`crate::members::rfm_scores`]) is property-tested in `properties`.
 
 mod csv;
+pub mod distribution;
 pub mod orders;
 #[cfg(test)]
 mod properties;
@@ -28,6 +31,7 @@ pub mod score;
 pub mod segment;
 
 pub use csv::{OrdersCsv, OrdersPart};
+pub use distribution::ProfileDistribution;
 pub use orders::Orders;
 pub use quintiles::Quintiles;
 pub use score::{rfm, CustomerRfm, Rfm, RfmDefinition, RfmSummary};

@@ -61,6 +61,16 @@ pub struct RfmSummary {
 }
 
 impl RfmSummary {
+    /// Counts one customer's score (each part 1–5) and says its segment.
+    pub fn add(&mut self, score: RfmScore) -> Segment {
+        let segment = Segment::of(score);
+        self.segments[segment.index()] += 1;
+        self.recency[usize::from(score.recency - 1)] += 1;
+        self.frequency[usize::from(score.frequency - 1)] += 1;
+        self.monetary[usize::from(score.monetary - 1)] += 1;
+        segment
+    }
+
     /// Customers per segment, in the order of [`Segment::ALL`].
     pub fn segments(&self) -> [(Segment, usize); 11] {
         Segment::ALL.map(|segment| (segment, self.segments[segment.index()]))
@@ -251,11 +261,7 @@ pub fn rfm(orders: &Orders, as_of: i64, threads: usize) -> Rfm {
                 frequency: frequency_cuts.score(frequency[i]),
                 monetary: monetary_cuts.score(monetary[i]),
             };
-            let segment = Segment::of(score);
-            summary.segments[segment.index()] += 1;
-            summary.recency[usize::from(score.recency - 1)] += 1;
-            summary.frequency[usize::from(score.frequency - 1)] += 1;
-            summary.monetary[usize::from(score.monetary - 1)] += 1;
+            let segment = summary.add(score);
             CustomerRfm {
                 customer,
                 recency_days: -recency[i],
