@@ -141,10 +141,10 @@ try {
   });
 
   await check("screenshots of the main pages", async () => {
-    for (const path of ["members", "loyalty", "promotions/pricing", "social", "analytics/attribution", "analytics/experiments", "analytics/alerts", "settings"]) {
+    for (const path of ["members", "loyalty", "promotions/pricing", "promotions/flash-sales", "social", "social/distribution", "analytics/funnel", "analytics/retention?by=channel", "analytics/rfm", "analytics/attribution", "analytics/clv", "analytics/experiments", "analytics/alerts", "settings"]) {
       const response = await page.goto(server.url + "/console/" + path);
       assert.equal(response.status(), 200, path);
-      await shot(path.replace(/\//g, "-"));
+      await shot(path.replace(/\?.*/, "").replace(/\//g, "-"));
     }
   });
 } finally {
