@@ -140,6 +140,20 @@ try {
     assert.equal(await page.getAttribute("html", "lang"), "zh-CN");
   });
 
+  await check("rescore RFM and follow the job to its end", async () => {
+    await page.goto(server.url + "/console/analytics/rfm");
+    const button = page.locator("form[data-api='/api/v1/members/rfm/refresh'] button");
+    // The page reloads once the job is done; a failed job leaves an error instead.
+    const polls = [];
+    const watch = (r) => { if (r.url().includes("/api/v1/jobs/")) polls.push(r.url()); };
+    page.on("request", watch);
+    await Promise.all([page.waitForNavigation({ timeout: 30000 }), button.click()]);
+    page.off("request", watch);
+    assert.ok(polls.length >= 1, "the console asked for the job's state before reloading");
+    assert.equal(await page.locator(".form-error").count(), 0);
+    await page.locator("#rfm-grid").waitFor();
+  });
+
   await check("screenshots of the main pages", async () => {
     for (const path of ["members", "loyalty", "promotions/pricing", "promotions/flash-sales", "social", "social/distribution", "analytics/funnel", "analytics/retention?by=channel", "analytics/rfm", "analytics/attribution", "analytics/clv", "analytics/experiments", "analytics/alerts", "settings"]) {
       const response = await page.goto(server.url + "/console/" + path);

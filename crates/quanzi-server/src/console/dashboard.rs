@@ -221,7 +221,7 @@ async fn page_for(state: &AppState, console: &Console, days: u32) -> Result<Mark
                         @for a in &open {
                             @let details: serde_json::Value = serde_json::from_str(&a.details).unwrap_or_default();
                             tr {
-                                td { (a.metric) }
+                                td { (super::alerts::metric_label(lang, &a.metric)) }
                                 td { (local_date(a.bucket_start, &zone)) }
                                 td.num { (show_metric(&a.metric, details["value"].as_f64())) }
                                 td.num { (show_metric(&a.metric, details["expected"].as_f64())) }

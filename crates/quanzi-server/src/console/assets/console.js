@@ -1,6 +1,7 @@
 // quanzi console: progressive enhancement only. Forms marked data-api are sent to the
 // JSON API with the session's CSRF token; the API's error lands next to the field it
-// names. Tables marked sortable sort by a header click and export as CSV.
+// names; an answer naming a background job shows the job's progress. Tables marked
+// sortable sort by a header click and export as CSV.
 (function () {
   "use strict";
   const csrf = () => (document.querySelector('meta[name="csrf-token"]') || {}).content || "";
@@ -59,6 +60,29 @@
     }
   }
 
+  const zh = document.documentElement.lang !== "en";
+  const JOB_STATES = {
+    queued: zh ? "排队中" : "queued",
+    running: zh ? "运行中" : "running",
+    done: zh ? "完成" : "done",
+    dead: zh ? "失败" : "failed",
+  };
+
+  // Polls a job every half second, showing its state on the button; reloads when it is
+  // done and says why when it failed.
+  async function follow(id, button) {
+    const show = (state) => { if (button) button.textContent = button.dataset.label + " · " + (JOB_STATES[state] || state) + " …"; };
+    for (;;) {
+      const response = await fetch("/api/v1/jobs/" + encodeURIComponent(id), { credentials: "same-origin" });
+      const job = await response.json().catch(() => ({}));
+      if (!response.ok) throw new Error((job.error && job.error.message) || response.status);
+      show(job.state);
+      if (job.state === "done") { window.location.reload(); return; }
+      if (job.state === "dead") throw new Error(JOB_STATES.dead + ": " + (job.last_error || ""));
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+  }
+
   document.addEventListener("submit", async (event) => {
     const form = event.target.closest("form[data-api]");
     if (!form) return;
@@ -95,6 +119,11 @@
         const target = document.querySelector(form.dataset.target);
         const value = json[form.dataset.show];
         target.textContent = typeof value === "number" ? value.toLocaleString() : String(value);
+        return;
+      }
+      if (response.ok && json.job_id) {
+        // A background job (rescoring, …): show its state until it ends, then reload.
+        await follow(json.job_id, button);
         return;
       }
       if (response.ok) {
