@@ -490,3 +490,25 @@ on_both_backends! {
         assert!(!unknown.contains("<th>拆分</th>"), "an unlisted column is ignored");
     }
 }
+
+on_both_backends! {
+    the_audit_log_pages_back_in_time(backend) {
+        let server = TestServer::start(backend).await;
+        let tenant = server.tenant("a").await;
+        for i in 0..105 {
+            created(&server, &tenant.admin_key, "/api/v1/keys", &json!({"name": format!("key-{i:03}"), "scopes": ["ingest"]})).await;
+        }
+        let client = no_redirects();
+        let session = cookie_of(&login(&server, &client, &tenant.owner_email, PASSWORD).await, "quanzi_session").unwrap();
+        let newest = page(&server, &client, &session, "/console/settings").await;
+        let first = table_rows(&newest, "audit");
+        assert_eq!(first.len(), 100);
+        let older = newest.split("href=\"/console/settings?audit_before=").nth(1).expect("an older page").split('"').next().unwrap().to_owned();
+        let html = page(&server, &client, &session, &format!("/console/settings?audit_before={older}")).await;
+        let second = table_rows(&html, "audit");
+        // 105 keys and the workspace's own creation, at least, minus the first page.
+        assert!(!second.is_empty());
+        assert!(second.iter().all(|row| !first.contains(row)), "no entry shown twice");
+        assert!(html.contains("← 最新") && !newest.contains("← 最新"), "a way back to the newest, on older pages only");
+    }
+}

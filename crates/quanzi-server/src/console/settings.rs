@@ -1,27 +1,38 @@
 //! Settings: operators and their roles, API keys (created with the secret shown once,
 //! revoked), and the audit log.
 
-use axum::extract::State;
+use axum::extract::{Query, State};
 use axum::response::Response;
 use maud::{html, Markup};
 use quanzi_app::services::workspaces::{self, time_zone};
 use quanzi_app::services::{api_keys, operators};
 
 use super::format::local_time;
-use super::layout;
+use super::layout::{self, encode};
 use super::session::Console;
 use super::widgets::{action_with, export_link, field, respond};
 use crate::error::ApiError;
 use crate::state::AppState;
+use serde::Deserialize;
 
-async fn render(state: &AppState, console: &Console) -> Result<Markup, ApiError> {
+#[derive(Deserialize)]
+pub struct SettingsParams {
+    /// The audit log's cursor: entries older than this one.
+    audit_before: Option<String>,
+}
+
+async fn render(
+    state: &AppState,
+    console: &Console,
+    q: SettingsParams,
+) -> Result<Markup, ApiError> {
     let app = &state.app;
     let lang = console.lang;
     let p = &console.principal;
     let zone = time_zone(app, &p.workspace_id).await?;
     let ops = operators::list(app, p, None, 200).await?;
     let keys = api_keys::list(app, p, None, 200).await?;
-    let audit = workspaces::audit_log(app, p, None, 100).await?;
+    let audit = workspaces::audit_log(app, p, q.audit_before.as_deref(), 100).await?;
     let t = |at| local_time(at, &zone);
     let body = html! {
         section.panel {
@@ -81,11 +92,21 @@ async fn render(state: &AppState, console: &Console) -> Result<Markup, ApiError>
                     td { (t(e.at)) } td.note { (e.actor) } td { (e.action) } td.note { (e.target) } td.note { (e.details) }
                 } }
             } }
+            p {
+                @if q.audit_before.is_some() { a href="/console/settings" { (lang.pick("← 最新", "← Newest")) } " " }
+                @if let Some(next) = &audit.next_cursor {
+                    a href=(format!("/console/settings?audit_before={}", encode(next))) { (lang.pick("更早 →", "Older →")) }
+                }
+            }
         }
     };
     Ok(layout::page(console, lang.pick("设置", "Settings"), body))
 }
 
-pub async fn page(State(state): State<AppState>, console: Console) -> Response {
-    respond(&console, render(&state, &console).await)
+pub async fn page(
+    State(state): State<AppState>,
+    console: Console,
+    Query(q): Query<SettingsParams>,
+) -> Response {
+    respond(&console, render(&state, &console, q).await)
 }
