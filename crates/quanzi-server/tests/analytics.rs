@@ -533,3 +533,48 @@ on_both_backends! {
         assert_eq!(response.status(), 403);
     }
 }
+
+on_both_backends! {
+    merged_members_keep_one_exposure_per_experiment(backend) {
+        let server = TestServer::start(backend).await;
+        let tenant = server.tenant("a").await;
+        let admin = &tenant.admin_key;
+        for key in ["banner", "price"] {
+            let response = send(&server, admin, Method::POST, "/api/v1/experiments", json!({
+                "key": key, "name": key, "variants": [{"key": "control", "weight": 1}, {"key": "treatment", "weight": 1}]})).await;
+            assert_eq!(response.status(), 201);
+            assert_eq!(send(&server, admin, Method::POST, &format!("/api/v1/experiments/{key}/start"), json!({})).await.status(), 200);
+        }
+        let assign = |key: &'static str, member: String| {
+            let request = server.as_key(admin, Method::POST, &format!("/api/v1/experiments/{key}/assign")).json(&json!({"member_id": member})).send();
+            async move { json(request.await.unwrap()).await }
+        };
+        // Two members, later found to be one person: both saw `banner`, only the second saw `price`.
+        let first = member(&server, admin, "wx-1").await;
+        server.clock.advance(Duration::from_secs(60));
+        let second = member(&server, admin, "wx-2").await;
+        let survivor_variant = assign("banner", first.clone()).await["variant"].clone();
+        assign("banner", second.clone()).await;
+        let price_variant = assign("price", second.clone()).await["variant"].clone();
+
+        let merged = send(&server, admin, Method::POST, "/api/v1/members/identify", json!({"identities": [
+            {"kind": "wechat_openid", "value": "wx-1"}, {"kind": "wechat_openid", "value": "wx-2"}]})).await;
+        assert_eq!(merged.status(), 200);
+        let survivor = json(merged).await["member"]["id"].as_str().unwrap().to_owned();
+        assert_eq!(survivor, first, "the older member survives");
+
+        let exposed = |key: &'static str| {
+            let request = server.as_key(admin, Method::GET, &format!("/api/v1/experiments/{key}/results")).send();
+            async move {
+                let results = json(request.await.unwrap()).await;
+                results["arms"].as_array().unwrap().iter().map(|a| a["members"].as_u64().unwrap()).sum::<u64>()
+                    + results["holdout"]["members"].as_u64().unwrap_or(0)
+            }
+        };
+        assert_eq!(exposed("banner").await, 1, "one person, one exposure");
+        assert_eq!(exposed("price").await, 1, "the merged member's exposure follows the survivor");
+        // Assignment is sticky: the survivor sees the variants that were counted for it.
+        assert_eq!(assign("banner", survivor.clone()).await["variant"], survivor_variant);
+        assert_eq!(assign("price", survivor).await["variant"], price_variant, "the moved exposure's variant");
+    }
+}

@@ -377,6 +377,25 @@ impl Tx {
             .await?;
         self.move_member_tags(workspace, merged, Some(survivor))
             .await?;
+        // Experiment exposures follow the survivor where it has none of its own; where
+        // both were exposed, the survivor's stands (it is the variant the survivor is
+        // assigned from now on) and the other is dropped, so no member counts twice.
+        sqlx::query(
+            "UPDATE experiment_exposures SET member_id = $1
+             WHERE workspace_id = $2 AND member_id = $3
+               AND experiment_id NOT IN (SELECT experiment_id FROM experiment_exposures
+                                         WHERE workspace_id = $2 AND member_id = $1)",
+        )
+        .bind(survivor)
+        .bind(workspace.as_str())
+        .bind(merged)
+        .execute(self.conn())
+        .await?;
+        sqlx::query("DELETE FROM experiment_exposures WHERE workspace_id = $1 AND member_id = $2")
+            .bind(workspace.as_str())
+            .bind(merged)
+            .execute(self.conn())
+            .await?;
         for table in ["member_identities", "events", "orders"] {
             let sql = format!(
                 "UPDATE {table} SET member_id = $1 WHERE workspace_id = $2 AND member_id = $3"

@@ -174,7 +174,9 @@ impl Tx {
         Ok(done.rows_affected() == 1)
     }
 
-    /// Records a member's first exposure; later ones change nothing.
+    /// Records a member's first exposure; later ones change nothing. Answers the variant
+    /// on record: the first exposure's, which may differ from `variant` when the member
+    /// took over another's exposure in a merge.
     pub async fn record_exposure(
         &mut self,
         workspace: &WorkspaceId,
@@ -182,18 +184,21 @@ impl Tx {
         member_id: &str,
         variant: i64,
         at: Timestamp,
-    ) -> Result<()> {
-        sqlx::query(
+    ) -> Result<i64> {
+        // The no-op update makes the conflicting row answer RETURNING (DO NOTHING would not).
+        let row = sqlx::query(
             "INSERT INTO experiment_exposures (experiment_id, member_id, workspace_id, variant, exposed_at)
-             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (experiment_id, member_id) DO NOTHING",
+             VALUES ($1, $2, $3, $4, $5)
+             ON CONFLICT (experiment_id, member_id) DO UPDATE SET variant = experiment_exposures.variant
+             RETURNING variant",
         )
         .bind(experiment_id)
         .bind(member_id)
         .bind(workspace.as_str())
         .bind(variant)
         .bind(at.millis())
-        .execute(self.conn())
+        .fetch_one(self.conn())
         .await?;
-        Ok(())
+        int(&row, "variant")
     }
 }

@@ -274,20 +274,26 @@ pub async fn assign(
         &member.id,
         &weights,
     );
-    let (variant, index) = match assignment {
-        Assignment::Holdout => (None, -1),
-        Assignment::Variant(v) => (Some(v), v as i64),
+    let index = match assignment {
+        Assignment::Holdout => -1,
+        Assignment::Variant(v) => v as i64,
     };
     let mut tx = app.store.begin().await?;
-    tx.record_exposure(
-        &principal.workspace_id,
-        &experiment.id,
-        &member.id,
-        index,
-        app.clock.now(),
-    )
-    .await?;
+    // Sticky: a member keeps the variant of their first exposure (the hash decides only
+    // the first), so one who took over another's exposure in a merge sees what was counted.
+    let recorded = tx
+        .record_exposure(
+            &principal.workspace_id,
+            &experiment.id,
+            &member.id,
+            index,
+            app.clock.now(),
+        )
+        .await?;
     tx.commit().await?;
+    let variant = usize::try_from(recorded)
+        .ok()
+        .filter(|v| *v < weights.len());
     Ok((experiment, variant, true))
 }
 
