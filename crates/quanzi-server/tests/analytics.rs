@@ -77,7 +77,8 @@ async fn trading_day(server: &TestServer, key: &str, day: i64, refunded: i64) {
 
 on_both_backends! {
     a_refund_spike_fires_its_rule_once_and_pauses_the_coupon_channel(backend) {
-        let server = TestServer::start(backend).await;
+        // No worker pool: the scheduled `analytics.alerts` job must not judge first.
+        let server = TestServer::start_with(backend, |c| c.jobs.enabled = false).await;
         let tenant = server.tenant("a").await;
         let admin = &tenant.admin_key;
         server.clock.set(Timestamp::from_millis(local_midnight() + 36 * DAY + 60_000));
@@ -576,5 +577,47 @@ on_both_backends! {
         // Assignment is sticky: the survivor sees the variants that were counted for it.
         assert_eq!(assign("banner", survivor.clone()).await["variant"], survivor_variant);
         assert_eq!(assign("price", survivor).await["variant"], price_variant, "the moved exposure's variant");
+    }
+}
+
+on_both_backends! {
+    buckets_missed_while_no_node_ran_are_judged_when_one_comes_back(backend) {
+        // No worker pool: this test is the only one judging, when it says so (the
+        // scheduler would judge as soon as the clock moves, before the days' orders exist).
+        let server = TestServer::start_with(backend, |c| c.jobs.enabled = false).await;
+        let tenant = server.tenant("a").await;
+        let admin = &tenant.admin_key;
+        server.clock.set(Timestamp::from_millis(local_midnight() + 35 * DAY + 60_000));
+        for day in 0..35 {
+            trading_day(&server, admin, day, 1).await;
+        }
+        let response = send(&server, admin, Method::POST, "/api/v1/alerts/rules", json!({
+            "name": "退款激增", "metric": "refund_rate", "direction": "up", "lookback_weeks": 4})).await;
+        assert_eq!(response.status(), 201);
+        // A new rule judges only the newest completed day: an ordinary one.
+        assert_eq!(evaluate_due(&server.app).await.unwrap(), 0);
+
+        // Then no node runs for four days; two of them have a refund spike.
+        server.clock.set(Timestamp::from_millis(local_midnight() + 39 * DAY + 60_000));
+        for (day, refunded) in [(35, 6), (36, 1), (37, 7), (38, 1)] {
+            trading_day(&server, admin, day, refunded).await;
+        }
+        assert_eq!(evaluate_due(&server.app).await.unwrap(), 2);
+        assert_eq!(evaluate_due(&server.app).await.unwrap(), 0, "each bucket is judged once");
+        let alerts = get(&server, admin, "/api/v1/alerts").await["items"].as_array().unwrap().clone();
+        let mut days: Vec<String> = alerts.iter().map(|a| a["bucket_start"].as_str().unwrap().to_owned()).collect();
+        days.sort();
+        assert_eq!(days, [rfc(local_midnight() + 35 * DAY), rfc(local_midnight() + 37 * DAY)]);
+        assert!(alerts.iter().all(|a| a["details"]["late"] == true));
+        let ws = WorkspaceId::from_trusted(tenant.workspace_id.clone());
+        let rule = alerts[0]["rule_id"].as_str().unwrap();
+        assert_eq!(server.app.store.domain_events_for(&ws, rule).await.unwrap().len(), 2);
+
+        // After a long outage only the last week is judged: no flood of stale alerts.
+        server.clock.set(Timestamp::from_millis(local_midnight() + 60 * DAY + 60_000));
+        for day in 39..60 {
+            trading_day(&server, admin, day, if day == 45 || day == 58 { 9 } else { 1 }).await;
+        }
+        assert_eq!(evaluate_due(&server.app).await.unwrap(), 1, "day 58 is in the last week, day 45 is not");
     }
 }

@@ -247,14 +247,19 @@ pub async fn evaluate_due(app: &App) -> Result<usize> {
     let mut fired = 0;
     for row in app.store.enabled_alert_rules().await? {
         let rule = parse_rule(&row)?;
-        if judge_rule(app, &row, &rule).await? {
-            fired += 1;
-        }
+        fired += judge_rule(app, &row, &rule).await?;
     }
     Ok(fired)
 }
 
-async fn judge_rule(app: &App, row: &AlertRuleRow, rule: &AlertRule) -> Result<bool> {
+/// Buckets missed while no node ran that are still judged when one comes back: two days
+/// of hours or a week of days, so a restart does not hide an anomaly but an old outage
+/// does not raise a flood of stale alerts.
+const MAX_BACKFILL: [(Granularity, i64); 2] = [(Granularity::Hour, 48), (Granularity::Day, 7)];
+
+/// Judges the rule's completed buckets it has not judged yet (a new rule: only the newest),
+/// each against the history before it, and fires one alert per anomalous bucket.
+async fn judge_rule(app: &App, row: &AlertRuleRow, rule: &AlertRule) -> Result<usize> {
     let ws = WorkspaceId::parse(&row.workspace_id).map_err(|_| {
         Error::Internal(anyhow::anyhow!("alert rule {} has a bad workspace", row.id))
     })?;
@@ -264,9 +269,16 @@ async fn judge_rule(app: &App, row: &AlertRuleRow, rule: &AlertRule) -> Result<b
     let now = app.clock.now();
     let newest = bucket_of(now, width, offset) - 1;
     if row.checked_through.is_some_and(|c| c >= newest) {
-        return Ok(false);
+        return Ok(0);
     }
-    let first = newest + 1 - condition.history_buckets() as i64;
+    let backfill = MAX_BACKFILL
+        .iter()
+        .find(|(g, _)| *g == condition.granularity)
+        .map_or(1, |(_, n)| *n);
+    let oldest_unjudged = row
+        .checked_through
+        .map_or(newest, |c| (c + 1).max(newest + 1 - backfill));
+    let first = oldest_unjudged + 1 - condition.history_buckets() as i64;
     let totals = app
         .store
         .bucket_totals(
@@ -285,58 +297,66 @@ async fn judge_rule(app: &App, row: &AlertRuleRow, rule: &AlertRule) -> Result<b
         condition.min_denominator,
     );
     let values: Vec<f64> = measured.iter().map(|m| m.value).collect();
-    let point = *evaluate(&values, &condition.config())
-        .last()
-        .expect("history_buckets is at least one");
+    // Each point is judged on the points before it only, so one pass judges every bucket.
+    let points = evaluate(&values, &condition.config());
     let mut tx = app.store.begin().await?;
     if !tx.mark_alert_rule_checked(&ws, &row.id, newest).await? {
-        // Another node judged this bucket already.
-        return Ok(false);
+        // Another node judged these buckets already.
+        return Ok(0);
     }
-    if !point.anomalous {
-        tx.commit().await?;
-        return Ok(false);
-    }
-    let start = bucket_start(newest, width, offset);
-    let mut paused = Vec::new();
-    for template in &rule.actions.pause_coupon_templates {
-        if tx
-            .set_coupon_template_status(&ws, template, "paused", now)
-            .await?
-        {
-            paused.push(template.clone());
+    let mut fired = 0;
+    let mut paused: Vec<String> = Vec::new();
+    for bucket in oldest_unjudged..=newest {
+        let at = (bucket - first) as usize;
+        let point = points[at];
+        if !point.anomalous {
+            continue;
         }
-    }
-    let details = serde_json::json!({
-        "rule_name": rule.name,
-        "value": point.value,
-        "expected": point.expected,
-        "lower": point.lower,
-        "upper": point.upper,
-        "score": point.score,
-        "numerator": measured.last().map(|m| m.numerator),
-        "denominator": measured.last().map(|m| m.denominator),
-        "granularity": condition.granularity.as_str(),
-        "method": condition.method.as_str(),
-        "direction": condition.direction.as_str(),
-        "threshold": condition.threshold,
-        "lookback_weeks": condition.lookback_weeks,
-        "time_zone": zone.name(),
-        "paused_coupon_templates": paused,
-    });
-    let alert = AlertRow {
-        id: format!("alt_{}", new_id_body(now)),
-        rule_id: row.id.clone(),
-        bucket_start: start,
-        metric: condition.metric.as_str().into(),
-        details: details.to_string(),
-        status: "open".into(),
-        fired_at: now,
-        acknowledged_at: None,
-        acknowledged_by: None,
-    };
-    let recorded = tx.insert_alert(&ws, &alert).await?;
-    if recorded {
+        // The first alert pauses the templates; later ones in the same pass name them too.
+        if fired == 0 {
+            for template in &rule.actions.pause_coupon_templates {
+                if tx
+                    .set_coupon_template_status(&ws, template, "paused", now)
+                    .await?
+                {
+                    paused.push(template.clone());
+                }
+            }
+        }
+        let start = bucket_start(bucket, width, offset);
+        let details = serde_json::json!({
+            "rule_name": rule.name,
+            "value": point.value,
+            "expected": point.expected,
+            "lower": point.lower,
+            "upper": point.upper,
+            "score": point.score,
+            "numerator": measured[at].numerator,
+            "denominator": measured[at].denominator,
+            "granularity": condition.granularity.as_str(),
+            "method": condition.method.as_str(),
+            "direction": condition.direction.as_str(),
+            "threshold": condition.threshold,
+            "lookback_weeks": condition.lookback_weeks,
+            "time_zone": zone.name(),
+            "late": bucket < newest,
+            "paused_coupon_templates": paused,
+        });
+        let alert = AlertRow {
+            id: format!("alt_{}", new_id_body(now)),
+            rule_id: row.id.clone(),
+            bucket_start: start,
+            metric: condition.metric.as_str().into(),
+            details: details.to_string(),
+            status: "open".into(),
+            fired_at: now,
+            acknowledged_at: None,
+            acknowledged_by: None,
+        };
+        if !tx.insert_alert(&ws, &alert).await? {
+            continue;
+        }
+        fired += 1;
         let payload = serde_json::json!({
             "alert_id": alert.id,
             "rule_id": row.id,
@@ -346,7 +366,7 @@ async fn judge_rule(app: &App, row: &AlertRuleRow, rule: &AlertRule) -> Result<b
         });
         tx.emit(&ws, "alert.fired", &row.id, &payload.to_string(), now)
             .await?;
-        for template in &paused {
+        for template in std::mem::take(&mut paused) {
             tx.audit(&NewAuditEntry {
                 workspace_id: ws.clone(),
                 actor: format!("alert_rule:{}", row.id),
@@ -359,5 +379,5 @@ async fn judge_rule(app: &App, row: &AlertRuleRow, rule: &AlertRule) -> Result<b
         }
     }
     tx.commit().await.map_err(|e: StoreError| Error::from(e))?;
-    Ok(recorded)
+    Ok(fired)
 }
