@@ -286,7 +286,7 @@ on_both_backends! {
         created(&server, admin, &reserve, &json!({"member_id": buyers[3], "sku": "cake-flash"})).await;
         server.clock.advance(Duration::from_secs(301));
         quanzi_app::jobs::promotions::sweep(&server.app).await.unwrap();
-        created(&server, admin, &reserve, &json!({"member_id": buyers[1], "sku": "tea-flash"})).await;
+        let waiting = created(&server, admin, &reserve, &json!({"member_id": buyers[1], "sku": "tea-flash"})).await["id"].as_str().unwrap().to_owned();
 
         // A group buy, a bargain, and a referral program where a invited b (who bought)
         // and c (who did not).
@@ -359,6 +359,12 @@ on_both_backends! {
         assert_eq!(sku("tea-flash"), ["tea-flash", "¥99.00", "¥199.00", "2", "0 已售罄", "1", "1", "0", "0"]);
         assert_eq!(sku("cake-flash"), ["cake-flash", "¥19.90", "¥29.90", "5", "5", "0", "0", "1", "1"]);
         assert_eq!(html.matches("已售罄").count(), 1);
+        // The one reservation still waiting for payment, with its cancel button.
+        let rows = table_rows(&html, "waiting");
+        assert_eq!(rows.len(), 1, "{rows:?}");
+        assert_eq!(rows[0][1], "tea-flash");
+        assert_eq!(rows[0][2], buyers[1]);
+        assert!(html.contains(&format!("data-api=\"/api/v1/flash-reservations/{waiting}/cancel\"")));
         // Every field the form sends is one the API took above.
         let fields = form_fields(&html, "new-flash-sale");
         assert_eq!(fields, body_fields(&sale_body));

@@ -16,13 +16,15 @@ use quanzi_store::FlashSaleRow;
 use super::format::{count, local_time, yuan};
 use super::layout;
 use super::session::Console;
-use super::widgets::{field, respond};
+use super::widgets::{action, field, respond};
 use super::Lang;
 use crate::error::ApiError;
 use crate::state::AppState;
 
 /// The newest sales shown in full; each costs two reads, so a long history stays fast.
 const SHOWN: usize = 50;
+/// Reservations waiting for payment listed with a cancel button.
+const WAITING_SHOWN: usize = 100;
 /// SKU rows in the form; rows left empty are not sent.
 const SKU_ROWS: usize = 3;
 
@@ -59,6 +61,9 @@ async fn render(state: &AppState, console: &Console) -> Result<Markup, ApiError>
     let rows = flash::sales(app, p).await?;
     let total = rows.len();
     let mut sales = Vec::new();
+    // Reservations still waiting for payment, soonest to expire first: the ones an
+    // operator may release by hand (a buyer who called to cancel).
+    let mut waiting = Vec::new();
     for row in rows.into_iter().take(SHOWN) {
         let sale = flash::sale(app, p, &row.id).await?;
         let mut outcomes: BTreeMap<String, Outcomes> = BTreeMap::new();
@@ -69,10 +74,16 @@ async fn render(state: &AppState, console: &Console) -> Result<Markup, ApiError>
                 "expired" => 2,
                 _ => 3,
             };
-            outcomes.entry(r.sku).or_default()[slot] += 1;
+            outcomes.entry(r.sku.clone()).or_default()[slot] += 1;
+            if slot == 0 {
+                waiting.push((row.name.clone(), r));
+            }
         }
         sales.push((sale, outcomes));
     }
+    waiting.sort_by_key(|(_, r)| r.expires_at);
+    let waiting_total = waiting.len();
+    waiting.truncate(WAITING_SHOWN);
     let body = html! {
         section.panel {
             h2 { (lang.pick("秒杀活动", "Flash sales")) }
@@ -116,6 +127,26 @@ async fn render(state: &AppState, console: &Console) -> Result<Markup, ApiError>
                 } }
                 @if total > SHOWN {
                     p.note { (lang.pick("只显示最近的 ", "Showing the newest ")) (SHOWN) (lang.pick(" 场，共 ", " of ")) (count(total as i64)) "." }
+                }
+            }
+        }
+        @if !waiting.is_empty() {
+            section.panel {
+                h2 { (lang.pick("待支付的预留", "Reservations waiting for payment")) }
+                table #waiting { thead { tr {
+                    th { (lang.pick("活动", "Sale")) } th { "SKU" } th { (lang.pick("会员", "Member")) } th.num { (lang.pick("数量", "Quantity")) }
+                    th { (lang.pick("预留时间", "Reserved")) } th { (lang.pick("超时", "Expires")) } th {}
+                } } tbody {
+                    @for (sale, r) in &waiting { tr {
+                        td { (sale) } td { (r.sku) }
+                        td { a href=(format!("/console/members/{}", r.member_id)) { (r.member_id) } }
+                        td.num { (r.quantity) }
+                        td { (local_time(r.reserved_at, &zone)) } td { (local_time(r.expires_at, &zone)) }
+                        td { (action(&format!("/api/v1/flash-reservations/{}/cancel", r.id), lang.pick("取消并退回库存", "Cancel, return the stock"))) }
+                    } }
+                } }
+                @if waiting_total > WAITING_SHOWN {
+                    p.note { (lang.pick("只显示最早超时的 ", "Showing the ")) (WAITING_SHOWN) (lang.pick(" 条，共 ", " expiring first of ")) (count(waiting_total as i64)) "." }
                 }
             }
         }
