@@ -454,13 +454,8 @@ pub async fn of_member(
 
 /// The invite tree's figures: K-factor overall and per generation, conversion, shares.
 pub async fn stats(app: &App, principal: &Principal, program_id: &str) -> Result<InviteStats> {
-    principal.require_console(Role::Analyst, Scope::Admin)?;
+    let bindings = program_bindings(app, principal, program_id).await?;
     let ws = &principal.workspace_id;
-    app.store
-        .referral_program(ws, program_id)
-        .await
-        .map_err(Error::not_found("referral_program"))?;
-    let bindings = app.store.referral_bindings(ws, program_id).await?;
     let edges = edges_of(&bindings);
     let in_tree: BTreeMap<&str, ()> = bindings
         .iter()
@@ -496,12 +491,21 @@ pub async fn trees(
     program_id: &str,
     limits: TreeLimits,
 ) -> Result<Vec<TreeNode>> {
+    let bindings = program_bindings(app, principal, program_id).await?;
+    Ok(invite_trees(&edges_of(&bindings), limits))
+}
+
+/// Every binding of a program the operator may analyse (404 for another workspace's).
+async fn program_bindings(
+    app: &App,
+    principal: &Principal,
+    program_id: &str,
+) -> Result<Vec<BindingRow>> {
     principal.require_console(Role::Analyst, Scope::Admin)?;
     let ws = &principal.workspace_id;
     app.store
         .referral_program(ws, program_id)
         .await
         .map_err(Error::not_found("referral_program"))?;
-    let bindings = app.store.referral_bindings(ws, program_id).await?;
-    Ok(invite_trees(&edges_of(&bindings), limits))
+    Ok(app.store.referral_bindings(ws, program_id).await?)
 }

@@ -63,6 +63,29 @@ impl Sim {
         }
     }
 
+    /// Prices the cart at `at` and locks the coupons the best price uses, as a storefront
+    /// checkout does; `None` when the engine refused (counted as a refusal).
+    async fn lock_cart(
+        &mut self,
+        index: usize,
+        number: &str,
+        cart: &[(&'static Sku, i64)],
+        at: Timestamp,
+    ) -> anyhow::Result<Option<checkout::Checkout>> {
+        self.at(at);
+        let timer = std::time::Instant::now();
+        let locked = checkout::lock(
+            &self.app,
+            &self.principal,
+            number,
+            self.cart_input(index, cart),
+            None,
+        )
+        .await;
+        self.tally.time("checkout.lock", timer);
+        self.refused(locked)
+    }
+
     /// Pays for a cart. A shopper holding a coupon (or a tier discount) goes through
     /// checkout: the engine prices the cart, locks the coupons the best price uses, and
     /// the order is recorded at that price. Everyone else pays the list price, which the
@@ -80,18 +103,7 @@ impl Sim {
         person.coupons.retain(|until| *until > at);
         let priced_by_engine = !person.coupons.is_empty() || person.spent_fen >= GOLD_SPEND_FEN;
         let (discount, shipping, total, used) = if priced_by_engine {
-            self.at(at);
-            let timer = std::time::Instant::now();
-            let locked = checkout::lock(
-                &self.app,
-                &self.principal,
-                &number,
-                self.cart_input(index, cart),
-                None,
-            )
-            .await;
-            self.tally.time("checkout.lock", timer);
-            let Some(locked) = self.refused(locked)? else {
+            let Some(locked) = self.lock_cart(index, &number, cart, at).await? else {
                 return Ok(());
             };
             let priced = &locked.quote.priced;
@@ -303,16 +315,7 @@ impl Sim {
         at: Timestamp,
     ) -> anyhow::Result<()> {
         let number = self.order_number(index);
-        self.at(at);
-        let locked = checkout::lock(
-            &self.app,
-            &self.principal,
-            &number,
-            self.cart_input(index, cart),
-            None,
-        )
-        .await;
-        if self.refused(locked)?.is_some() {
+        if self.lock_cart(index, &number, cart, at).await?.is_some() {
             self.tally.abandoned_checkouts += 1;
         }
         Ok(())
