@@ -1,6 +1,7 @@
-//! Byte-level pieces that the analyses' CSV readers share: lines with 1-based numbers,
-//! chunks of whole lines for parallel parsing, fields (RFC 4180 quotes, one record per
-//! line), whole numbers and timestamps.
+//! Byte-level pieces that the analyses' CSV readers (orders for RFM, event logs for
+//! funnels and retention) share: lines with 1-based numbers, chunks of whole lines for
+//! parallel parsing, fields (RFC 4180 quotes, one record per line), whole numbers,
+//! timestamps (with [`Timestamps`] remembering the last date) and a seeded hash.
 //!
 //! Readers take the file as `&[u8]` and never allocate per row: a field is a slice of the
 //! input, and only a quoted field with a doubled quote inside is copied (into a scratch
@@ -18,6 +19,7 @@ use std::collections::hash_map::RandomState;
 use std::hash::BuildHasher;
 
 /// The position of the first `needle` in `haystack`, eight bytes at a time.
+#[inline]
 pub fn find_byte(haystack: &[u8], needle: u8) -> Option<usize> {
     const LOW: u64 = 0x0101_0101_0101_0101;
     const HIGH: u64 = 0x8080_8080_8080_8080;
@@ -106,6 +108,7 @@ impl<'a> Lines<'a> {
 impl<'a> Iterator for Lines<'a> {
     type Item = (usize, &'a [u8]);
 
+    #[inline]
     fn next(&mut self) -> Option<Self::Item> {
         while !self.rest.is_empty() {
             self.number += 1;
@@ -137,6 +140,7 @@ pub struct Field<'a> {
 impl<'a> Field<'a> {
     /// The field's text: `""` inside a quoted field becomes `"`, written to `scratch` only
     /// in that case.
+    #[inline]
     pub fn bytes<'s>(&self, scratch: &'s mut Vec<u8>) -> &'s [u8]
     where
         'a: 's,
@@ -171,6 +175,8 @@ pub struct Fields<'a> {
     line: &'a [u8],
     at: usize,
     done: bool,
+    /// Whether tabs, not only spaces, may stand between a quote and its comma.
+    tabs_around_quotes: bool,
 }
 
 /// Splits `line` (without its line ending) into fields.
@@ -179,10 +185,29 @@ pub fn fields(line: &[u8]) -> Fields<'_> {
         line,
         at: 0,
         done: false,
+        tabs_around_quotes: true,
     }
 }
 
-fn trim(mut bytes: &[u8]) -> &[u8] {
+impl Fields<'_> {
+    /// Lets only spaces, not tabs, stand between a quote and the comma or line end beside
+    /// it: a tab before an opening quote makes the field unquoted (quotes kept), one after
+    /// a closing quote is an error. The funnel reader has always read fields so.
+    pub fn spaces_only_around_quotes(mut self) -> Self {
+        self.tabs_around_quotes = false;
+        self
+    }
+
+    /// Whether `b` may stand between a quote and its comma.
+    #[inline]
+    fn pads_quote(&self, b: u8) -> bool {
+        b == b' ' || (b == b'\t' && self.tabs_around_quotes)
+    }
+}
+
+/// `bytes` without the spaces and tabs around it.
+#[inline]
+pub fn trim(mut bytes: &[u8]) -> &[u8] {
     while let [b' ' | b'\t', rest @ ..] = bytes {
         bytes = rest;
     }
@@ -195,6 +220,7 @@ fn trim(mut bytes: &[u8]) -> &[u8] {
 impl<'a> Iterator for Fields<'a> {
     type Item = Result<Field<'a>, &'static str>;
 
+    #[inline]
     fn next(&mut self) -> Option<Self::Item> {
         if self.done {
             return None;
@@ -202,7 +228,7 @@ impl<'a> Iterator for Fields<'a> {
         let rest = &self.line[self.at..];
         let start = rest
             .iter()
-            .position(|&b| b != b' ' && b != b'\t')
+            .position(|&b| !self.pads_quote(b))
             .unwrap_or(rest.len());
         if rest.get(start) != Some(&b'"') {
             let (field, next) = match find_byte(rest, b',') {
@@ -240,7 +266,7 @@ impl<'a> Iterator for Fields<'a> {
         let after = &body[end + 1..];
         let gap = after
             .iter()
-            .position(|&b| b != b' ' && b != b'\t')
+            .position(|&b| !self.pads_quote(b))
             .unwrap_or(after.len());
         match after.get(gap) {
             None => self.done = true,
@@ -305,6 +331,7 @@ fn zero_bytes(word: u64) -> u64 {
 
 /// A whole number in decimal (`-12`, `+7`, `0042`); surrounding spaces were trimmed by
 /// [`fields`]. `None` for anything else or on overflow.
+#[inline]
 pub fn parse_int(field: &[u8]) -> Option<i64> {
     let (negative, digits) = match field {
         [b'-', rest @ ..] => (true, rest),
@@ -344,62 +371,103 @@ pub const MIN_TIMESTAMP: i64 = -62_135_596_800;
 /// Seconds since 1970-01-01 00:00:00 UTC of epoch seconds (`1764547200`) or a date-time
 /// `YYYY-MM-DD HH:MM:SS` (or `T` between, an ignored fraction `.123` and a `Z`), or a
 /// date `YYYY-MM-DD` (midnight); date-times without a zone are read as UTC. `None` if the
-/// field is neither or lies outside the years 1 to 9999 (epoch milliseconds do).
+/// field is neither or lies outside the years 1 to 9999 (epoch milliseconds do). A reader
+/// of many rows should keep a [`Timestamps`] instead.
 pub fn parse_timestamp(field: &[u8]) -> Option<i64> {
-    let seconds = if field.len() >= 10 && field[4] == b'-' {
-        parse_date_time(field)?
-    } else {
-        parse_int(field)?
-    };
-    (MIN_TIMESTAMP..=MAX_TIMESTAMP)
-        .contains(&seconds)
-        .then_some(seconds)
+    Timestamps::new().parse(field)
 }
 
-fn parse_date_time(b: &[u8]) -> Option<i64> {
-    let digits = |range: std::ops::Range<usize>| -> Option<i64> {
-        let part = b.get(range)?;
-        let mut value = 0;
-        for &c in part {
-            let digit = c.wrapping_sub(b'0');
-            if digit > 9 {
-                return None;
-            }
-            value = value * 10 + i64::from(digit);
+/// Reads timestamps as [`parse_timestamp`] does, remembering the last date it read: a log
+/// in time order repeats the previous row's date on most rows, which then skip the
+/// calendar arithmetic.
+#[derive(Debug, Clone, Default)]
+pub struct Timestamps {
+    /// The last date read, `YYYY-MM-DD`; zeros before the first, which no date matches.
+    date: [u8; 10],
+    /// Its days since 1970-01-01.
+    day: i64,
+}
+
+impl Timestamps {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// See [`parse_timestamp`].
+    #[inline]
+    pub fn parse(&mut self, field: &[u8]) -> Option<i64> {
+        if field.len() >= 10 && field[4] == b'-' {
+            self.date_time(field)
+        } else {
+            parse_int(field).filter(|seconds| (MIN_TIMESTAMP..=MAX_TIMESTAMP).contains(seconds))
         }
-        Some(value)
-    };
-    if b[7] != b'-' {
-        return None;
     }
-    let (year, month, day) = (digits(0..4)?, digits(5..7)?, digits(8..10)?);
-    if !(1..=12).contains(&month) || day < 1 || day > crate::time::days_in_month(year, month) {
-        return None;
-    }
-    let date = crate::time::days_from_civil(year, month as u32, day as u32) * 86_400;
-    if b.len() == 10 {
-        return Some(date);
-    }
-    if b.len() < 19 || !matches!(b[10], b' ' | b'T') || b[13] != b':' || b[16] != b':' {
-        return None;
-    }
-    let (hour, minute, second) = (digits(11..13)?, digits(14..16)?, digits(17..19)?);
-    if hour > 23 || minute > 59 || second > 60 {
-        return None;
-    }
-    let mut tail = &b[19..];
-    if let [b'.', fraction @ ..] = tail {
-        let digits = fraction.iter().take_while(|c| c.is_ascii_digit()).count();
-        if digits == 0 {
+
+    /// Seconds since the epoch of a date-time or date as [`parse_timestamp`] reads them
+    /// (so between [`MIN_TIMESTAMP`] and [`MAX_TIMESTAMP`]); a leap second counts as the
+    /// last second of its minute.
+    #[inline]
+    pub fn date_time(&mut self, field: &[u8]) -> Option<i64> {
+        let date: [u8; 10] = field.get(..10)?.try_into().ok()?;
+        if date != self.date {
+            self.day = day_number(&date)?;
+            self.date = date;
+        }
+        let day = self.day * 86_400;
+        if field.len() == 10 {
+            return Some(day);
+        }
+        let time = &field[10..];
+        if time.len() < 9 || !matches!(time[0], b' ' | b'T') || time[3] != b':' || time[6] != b':' {
             return None;
         }
-        tail = &fraction[digits..];
+        let (hour, minute, second) = (
+            digits(&time[1..3])?,
+            digits(&time[4..6])?,
+            digits(&time[7..9])?,
+        );
+        if hour > 23 || minute > 59 || second > 60 {
+            return None;
+        }
+        let mut tail = &time[9..];
+        if let [b'.', fraction @ ..] = tail {
+            let digits = fraction.iter().take_while(|c| c.is_ascii_digit()).count();
+            if digits == 0 {
+                return None;
+            }
+            tail = &fraction[digits..];
+        }
+        if !matches!(tail, [] | [b'Z']) {
+            return None;
+        }
+        Some(day + i64::from(hour * 3600 + minute * 60 + second.min(59)))
     }
-    if !matches!(tail, [] | [b'Z']) {
+}
+
+/// Days since 1970-01-01 of `YYYY-MM-DD`, years 1 to 9999.
+fn day_number(date: &[u8; 10]) -> Option<i64> {
+    if date[4] != b'-' || date[7] != b'-' {
         return None;
     }
-    // A leap second counts as the last second of its minute.
-    Some(date + hour * 3600 + minute * 60 + second.min(59))
+    let (year, month, day) = (
+        digits(&date[0..4])?,
+        digits(&date[5..7])?,
+        digits(&date[8..10])?,
+    );
+    let valid = year >= 1
+        && (1..=12).contains(&month)
+        && day >= 1
+        && i64::from(day) <= crate::time::days_in_month(i64::from(year), i64::from(month));
+    valid.then(|| crate::time::days_from_civil(i64::from(year), month, day))
+}
+
+/// The number written by `bytes`, all decimal digits (at most nine of them).
+#[inline]
+fn digits(bytes: &[u8]) -> Option<u32> {
+    bytes.iter().try_fold(0u32, |n, &b| {
+        let digit = b.wrapping_sub(b'0');
+        (digit <= 9).then(|| n * 10 + u32::from(digit))
+    })
 }
 
 /// Names are spread over this many buckets by the top 6 bits of their hash: few enough
@@ -414,6 +482,7 @@ pub fn random_seed() -> u64 {
 
 /// A fast seeded hash for short byte strings: 8 bytes at a time through a folded 128-bit
 /// multiply (the mixing step of wyhash and foldhash).
+#[inline]
 pub fn hash_bytes(bytes: &[u8], seed: u64) -> u64 {
     const K1: u64 = 0x9E37_79B9_7F4A_7C15;
     const K2: u64 = 0xD6E8_FEB8_6659_FD93;
@@ -917,6 +986,58 @@ mod tests {
     }
 
     #[test]
+    fn a_timestamp_reader_remembers_only_valid_dates() {
+        let mut timestamps = Timestamps::new();
+        assert_eq!(
+            timestamps.parse(b"2025-12-01 00:00:01"),
+            Some(1_764_547_201)
+        );
+        assert_eq!(
+            timestamps.parse(b"2025-12-01 23:59:60"),
+            Some(1_764_633_599)
+        );
+        assert_eq!(timestamps.parse(b"2025-12-01x00:00:01"), None);
+        assert_eq!(timestamps.parse(b"2025-02-29"), None);
+        assert_eq!(timestamps.parse(b"2025-02-29 00:00:00"), None);
+        assert_eq!(timestamps.parse(b"0000-01-01"), None);
+        assert_eq!(timestamps.parse(b"0001-01-01"), Some(MIN_TIMESTAMP));
+        assert_eq!(
+            timestamps.parse(b"9999-12-31 23:59:59"),
+            Some(MAX_TIMESTAMP)
+        );
+        assert_eq!(timestamps.parse(b"1764547200"), Some(1_764_547_200));
+    }
+
+    #[test]
+    fn find_byte_finds_the_first_match_at_any_offset() {
+        let hay = b"abcdefghijklmnopqrstuvwxyz,0123456789,";
+        for start in 0..hay.len() {
+            let expected = hay[start..].iter().position(|&b| b == b',');
+            assert_eq!(find_byte(&hay[start..], b','), expected);
+        }
+        // A borrow out of a matching byte flags the bytes above it, never a lower one.
+        assert_eq!(find_byte(b"\x81\x80,", b','), Some(2));
+        assert_eq!(find_byte(b"", b','), None);
+    }
+
+    #[test]
+    fn fields_may_refuse_tabs_around_quotes() {
+        let split = |line: &[u8]| -> Result<Vec<Vec<u8>>, &'static str> {
+            let mut scratch = Vec::new();
+            fields(line)
+                .spaces_only_around_quotes()
+                .map(|f| f.map(|f| f.bytes(&mut scratch).to_vec()))
+                .collect()
+        };
+        assert_eq!(split(b" \"a\" ,b").unwrap(), [&b"a"[..], b"b"]);
+        assert_eq!(split(b"\t\"a\",b").unwrap(), [&b"\"a\""[..], b"b"]);
+        assert!(split(b"\"a\"\t,b")
+            .unwrap_err()
+            .contains("after a closing quote"));
+        assert_eq!(split(b"\ta\t,b").unwrap(), [&b"a"[..], b"b"]);
+    }
+
+    #[test]
     fn whole_numbers_are_checked() {
         assert_eq!(parse_int(b"0042"), Some(42));
         assert_eq!(parse_int(b"-7"), Some(-7));
@@ -1026,6 +1147,24 @@ mod tests {
             prop_assert_eq!(chunks.concat(), text.as_bytes());
             for chunk in &chunks[..chunks.len() - 1] {
                 prop_assert_eq!(chunk.last(), Some(&b'\n'));
+            }
+        }
+
+        #[test]
+        fn a_timestamp_reader_agrees_with_parse_timestamp(
+            fields in prop::collection::vec(
+                prop::sample::select(vec![
+                    "2025-12-01", "2025-12-01 00:00:01", "2025-12-01T23:59:60Z",
+                    "2025-12-01 24:00:00", "2025-12-01 00:00", "2025-12-02 00:00:00.5",
+                    "2024-02-29 12:00:00", "2025-02-29 12:00:00", "2025-1x-01", "0000-01-01",
+                    "1764547200", "+7", "-7", "", "x", "1764547200000",
+                ]),
+                0..20,
+            ),
+        ) {
+            let mut timestamps = Timestamps::new();
+            for field in fields {
+                prop_assert_eq!(timestamps.parse(field.as_bytes()), parse_timestamp(field.as_bytes()), "{}", field);
             }
         }
 

@@ -4,11 +4,15 @@
 //! The bytes are cut at line breaks into one chunk per thread; each chunk is parsed at the
 //! byte level into columns with its own dictionaries (no allocation per row: names are
 //! interned straight from the input bytes), and the chunks' codes are then renumbered into
-//! one set of dictionaries, in order of first appearance in the file.
+//! one set of dictionaries, in order of first appearance in the file. Lines, fields,
+//! numbers and dates are read by the pieces in [`crate::analytics::columns`].
 
 use super::dictionary::Dictionary;
 use super::events::{EventColumns, EventTable};
-use crate::calendar::LocalDate;
+use crate::analytics::columns::{
+    count_newlines, fields, find_byte, line_chunks, parse_int, strip_bom, trim, Fields, Lines,
+    Timestamps,
+};
 use crate::input::InvalidInput;
 
 const MEMBER: &[&str] = &["member_id", "member", "user_id", "distinct_id"];
@@ -37,7 +41,7 @@ impl EventTable {
     /// a record must fit on one line, and a quote inside an unquoted field is kept. Blank lines, a byte-order mark and `\r\n` endings are
     /// accepted. Errors name the 1-based line and the column as the header spells it.
     pub fn from_csv_with_threads(bytes: &[u8], threads: usize) -> Result<Self, InvalidInput> {
-        let bytes = bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(bytes);
+        let bytes = strip_bom(bytes);
         let (names, body_at) = header(bytes)?;
         let body = &bytes[body_at..];
         let width = names.len();
@@ -46,14 +50,14 @@ impl EventTable {
         } else {
             threads.max(1)
         };
-        let chunks = split_at_lines(body, threads);
+        let chunks = line_chunks(body, threads);
         let parsed: Vec<Result<Chunk, ChunkError>> = if chunks.len() == 1 {
-            vec![parse_chunk(chunks[0].1, width)]
+            vec![parse_chunk(chunks[0], width)]
         } else {
             std::thread::scope(|scope| {
                 let handles: Vec<_> = chunks
                     .iter()
-                    .map(|&(_, chunk)| scope.spawn(move || parse_chunk(chunk, width)))
+                    .map(|&chunk| scope.spawn(move || parse_chunk(chunk, width)))
                     .collect();
                 handles
                     .into_iter()
@@ -62,12 +66,13 @@ impl EventTable {
             })
         };
         let mut ok = Vec::with_capacity(parsed.len());
-        for (result, &(chunk_at, _)) in parsed.into_iter().zip(&chunks) {
+        let mut chunk_at = body_at;
+        for (result, chunk) in parsed.into_iter().zip(&chunks) {
             match result {
-                Ok(chunk) => ok.push(chunk),
+                Ok(parsed) => ok.push(parsed),
                 Err(error) => {
-                    let at = body_at + chunk_at + error.offset;
-                    let line = bytes[..at].iter().filter(|&&b| b == b'\n').count() + 1;
+                    // Every chunk but the last ends with a line break.
+                    let line = count_newlines(&bytes[..chunk_at]) + error.line;
                     let field = match error.column {
                         Some(column) => names[column].clone(),
                         None => "csv".to_owned(),
@@ -78,6 +83,7 @@ impl EventTable {
                     ));
                 }
             }
+            chunk_at += chunk.len();
         }
         let breakdown_name = (width == 4).then(|| names[3].clone());
         merge(ok, breakdown_name)
@@ -88,8 +94,9 @@ impl EventTable {
 fn header(bytes: &[u8]) -> Result<(Vec<String>, usize), InvalidInput> {
     let expected = "expected a header like member_id,ts,event[,channel]";
     let mut at = 0;
+    // Not `Lines`: a line of only `\r` before the header has always been refused here.
     while at < bytes.len() {
-        let end = find(&bytes[at..], b'\n').map_or(bytes.len(), |i| at + i);
+        let end = find_byte(&bytes[at..], b'\n').map_or(bytes.len(), |i| at + i);
         let line = trim(&bytes[at..end]);
         let next = (end + 1).min(bytes.len());
         if line.is_empty() {
@@ -124,27 +131,6 @@ fn header(bytes: &[u8]) -> Result<(Vec<String>, usize), InvalidInput> {
     Err(InvalidInput::new("csv", format!("is empty; {expected}")))
 }
 
-/// `threads` pieces of `body` cut after line breaks, with their offsets.
-fn split_at_lines(body: &[u8], threads: usize) -> Vec<(usize, &[u8])> {
-    let mut pieces = Vec::with_capacity(threads);
-    let mut from = 0;
-    for t in 1..=threads {
-        let mut to = if t == threads {
-            body.len()
-        } else {
-            (body.len() * t / threads).max(from)
-        };
-        if to < body.len() {
-            to = find(&body[to..], b'\n').map_or(body.len(), |i| to + i + 1);
-        }
-        if to > from || pieces.is_empty() {
-            pieces.push((from, &body[from..to]));
-        }
-        from = to;
-    }
-    pieces
-}
-
 /// One chunk's rows, with codes from its own dictionaries.
 struct Chunk {
     member: Vec<u32>,
@@ -157,13 +143,13 @@ struct Chunk {
 }
 
 struct ChunkError {
-    /// Byte offset of the bad line in the chunk.
-    offset: usize,
+    /// The bad line, numbered from 1 in the chunk.
+    line: usize,
     column: Option<usize>,
     message: String,
 }
 
-fn parse_chunk(chunk: &[u8], width: usize) -> Result<Chunk, ChunkError> {
+fn parse_chunk<'a>(chunk: &'a [u8], width: usize) -> Result<Chunk, ChunkError> {
     let rows = estimate_rows(chunk);
     let mut out = Chunk {
         member: Vec::with_capacity(rows),
@@ -176,37 +162,25 @@ fn parse_chunk(chunk: &[u8], width: usize) -> Result<Chunk, ChunkError> {
         events: Dictionary::new(),
         breakdowns: Dictionary::new(),
     };
-    let mut days = DayCache::default();
+    let mut timestamps = Timestamps::new();
     let mut scratch = Vec::new();
     let mut pending = Pending::new();
     let (mut event_cache, mut breakdown_cache) = (FewNames::new(), FewNames::new());
-    let mut at = 0;
-    while at < chunk.len() {
-        let end = find(&chunk[at..], b'\n').map_or(chunk.len(), |i| at + i);
-        let line_at = at;
-        let mut line = &chunk[at..end];
-        at = end + 1;
-        if let [rest @ .., b'\r'] = line {
-            line = rest;
-        }
-        // Only a line that starts blank can be blank: don't scan every line.
-        if line.first().is_none_or(|&b| b == b' ' || b == b'\t')
-            && line.iter().all(|&b| b == b' ' || b == b'\t')
-        {
-            continue;
-        }
+    for (line_number, line) in Lines::new(chunk, 1) {
         let fail = |column: Option<usize>, message: String| ChunkError {
-            offset: line_at,
+            line: line_number,
             column,
             message,
         };
-        let mut fields = Fields { line, at: 0 };
-        let member = fields
-            .next(&mut scratch)
-            .map_err(|m| fail(None, m.to_owned()))?;
+        let mut fields = fields(line).spaces_only_around_quotes();
+        let next = |fields: &mut Fields<'a>| {
+            let field = fields.next().unwrap_or(Err("has too few fields"));
+            field.map_err(|message| fail(None, message.to_owned()))
+        };
+        let member = next(&mut fields)?.bytes(&mut scratch);
         let member = nonempty(member, "member id").map_err(|m| fail(Some(0), m))?;
-        // Member ids are looked up a batch at a time (see `Pending`); a quoted one lives
-        // in `scratch`, not in the chunk, and is looked up at once.
+        // Member ids are looked up a batch at a time (see `Pending`); one with `""` inside
+        // lives in `scratch`, not in the chunk, and is looked up at once.
         let member = match offset_in(chunk, member) {
             Some(offset) => {
                 pending.push(offset, member.len(), out.member.len());
@@ -220,10 +194,8 @@ fn parse_chunk(chunk: &[u8], width: usize) -> Result<Chunk, ChunkError> {
                     .ok_or_else(|| fail(Some(0), "is not UTF-8".to_owned()))?
             }
         };
-        let ts = fields
-            .next(&mut scratch)
-            .map_err(|m| fail(None, m.to_owned()))?;
-        let ts = parse_ts(ts, &mut days).ok_or_else(|| {
+        let ts = next(&mut fields)?.bytes(&mut scratch);
+        let ts = parse_ts(ts, &mut timestamps).ok_or_else(|| {
             fail(
                 Some(1),
                 format!(
@@ -232,33 +204,25 @@ fn parse_chunk(chunk: &[u8], width: usize) -> Result<Chunk, ChunkError> {
                 ),
             )
         })?;
-        let event = fields
-            .next(&mut scratch)
-            .map_err(|m| fail(None, m.to_owned()))?;
+        let event = next(&mut fields)?.bytes(&mut scratch);
         let event = nonempty(event, "event").map_err(|m| fail(Some(2), m))?;
         let event = event_cache
             .intern(event, &mut out.events)
             .ok_or_else(|| fail(Some(2), "is not UTF-8".to_owned()))?;
         if width == 4 {
-            let value = fields
-                .next(&mut scratch)
-                .map_err(|m| fail(None, m.to_owned()))?;
+            let value = next(&mut fields)?.bytes(&mut scratch);
             let value = breakdown_cache
                 .intern(trim(value), &mut out.breakdowns)
                 .ok_or_else(|| fail(Some(3), "is not UTF-8".to_owned()))?;
             out.breakdown.push(value);
         }
-        if !fields.done() {
-            let mut count = width;
-            while !fields.done() {
-                fields
-                    .next(&mut scratch)
-                    .map_err(|m| fail(None, m.to_owned()))?;
-                count += 1;
-            }
+        let extra = fields
+            .try_fold(0, |count, field| field.map(|_| count + 1))
+            .map_err(|m| fail(None, m.to_owned()))?;
+        if extra > 0 {
             return Err(fail(
                 None,
-                format!("has {count} fields, the header has {width}"),
+                format!("has {} fields, the header has {width}", width + extra),
             ));
         }
         out.member.push(member);
@@ -362,8 +326,8 @@ impl Pending {
         for (&(at, len, row), &hash) in self.names.iter().zip(&self.hashes) {
             rows[row] = members
                 .intern_hashed(&chunk[at..at + len], hash)
-                .ok_or(ChunkError {
-                    offset: at,
+                .ok_or_else(|| ChunkError {
+                    line: count_newlines(&chunk[..at]) + 1,
                     column: Some(0),
                     message: "is not UTF-8".to_owned(),
                 })?;
@@ -373,6 +337,8 @@ impl Pending {
     }
 }
 
+/// `field` trimmed, if anything is left. Unlike the orders reader, the funnel reader trims
+/// inside quotes too, as it always has.
 fn nonempty<'a>(field: &'a [u8], what: &str) -> Result<&'a [u8], String> {
     let field = trim(field);
     if field.is_empty() {
@@ -383,184 +349,31 @@ fn nonempty<'a>(field: &'a [u8], what: &str) -> Result<&'a [u8], String> {
 }
 
 /// Rows in a chunk, guessed from the line length of its first 64 KiB, so the columns are
-/// allocated once.
+/// allocated once (counting every line would cost a pass over the chunk).
 fn estimate_rows(chunk: &[u8]) -> usize {
     let sample = &chunk[..chunk.len().min(1 << 16)];
-    let lines = sample.iter().filter(|&&b| b == b'\n').count().max(1);
+    let lines = count_newlines(sample).max(1);
     let per_line = (sample.len() / lines).max(1);
     chunk.len() / per_line + chunk.len() / per_line / 32 + 16
 }
 
-/// The fields of one line, left to right.
-struct Fields<'a> {
-    line: &'a [u8],
-    /// Start of the next field; past the end once the last field was taken.
-    at: usize,
-}
-
-impl<'a> Fields<'a> {
-    fn done(&self) -> bool {
-        self.at > self.line.len()
-    }
-
-    /// The next field, unquoted (into `scratch` when it had quotes).
-    fn next<'s>(&mut self, scratch: &'s mut Vec<u8>) -> Result<&'s [u8], &'static str>
-    where
-        'a: 's,
-    {
-        if self.done() {
-            return Err("has too few fields");
-        }
-        let rest = &self.line[self.at..];
-        let lead = rest.iter().take_while(|&&b| b == b' ').count();
-        if rest.get(lead) != Some(&b'"') {
-            // A quote inside an unquoted field is kept as it is, as most readers do.
-            let len = find(rest, b',').unwrap_or(rest.len());
-            self.at += len + 1;
-            return Ok(&rest[..len]);
-        }
-        scratch.clear();
-        let mut i = lead + 1;
-        loop {
-            match rest.get(i) {
-                Some(b'"') if rest.get(i + 1) == Some(&b'"') => {
-                    scratch.push(b'"');
-                    i += 2;
-                }
-                Some(b'"') => {
-                    i += 1;
-                    break;
-                }
-                Some(&b) => {
-                    scratch.push(b);
-                    i += 1;
-                }
-                None => return Err("a quoted field is not closed"),
-            }
-        }
-        while rest.get(i) == Some(&b' ') {
-            i += 1;
-        }
-        match rest.get(i) {
-            None | Some(b',') => {
-                self.at += i + 1;
-                Ok(scratch)
-            }
-            Some(_) => Err("unexpected text after a closing quote"),
-        }
-    }
-}
-
-fn trim(mut field: &[u8]) -> &[u8] {
-    while let [b' ' | b'\t', rest @ ..] = field {
-        field = rest;
-    }
-    while let [rest @ .., b' ' | b'\t'] = field {
-        field = rest;
-    }
-    field
-}
-
-/// The day number of the last date seen: events come in time order, so most rows repeat
-/// the previous row's date.
-#[derive(Default)]
-struct DayCache {
-    date: [u8; 10],
-    day: i64,
-}
-
 /// Epoch seconds, or `YYYY-MM-DD[ T]HH:MM:SS[.fff][Z]` / `YYYY-MM-DD` as UTC.
-fn parse_ts(field: &[u8], days: &mut DayCache) -> Option<i64> {
+fn parse_ts(field: &[u8], timestamps: &mut Timestamps) -> Option<i64> {
     let field = trim(field);
-    let dated = field.len() >= 10 && field[4] == b'-' && field[7] == b'-';
-    if !dated {
-        return parse_integer(field);
+    // Unlike the orders reader's `Timestamps::parse`, the funnel reader has always taken
+    // up to 18 digits of epoch seconds unsigned by `+` and with no range check, and
+    // refused a leap second: kept so that it accepts the same files.
+    if field.len() >= 10 && field[4] == b'-' {
+        if field.get(17..19) == Some(&b"60"[..]) {
+            return None;
+        }
+        return timestamps.date_time(field);
     }
-    let date: [u8; 10] = field[..10].try_into().ok()?;
-    if date != days.date || days.date[0] == 0 {
-        let year = digits(&date[0..4])?;
-        let month = digits(&date[5..7])?;
-        let day = digits(&date[8..10])?;
-        days.day = LocalDate::new(year as i32, month, day)?.day_number();
-        days.date = date;
-    }
-    let seconds = if field.len() == 10 {
-        0
-    } else {
-        let time = &field[10..];
-        if time.len() < 9 || !matches!(time[0], b' ' | b'T') || time[3] != b':' || time[6] != b':' {
-            return None;
-        }
-        let (hour, minute, second) = (
-            digits(&time[1..3])?,
-            digits(&time[4..6])?,
-            digits(&time[7..9])?,
-        );
-        if hour > 23 || minute > 59 || second > 59 {
-            return None;
-        }
-        let mut rest = &time[9..];
-        if let [b'.', fraction @ ..] = rest {
-            let n = fraction.iter().take_while(|b| b.is_ascii_digit()).count();
-            if n == 0 {
-                return None;
-            }
-            rest = &fraction[n..];
-        }
-        if !(rest.is_empty() || rest == b"Z") {
-            return None;
-        }
-        i64::from(hour * 3600 + minute * 60 + second)
-    };
-    Some(days.day * 86_400 + seconds)
-}
-
-fn digits(field: &[u8]) -> Option<u32> {
-    field.iter().try_fold(0u32, |n, &b| {
-        b.is_ascii_digit().then(|| n * 10 + u32::from(b - b'0'))
-    })
-}
-
-fn parse_integer(field: &[u8]) -> Option<i64> {
-    let (negative, digits) = match field {
-        [b'-', rest @ ..] => (true, rest),
-        _ => (false, field),
-    };
-    if digits.is_empty() || digits.len() > 18 {
+    let unsigned = field.strip_prefix(b"-").unwrap_or(field);
+    if unsigned.len() > 18 || unsigned.first() == Some(&b'+') {
         return None;
     }
-    let mut n: i64 = 0;
-    for &b in digits {
-        if !b.is_ascii_digit() {
-            return None;
-        }
-        n = n * 10 + i64::from(b - b'0');
-    }
-    Some(if negative { -n } else { n })
-}
-
-/// The first `needle` in `haystack`, eight bytes at a time.
-fn find(haystack: &[u8], needle: u8) -> Option<usize> {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const HIGHS: u64 = 0x8080_8080_8080_8080;
-    let pattern = ONES * u64::from(needle);
-    let mut words = haystack.chunks_exact(8);
-    let mut at = 0;
-    for word in &mut words {
-        let x = u64::from_le_bytes(word.try_into().expect("chunks of 8")) ^ pattern;
-        // A zero byte of `x` is a match; borrows only ever flag bytes above a real one, so
-        // the lowest flag is exact.
-        let found = x.wrapping_sub(ONES) & !x & HIGHS;
-        if found != 0 {
-            return Some(at + (found.trailing_zeros() / 8) as usize);
-        }
-        at += 8;
-    }
-    words
-        .remainder()
-        .iter()
-        .position(|&b| b == needle)
-        .map(|i| at + i)
+    parse_int(field)
 }
 
 /// Renumbers every chunk's codes into the first chunk's dictionaries and joins the
@@ -721,16 +534,5 @@ mod tests {
         assert!(error("member_id,ts\n").message().contains("header"));
         let table = EventTable::from_csv(b"member_id,ts,event\n").unwrap();
         assert!(table.columns().is_empty());
-    }
-
-    #[test]
-    fn byte_search_finds_the_first_match_at_any_offset() {
-        let hay = b"abcdefghijklmnopqrstuvwxyz,0123456789,";
-        for start in 0..hay.len() {
-            let expected = hay[start..].iter().position(|&b| b == b',');
-            assert_eq!(find(&hay[start..], b','), expected);
-        }
-        assert_eq!(find(b"\x81\x80,", b','), Some(2));
-        assert_eq!(find(b"", b','), None);
     }
 }

@@ -8,12 +8,16 @@
 //! bytes is found without touching the arena at all. Callers with many names to look up
 //! hash them first, read their slots in a loop that waits for nothing
 //! (`Dictionary::touch`) and then look them up (`Dictionary::intern_hashed`), which lets
-//! the processor overlap the misses. The hash
-//! is seeded per dictionary (from std's `RandomState`) because names come from uploaded
-//! files.
+//! the processor overlap the misses. The hash is [`hash_bytes`], seeded per dictionary
+//! because names come from uploaded files.
+//!
+//! The orders reader interns differently ([`crate::analytics::columns::intern_buckets`]:
+//! all names bucketed first, then interned bucket by bucket into a read-only
+//! [`crate::analytics::columns::Names`]); a `Dictionary` stays because it grows one name at
+//! a time and answers [`Dictionary::code`], which callers building event tables by hand
+//! need.
 
-use std::collections::hash_map::RandomState;
-use std::hash::BuildHasher;
+use crate::analytics::columns::{hash_bytes, random_seed};
 
 /// Names and their codes: `name(code)` and `code(name)` are inverse, codes are dense and
 /// assigned in order of first appearance.
@@ -46,7 +50,7 @@ impl Dictionary {
             arena: Vec::new(),
             ends: Vec::new(),
             slots: vec![[0, 0]; 16],
-            seed: RandomState::new().hash_one(0x5175_616e_7a69_u64),
+            seed: random_seed(),
         }
     }
 
@@ -133,7 +137,7 @@ impl Dictionary {
     /// This dictionary's hash of `name`.
     #[inline]
     pub(crate) fn hash(&self, name: &[u8]) -> u64 {
-        hash(name, self.seed)
+        hash_bytes(name, self.seed)
     }
 
     /// The name of `code` as bytes.
@@ -184,7 +188,7 @@ impl Dictionary {
         let mut slots = vec![[0u64; 2]; size];
         for code in 0..self.ends.len() as u32 {
             let name = self.bytes(code);
-            let hash = hash(name, self.seed);
+            let hash = hash_bytes(name, self.seed);
             let mut at = hash as usize & mask;
             while slots[at][1] != 0 {
                 at = (at + 1) & mask;
@@ -212,31 +216,6 @@ fn head(name: &[u8]) -> u64 {
 #[inline]
 fn meta(hash: u64, len: usize, code: u32) -> u64 {
     (hash >> 40) << 40 | (len.min(255) as u64) << 32 | u64::from(code + 1)
-}
-
-/// A fast seeded hash for short byte strings: 8 bytes at a time through a folded 128-bit
-/// multiply (the mixing step of wyhash and foldhash).
-#[inline]
-fn hash(bytes: &[u8], seed: u64) -> u64 {
-    const K1: u64 = 0x9E37_79B9_7F4A_7C15;
-    const K2: u64 = 0xD6E8_FEB8_6659_FD93;
-    let mut h = seed ^ (bytes.len() as u64).wrapping_mul(K1);
-    let mut chunks = bytes.chunks_exact(8);
-    for chunk in &mut chunks {
-        let word = u64::from_le_bytes(chunk.try_into().expect("chunks of 8"));
-        h = fold(h ^ word, K2);
-    }
-    let rest = chunks.remainder();
-    if !rest.is_empty() {
-        h = fold(h ^ head(rest), K2);
-    }
-    fold(h, K1)
-}
-
-#[inline]
-fn fold(a: u64, b: u64) -> u64 {
-    let product = u128::from(a) * u128::from(b);
-    (product as u64) ^ ((product >> 64) as u64)
 }
 
 #[cfg(test)]

@@ -45,7 +45,8 @@
 //! # Layout
 //! - [`events`]: [`EventColumns`] and [`EventTable`] (columns with their names).
 //! - [`dictionary`]: [`Dictionary`], names interned to dense codes.
-//! - `csv`: [`EventTable::from_csv`], a byte-level parser in parallel chunks.
+//! - `csv`: [`EventTable::from_csv`], a byte-level parser in parallel chunks, on the pieces
+//!   in [`crate::analytics::columns`].
 //! - [`definition`]: [`FunnelDefinition`], [`FunnelMode`], [`ConversionWindow`].
 //! - `group`: events grouped by member in time order (counting sort on member codes).
 //! - `walk`: one linear pass per member and mode, finding the counted attempt.

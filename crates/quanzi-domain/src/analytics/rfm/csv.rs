@@ -2,8 +2,8 @@
 
 use super::orders::Orders;
 use crate::analytics::columns::{
-    count_newlines, fields, find_byte, intern_buckets, line_chunks, parse_int, parse_timestamp,
-    random_seed, split_unquoted, strip_bom, KeyBuckets, Lines, Names, MAX_TIMESTAMP,
+    count_newlines, fields, find_byte, intern_buckets, line_chunks, parse_int, random_seed,
+    split_unquoted, strip_bom, KeyBuckets, Lines, Names, Timestamps, MAX_TIMESTAMP,
 };
 use crate::input::InvalidInput;
 
@@ -137,6 +137,7 @@ impl OrdersCsv {
                 .is_some()
                 .then(|| Vec::with_capacity(rows)),
             keys: KeyBuckets::new(self.seed, rows),
+            timestamps: Timestamps::new(),
             lines: 0,
             error: None,
         }
@@ -206,6 +207,7 @@ pub struct OrdersPart<'a> {
     amount: Vec<i64>,
     refunded: Option<Vec<i64>>,
     keys: KeyBuckets,
+    timestamps: Timestamps,
     /// Lines seen so far, blank ones included.
     lines: usize,
     /// The first bad line, numbered within the part, and what is wrong with it.
@@ -232,9 +234,9 @@ impl OrdersPart<'_> {
             let parsed = if let Some(order) = fast_record(&self.layout.roles, record) {
                 Ok(order)
             } else if split_unquoted(record, &mut spans) {
-                parse_record(self.layout, &spans)
+                parse_record(self.layout, &spans, &mut self.timestamps)
             } else {
-                match parse_quoted(self.layout, record) {
+                match parse_quoted(self.layout, record, &mut self.timestamps) {
                     Ok((customer, order)) => {
                         self.push(&customer, &order);
                         continue;
@@ -332,14 +334,18 @@ impl Orders {
 
 /// A record with quoted fields: unquoted into owned buffers (rare, so allocating is
 /// fine), the customer id owned as well since `""` inside makes it differ from the bytes.
-fn parse_quoted(layout: &Layout, record: &[u8]) -> Result<(String, Record<'static>), Bad> {
+fn parse_quoted(
+    layout: &Layout,
+    record: &[u8],
+    timestamps: &mut Timestamps,
+) -> Result<(String, Record<'static>), Bad> {
     let mut scratch = Vec::new();
     let owned = fields(record)
         .map(|field| field.map(|f| f.bytes(&mut scratch).to_vec()))
         .collect::<Result<Vec<Vec<u8>>, _>>()
         .map_err(|message| bad("csv", message))?;
     let unquoted: Vec<&[u8]> = owned.iter().map(Vec::as_slice).collect();
-    let order = parse_record(layout, &unquoted)?;
+    let order = parse_record(layout, &unquoted, timestamps)?;
     Ok((
         order.customer.to_owned(),
         Record {
@@ -446,7 +452,11 @@ fn leading_digits(bytes: &[u8]) -> Option<(i64, usize)> {
 }
 
 /// Checks and converts one record's fields.
-fn parse_record<'a>(layout: &Layout, fields: &[&'a [u8]]) -> Result<Record<'a>, Bad> {
+fn parse_record<'a>(
+    layout: &Layout,
+    fields: &[&'a [u8]],
+    timestamps: &mut Timestamps,
+) -> Result<Record<'a>, Bad> {
     let at = |field: &str, message: String| bad(field, message);
     let width = layout.roles.len();
     if fields.len() != width {
@@ -476,7 +486,7 @@ fn parse_record<'a>(layout: &Layout, fields: &[&'a [u8]]) -> Result<Record<'a>, 
                 }
             }
             Role::Ts => {
-                record.ts = parse_timestamp(raw).ok_or_else(|| {
+                record.ts = timestamps.parse(raw).ok_or_else(|| {
                     at(
                         &layout.ts,
                         format!(
@@ -620,7 +630,7 @@ mod tests {
             let fast = fast_record(&layout.roles, line.as_bytes());
             let mut spans = Vec::new();
             let general = if split_unquoted(line.as_bytes(), &mut spans) {
-                parse_record(&layout, &spans).ok()
+                parse_record(&layout, &spans, &mut Timestamps::new()).ok()
             } else {
                 None
             };
