@@ -1,6 +1,6 @@
 //! The referral tree drawn as inline SVG: each of a program's largest invite trees left
 //! to right, one column per generation, converted invitees filled green. The trees come
-//! already cut (`referral::trees`), so a program of any size draws the same few hundred
+//! already cut (`referral::stats_and_trees`), so a program of any size draws the same few hundred
 //! marks; a member whose invitees were not all drawn shows how many more there are.
 
 use maud::{html, Markup};

@@ -23,8 +23,8 @@ async fn render(state: &AppState, console: &Console) -> Result<Markup, ApiError>
     let zone = time_zone(app, &p.workspace_id).await?;
     let mut programs = Vec::new();
     for program in referral::programs(app, p).await? {
-        let stats = referral::stats(app, p, &program.row.id).await?;
-        let trees = referral::trees(app, p, &program.row.id, referral_tree::LIMITS).await?;
+        let (stats, trees) =
+            referral::stats_and_trees(app, p, &program.row.id, referral_tree::LIMITS).await?;
         programs.push((program, stats, trees));
     }
     let mut group_buys = Vec::new();

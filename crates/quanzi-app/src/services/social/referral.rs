@@ -455,15 +455,35 @@ pub async fn of_member(
 /// The invite tree's figures: K-factor overall and per generation, conversion, shares.
 pub async fn stats(app: &App, principal: &Principal, program_id: &str) -> Result<InviteStats> {
     let bindings = program_bindings(app, principal, program_id).await?;
-    let ws = &principal.workspace_id;
-    let edges = edges_of(&bindings);
+    stats_of(app, principal, &bindings).await
+}
+
+/// The figures and the program's largest invite trees cut to `limits` (who invited whom,
+/// who converted), from one read of the bindings: the console shows both.
+pub async fn stats_and_trees(
+    app: &App,
+    principal: &Principal,
+    program_id: &str,
+    limits: TreeLimits,
+) -> Result<(InviteStats, Vec<TreeNode>)> {
+    let bindings = program_bindings(app, principal, program_id).await?;
+    let stats = stats_of(app, principal, &bindings).await?;
+    Ok((stats, invite_trees(&edges_of(&bindings), limits)))
+}
+
+async fn stats_of(
+    app: &App,
+    principal: &Principal,
+    bindings: &[BindingRow],
+) -> Result<InviteStats> {
+    let edges = edges_of(bindings);
     let in_tree: BTreeMap<&str, ()> = bindings
         .iter()
         .flat_map(|b| [(b.inviter_id.as_str(), ()), (b.invitee_id.as_str(), ())])
         .collect();
     let shares: Vec<(String, u64)> = app
         .store
-        .share_counts(ws)
+        .share_counts(&principal.workspace_id)
         .await?
         .into_iter()
         .filter(|(m, _)| in_tree.contains_key(m.as_str()))
@@ -482,17 +502,6 @@ fn edges_of(bindings: &[BindingRow]) -> Vec<InviteEdge> {
             converted: b.qualified_at.is_some(),
         })
         .collect()
-}
-
-/// The program's largest invite trees, cut to `limits` (who invited whom, who converted).
-pub async fn trees(
-    app: &App,
-    principal: &Principal,
-    program_id: &str,
-    limits: TreeLimits,
-) -> Result<Vec<TreeNode>> {
-    let bindings = program_bindings(app, principal, program_id).await?;
-    Ok(invite_trees(&edges_of(&bindings), limits))
 }
 
 /// Every binding of a program the operator may analyse (404 for another workspace's).
