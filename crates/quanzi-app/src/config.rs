@@ -27,7 +27,7 @@ pub struct PromotionsConfig {
     pub redis_url: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct ServerConfig {
     /// Address to listen on; port 0 picks a free port (printed at start).
@@ -36,6 +36,24 @@ pub struct ServerConfig {
     pub body_limit_bytes: usize,
     /// Seconds in-flight requests get to finish after a shutdown signal.
     pub shutdown_grace_seconds: u64,
+    /// When set (16 characters or more), `GET /metrics` answers only requests with
+    /// `Authorization: Bearer <token>` (Prometheus: `authorization: {credentials: …}`).
+    /// Unset, it is open: then keep the port off public networks.
+    pub metrics_token: Option<String>,
+}
+
+impl std::fmt::Debug for ServerConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServerConfig")
+            .field("listen", &self.listen)
+            .field("body_limit_bytes", &self.body_limit_bytes)
+            .field("shutdown_grace_seconds", &self.shutdown_grace_seconds)
+            .field(
+                "metrics_token",
+                &self.metrics_token.as_ref().map(|_| "<redacted>"),
+            )
+            .finish()
+    }
 }
 
 #[derive(Clone, Serialize, Deserialize, PartialEq)]
@@ -101,6 +119,7 @@ impl Default for ServerConfig {
             listen: "127.0.0.1:8080".into(),
             body_limit_bytes: 2 * 1024 * 1024,
             shutdown_grace_seconds: 20,
+            metrics_token: None,
         }
     }
 }
@@ -227,6 +246,14 @@ impl Config {
         let invalid = |msg: &str| Err(ConfigError::Invalid(msg.to_owned()));
         if !matches!(self.database.sqlite_synchronous.as_str(), "full" | "normal") {
             return invalid("database.sqlite_synchronous must be `full` or `normal`");
+        }
+        if self
+            .server
+            .metrics_token
+            .as_ref()
+            .is_some_and(|t| t.chars().count() < 16)
+        {
+            return invalid("server.metrics_token must be at least 16 characters");
         }
         if !matches!(self.log.format.as_str(), "pretty" | "json") {
             return invalid("log.format must be `pretty` or `json`");
@@ -362,6 +389,17 @@ mod tests {
             "{err}"
         );
         assert!(Config::load(None, env(&[("QUANZI__LOG__FORMAT", "xml")])).is_err());
+        let err =
+            Config::load(None, env(&[("QUANZI__SERVER__METRICS_TOKEN", "short")])).unwrap_err();
+        assert!(err.to_string().contains("metrics_token"), "{err}");
+    }
+
+    #[test]
+    fn the_metrics_token_is_never_printed() {
+        let token = "a-long-enough-secret-token";
+        let config = Config::load(None, env(&[("QUANZI__SERVER__METRICS_TOKEN", token)])).unwrap();
+        assert_eq!(config.server.metrics_token.as_deref(), Some(token));
+        assert!(!format!("{config:?}").contains(token));
     }
 
     #[test]

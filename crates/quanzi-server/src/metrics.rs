@@ -9,10 +9,14 @@ use std::sync::Mutex;
 use std::time::Instant;
 
 use axum::extract::{MatchedPath, Request, State};
-use axum::http::header::CONTENT_TYPE;
+use axum::http::header::{AUTHORIZATION, CONTENT_TYPE};
+use axum::http::HeaderMap;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
+use subtle::ConstantTimeEq;
+
+use crate::error::ApiError;
 use crate::state::AppState;
 
 const BUCKETS: [f64; 11] = [
@@ -120,7 +124,27 @@ pub async fn track(State(state): State<AppState>, req: Request, next: Next) -> R
     response
 }
 
-pub async fn render(State(state): State<AppState>) -> Response {
+/// Whether the request may read the metrics: always without a configured token, else only
+/// with `Authorization: Bearer <token>` (compared in constant time).
+fn allowed(state: &AppState, headers: &HeaderMap) -> bool {
+    let Some(token) = &state.app.config.server.metrics_token else {
+        return true;
+    };
+    let presented = headers
+        .get(AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or("");
+    presented.as_bytes().ct_eq(token.as_bytes()).into()
+}
+
+pub async fn render(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    if !allowed(&state, &headers) {
+        return ApiError::from(quanzi_app::Error::Unauthenticated(
+            "the metrics need `Authorization: Bearer <server.metrics_token>`",
+        ))
+        .into_response();
+    }
     let mut out = String::new();
     let _ = writeln!(
         out,

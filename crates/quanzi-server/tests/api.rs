@@ -422,3 +422,25 @@ fn no_redirect_client() -> reqwest::Client {
         .build()
         .unwrap()
 }
+
+on_both_backends! {
+    a_metrics_token_closes_the_metrics_to_everyone_without_it(backend) {
+        let token = "scrape-me-please-0123456789";
+        let server = TestServer::start_with(backend, |c| c.server.metrics_token = Some(token.into())).await;
+        let scrape = |authorization: Option<String>| {
+            let mut request = server.request(Method::GET, "/metrics");
+            if let Some(value) = authorization {
+                request = request.header("authorization", value);
+            }
+            request.send()
+        };
+        let response = scrape(None).await.unwrap();
+        assert_eq!(response.status(), 401);
+        assert!(response.text().await.unwrap().contains("metrics_token"));
+        assert_eq!(scrape(Some("Bearer wrong-token-of-some-length".into())).await.unwrap().status(), 401);
+        assert_eq!(scrape(Some(token.into())).await.unwrap().status(), 401, "the scheme is required");
+        let response = scrape(Some(format!("Bearer {token}"))).await.unwrap();
+        assert_eq!(response.status(), 200);
+        assert!(response.text().await.unwrap().contains("quanzi_build_info"));
+    }
+}
