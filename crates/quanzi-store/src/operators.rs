@@ -150,6 +150,29 @@ impl Store {
         Ok(into_page(rows, limit, |m| m.operator.id.to_string()))
     }
 
+    /// The workspaces an operator belongs to with their names, oldest membership first
+    /// (the console's workspace switch, on every page: one query).
+    pub async fn operator_workspace_names(
+        &self,
+        operator: &OperatorId,
+    ) -> Result<Vec<(WorkspaceId, String)>> {
+        sqlx::query(
+            "SELECT m.workspace_id, w.name FROM memberships m JOIN workspaces w ON w.id = m.workspace_id
+             WHERE m.operator_id = $1 ORDER BY m.created_at, m.workspace_id",
+        )
+        .bind(operator.as_str())
+        .fetch_all(self.reader())
+        .await?
+        .iter()
+        .map(|row| {
+            Ok((
+                WorkspaceId::from_trusted(text(row, "workspace_id")?),
+                text(row, "name")?,
+            ))
+        })
+        .collect()
+    }
+
     /// The workspaces an operator belongs to, oldest membership first.
     pub async fn operator_workspaces(
         &self,

@@ -141,32 +141,7 @@ pub enum AnalyzeCommand {
     /// A conversion funnel over an event log (`member_id,ts,event[,channel]`, times as
     /// epoch seconds or `YYYY-MM-DD HH:MM:SS`): members per step, conversion, time to
     /// convert, optionally per value of the fourth column.
-    Funnel {
-        #[arg(long)]
-        input: std::path::PathBuf,
-        /// The steps' event names, first step first.
-        #[arg(long, value_delimiter = ',', required = true)]
-        steps: Vec<String>,
-        /// ordered (other events may come between steps), strict (nothing between) or
-        /// unordered (any order).
-        #[arg(long, default_value = "ordered")]
-        mode: String,
-        /// The conversion window from the first step: 30m, 2h, 7d, 2w.
-        #[arg(long, default_value = "7d")]
-        window: String,
-        /// Events that end an attempt when they happen after its first step.
-        #[arg(long, value_delimiter = ',')]
-        exclude: Vec<String>,
-        /// Break the funnel down by the fourth column (channel, KOL, campaign) of each
-        /// member's first step.
-        #[arg(long)]
-        breakdown: bool,
-        /// Where to write members and conversion per step (and per breakdown value) as CSV.
-        #[arg(long)]
-        output: Option<std::path::PathBuf>,
-        #[arg(long, default_value_t = 2)]
-        threads: usize,
-    },
+    Funnel(crate::commands::analyze_funnel::FunnelOptions),
     /// Lifetime value: fit BG/NBD (and Gamma-Gamma when the table has mean order values)
     /// on a customer summary table (`id,frequency,recency,T[,monetary_value]`, as
     /// `lifetimes` writes it) and score every customer.

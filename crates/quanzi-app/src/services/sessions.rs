@@ -183,20 +183,12 @@ pub async fn switch_workspace(app: &App, principal: &Principal, to: &str) -> Res
     Ok(switched)
 }
 
-/// Every workspace the operator of a session belongs to, with its name and the role there.
-pub async fn workspaces_of(
-    app: &App,
-    principal: &Principal,
-) -> Result<Vec<(WorkspaceId, String, Role)>> {
+/// Every workspace the operator of a session belongs to, with its name.
+pub async fn workspaces_of(app: &App, principal: &Principal) -> Result<Vec<(WorkspaceId, String)>> {
     let Actor::Operator { id, .. } = &principal.actor else {
         return Ok(Vec::new());
     };
-    let mut named = Vec::new();
-    for (workspace, role) in app.store.operator_workspaces(id).await? {
-        let name = app.store.workspace(&workspace).await?.name;
-        named.push((workspace, name, role));
-    }
-    Ok(named)
+    Ok(app.store.operator_workspace_names(id).await?)
 }
 
 /// A session cookie resolved to its caller, with the CSRF token its requests must carry.

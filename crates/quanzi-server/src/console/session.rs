@@ -43,7 +43,7 @@ impl FromRequestParts<AppState> for Console {
         };
         // The header still renders if the list cannot be read: the page is what matters.
         let workspaces = match sessions::workspaces_of(&state.app, &session.principal).await {
-            Ok(all) => all.into_iter().map(|(id, name, _)| (id, name)).collect(),
+            Ok(all) => all,
             Err(err) => {
                 tracing::warn!(error = %err, "cannot list the operator's workspaces");
                 Vec::new()

@@ -11,14 +11,31 @@ use quanzi_domain::analytics::funnel::{
 };
 
 /// The command's options, as parsed by clap.
+#[derive(clap::Args)]
 pub struct FunnelOptions {
+    #[arg(long)]
     pub input: PathBuf,
+    /// The steps' event names, first step first.
+    #[arg(long, value_delimiter = ',', required = true)]
     pub steps: Vec<String>,
+    /// ordered (other events may come between steps), strict (nothing between) or
+    /// unordered (any order).
+    #[arg(long, default_value = "ordered")]
     pub mode: String,
+    /// The conversion window from the first step: 30m, 2h, 7d, 2w.
+    #[arg(long, default_value = "7d")]
     pub window: String,
+    /// Events that end an attempt when they happen after its first step.
+    #[arg(long, value_delimiter = ',')]
     pub exclude: Vec<String>,
+    /// Break the funnel down by the fourth column (channel, KOL, campaign) of each
+    /// member's first step.
+    #[arg(long)]
     pub breakdown: bool,
+    /// Where to write members and conversion per step (and per breakdown value) as CSV.
+    #[arg(long)]
     pub output: Option<PathBuf>,
+    #[arg(long, default_value_t = 2)]
     pub threads: usize,
 }
 

@@ -255,7 +255,12 @@ pub async fn evaluate_due(app: &App) -> Result<usize> {
 /// Buckets missed while no node ran that are still judged when one comes back: two days
 /// of hours or a week of days, so a restart does not hide an anomaly but an old outage
 /// does not raise a flood of stale alerts.
-const MAX_BACKFILL: [(Granularity, i64); 2] = [(Granularity::Hour, 48), (Granularity::Day, 7)];
+fn max_backfill(granularity: Granularity) -> i64 {
+    match granularity {
+        Granularity::Hour => 48,
+        Granularity::Day => 7,
+    }
+}
 
 /// Judges the rule's completed buckets it has not judged yet (a new rule: only the newest),
 /// each against the history before it, and fires one alert per anomalous bucket.
@@ -271,13 +276,9 @@ async fn judge_rule(app: &App, row: &AlertRuleRow, rule: &AlertRule) -> Result<u
     if row.checked_through.is_some_and(|c| c >= newest) {
         return Ok(0);
     }
-    let backfill = MAX_BACKFILL
-        .iter()
-        .find(|(g, _)| *g == condition.granularity)
-        .map_or(1, |(_, n)| *n);
-    let oldest_unjudged = row
-        .checked_through
-        .map_or(newest, |c| (c + 1).max(newest + 1 - backfill));
+    let oldest_unjudged = row.checked_through.map_or(newest, |c| {
+        (c + 1).max(newest + 1 - max_backfill(condition.granularity))
+    });
     let first = oldest_unjudged + 1 - condition.history_buckets() as i64;
     let totals = app
         .store
