@@ -5,7 +5,9 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
-use sqlx::{AnyPool, Executor};
+use sqlx::{AnyConnection, AnyPool, Connection, Executor};
+
+use crate::checkpoints::{Checkpoints, RESTART_FRAMES};
 
 use crate::error::{Result, StoreError};
 use crate::tx::Tx;
@@ -25,6 +27,12 @@ impl Backend {
     }
 }
 
+/// How long a SQLite statement waits for a lock another connection holds.
+const BUSY_TIMEOUT_MS: u32 = 10_000;
+
+/// A pooled PostgreSQL connection idle for longer than this is pinged before it is used.
+const PING_WHEN_IDLE_FOR: Duration = Duration::from_secs(1);
+
 /// How hard SQLite flushes a commit. `Full` survives power loss; `Normal` (in WAL mode)
 /// survives a crash of the process but may lose the last commits on power loss.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -38,6 +46,9 @@ pub struct StoreOptions {
     pub max_connections: u32,
     pub acquire_timeout: Duration,
     pub sqlite_sync: SqliteSync,
+    /// WAL pages after which the SQLite writer copies the rest back itself before its next
+    /// transaction, so that the WAL starts over (see `checkpoints`).
+    pub sqlite_wal_restart_pages: i64,
 }
 
 impl Default for StoreOptions {
@@ -46,6 +57,7 @@ impl Default for StoreOptions {
             max_connections: 10,
             acquire_timeout: Duration::from_secs(30),
             sqlite_sync: SqliteSync::Full,
+            sqlite_wal_restart_pages: RESTART_FRAMES,
         }
     }
 }
@@ -56,6 +68,8 @@ pub struct Store {
     read: AnyPool,
     write: AnyPool,
     backend: Backend,
+    /// SQLite only: the WAL checkpoints that run beside the writer.
+    checkpoints: Option<Checkpoints>,
 }
 
 impl Store {
@@ -75,12 +89,25 @@ impl Store {
         let pool = AnyPoolOptions::new()
             .max_connections(options.max_connections)
             .acquire_timeout(options.acquire_timeout)
+            // sqlx pings every connection it hands out, a network round trip per store
+            // call. Only connections idle for a while are checked (as HikariCP does): one
+            // in steady use has just been pinged on release.
+            .test_before_acquire(false)
+            .before_acquire(|conn, meta| {
+                Box::pin(async move {
+                    if meta.idle_for > PING_WHEN_IDLE_FOR {
+                        conn.ping().await?;
+                    }
+                    Ok(true)
+                })
+            })
             .connect_with(connect)
             .await?;
         Ok(Self {
             read: pool.clone(),
             write: pool,
             backend: Backend::Postgres,
+            checkpoints: None,
         })
     }
 
@@ -95,16 +122,22 @@ impl Store {
             SqliteSync::Full => "FULL",
             SqliteSync::Normal => "NORMAL",
         };
+        // Automatic checkpoints are off everywhere: `checkpoints` runs them beside the writer.
         let pragmas = format!(
             "PRAGMA journal_mode = WAL; PRAGMA synchronous = {sync}; \
-             PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON; \
-             PRAGMA cache_size = -65536; PRAGMA mmap_size = 268435456; PRAGMA temp_store = MEMORY;"
+             PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}; PRAGMA foreign_keys = ON; \
+             PRAGMA cache_size = -65536; PRAGMA mmap_size = 268435456; PRAGMA temp_store = MEMORY; \
+             PRAGMA wal_autocheckpoint = 0; PRAGMA journal_size_limit = {};",
+            options.sqlite_wal_restart_pages.max(1) * 4096
         );
         let pool_options = |max: u32| {
             let pragmas = pragmas.clone();
             AnyPoolOptions::new()
                 .max_connections(max)
                 .acquire_timeout(options.acquire_timeout)
+                // A SQLite connection is a file handle in this process: it cannot have
+                // gone away, and the liveness ping is a round trip to its thread per acquire.
+                .test_before_acquire(false)
                 .after_connect(move |conn, _meta| {
                     let pragmas = pragmas.clone();
                     Box::pin(async move {
@@ -113,17 +146,39 @@ impl Store {
                     })
                 })
         };
-        // The writer is opened first so WAL mode is set before any reader connects.
+        let connect = AnyConnectOptions::from_str(&url)?;
+        // The checkpointer's connection is opened first so WAL mode is set before anyone
+        // else connects.
+        let mut checkpointer = AnyConnection::connect_with(&connect).await?;
+        checkpointer.execute(pragmas.as_str()).await?;
+        let checkpoints = Checkpoints::start(
+            checkpointer,
+            options.sqlite_wal_restart_pages,
+            BUSY_TIMEOUT_MS,
+        );
+        let (before, after) = (checkpoints.clone(), checkpoints.clone());
         let write = pool_options(1)
-            .connect_with(AnyConnectOptions::from_str(&url)?)
+            .before_acquire(move |conn, _meta| {
+                let checkpoints = before.clone();
+                Box::pin(async move {
+                    checkpoints.catch_up(conn).await?;
+                    Ok(true)
+                })
+            })
+            .after_release(move |_conn, _meta| {
+                after.wake();
+                Box::pin(async { Ok(true) })
+            })
+            .connect_with(connect.clone())
             .await?;
         let read = pool_options(options.max_connections.max(1))
-            .connect_with(AnyConnectOptions::from_str(&url)?)
+            .connect_with(connect)
             .await?;
         Ok(Self {
             read,
             write,
             backend: Backend::Sqlite,
+            checkpoints: Some(checkpoints),
         })
     }
 
@@ -148,6 +203,14 @@ impl Store {
     pub async fn ping(&self) -> Result<()> {
         sqlx::query("SELECT 1").execute(&self.read).await?;
         Ok(())
+    }
+
+    /// SQLite: waits until what was committed so far has been copied from the WAL into the
+    /// database file by a background checkpoint. PostgreSQL: nothing to wait for.
+    pub async fn checkpoint_settled(&self) {
+        if let Some(checkpoints) = &self.checkpoints {
+            checkpoints.settled().await;
+        }
     }
 
     pub async fn close(&self) {

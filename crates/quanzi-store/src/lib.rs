@@ -25,6 +25,7 @@ mod analytics;
 mod api_keys;
 mod audit;
 mod bench;
+mod checkpoints;
 pub mod connect;
 mod error;
 mod events;

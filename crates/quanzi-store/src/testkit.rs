@@ -81,7 +81,12 @@ impl TestDb {
 
     /// Opens and migrates the database.
     pub async fn store(&self) -> Store {
-        let store = Store::connect(&self.url, &StoreOptions::default())
+        self.store_with(&StoreOptions::default()).await
+    }
+
+    /// Opens and migrates the database with these options.
+    pub async fn store_with(&self, options: &StoreOptions) -> Store {
+        let store = Store::connect(&self.url, options)
             .await
             .expect("open test store");
         store.migrate().await.expect("migrate test store");

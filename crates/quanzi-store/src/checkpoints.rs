@@ -1,0 +1,173 @@
+//! SQLite WAL checkpoints off the writer's path.
+//!
+//! By default SQLite checkpoints inside the commit that pushes the WAL past 1,000 pages:
+//! the writer copies every page back into the database file and fsyncs it before the
+//! caller hears "committed", and nothing else can be written meanwhile. Under a sustained
+//! write load (group-committed ingest, ledger batches) that was a third of the single
+//! writer's time. Here automatic checkpoints are off on every connection; a task on a
+//! connection of its own checkpoints (`PASSIVE`) after the writer is released, on the
+//! other core, while the writer goes on with its next transaction.
+//!
+//! A WAL only starts over from its beginning when a write transaction begins with every
+//! frame copied back and no checkpoint running, which a busy writer racing the background
+//! pass never sees (measured: the WAL grew by every commit). So once the WAL holds more
+//! than [`RESTART_FRAMES`], the writer, before its next transaction, waits for the
+//! background pass and checkpoints with `TRUNCATE`, which starts the WAL over there and
+//! then. That waits for readers still using the WAL, for [`CATCH_UP_WAIT_MS`] at most: a
+//! long report must not stall every write. If they are still there, the writer tries
+//! again once the WAL has grown by as much again. Durability is SQLite's: checkpoints
+//! never change what was committed.
+
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::Arc;
+
+use sqlx::{AnyConnection, Connection, Executor, Row};
+use tokio::sync::{mpsc, watch, Mutex};
+
+/// The default bound: WAL frames (pages) after which the writer catches up before its next
+/// transaction, 64 MiB of 4 KiB pages.
+pub const RESTART_FRAMES: i64 = 16_384;
+
+/// How long the writer's catch-up waits for readers still using the WAL.
+const CATCH_UP_WAIT_MS: u32 = 20;
+
+/// Shared between the write pool's hooks and the background task.
+#[derive(Debug, Clone)]
+pub(crate) struct Checkpoints {
+    wake: mpsc::Sender<()>,
+    /// One checkpoint at a time: the writer's catch-up waits for a running background pass
+    /// instead of being turned away busy.
+    running: Arc<Mutex<()>>,
+    /// Frames in the WAL as the last checkpoint saw them.
+    wal_frames: Arc<AtomicI64>,
+    /// The WAL size at which the writer catches up next.
+    catch_up_at: Arc<AtomicI64>,
+    restart_frames: i64,
+    /// The writer's usual busy timeout, restored after a catch-up.
+    busy_timeout_ms: u32,
+    /// Background passes started, and finished (watched by [`Checkpoints::settled`]).
+    started: Arc<AtomicU64>,
+    finished: watch::Receiver<u64>,
+}
+
+impl Checkpoints {
+    /// Starts the background task on `conn` (already set up with the store's pragmas). It
+    /// ends when the last clone of the returned handle is gone.
+    pub(crate) fn start(conn: AnyConnection, restart_frames: i64, busy_timeout_ms: u32) -> Self {
+        // One slot: wake-ups that arrive while a pass runs fold into the next pass.
+        let (wake, woken) = mpsc::channel(1);
+        let (finish, finished) = watch::channel(0);
+        let checkpoints = Self {
+            wake,
+            running: Arc::new(Mutex::new(())),
+            wal_frames: Arc::new(AtomicI64::new(0)),
+            catch_up_at: Arc::new(AtomicI64::new(restart_frames)),
+            restart_frames,
+            busy_timeout_ms,
+            started: Arc::new(AtomicU64::new(0)),
+            finished,
+        };
+        tokio::spawn(background(
+            conn,
+            woken,
+            Counters {
+                running: checkpoints.running.clone(),
+                wal_frames: checkpoints.wal_frames.clone(),
+                started: checkpoints.started.clone(),
+                finish,
+            },
+        ));
+        checkpoints
+    }
+
+    /// After the writer is released: something may have been committed.
+    pub(crate) fn wake(&self) {
+        let _ = self.wake.try_send(());
+    }
+
+    /// Before the writer is handed out: if the WAL has grown past the bound, copy the rest
+    /// back on the writer's own connection and start the WAL over.
+    pub(crate) async fn catch_up(&self, writer: &mut AnyConnection) -> sqlx::Result<()> {
+        if self.wal_frames.load(Ordering::Relaxed) <= self.catch_up_at.load(Ordering::Relaxed) {
+            return Ok(());
+        }
+        let _one = self.running.lock().await;
+        writer
+            .execute(format!("PRAGMA busy_timeout = {CATCH_UP_WAIT_MS}").as_str())
+            .await?;
+        let outcome = checkpoint(writer, "TRUNCATE").await;
+        writer
+            .execute(format!("PRAGMA busy_timeout = {}", self.busy_timeout_ms).as_str())
+            .await?;
+        let (frames, restarted) = outcome?;
+        if restarted {
+            self.wal_frames.store(0, Ordering::Relaxed);
+            self.catch_up_at
+                .store(self.restart_frames, Ordering::Relaxed);
+        } else {
+            tracing::info!(
+                frames,
+                "readers kept the WAL from starting over; trying later"
+            );
+            self.wal_frames.store(frames, Ordering::Relaxed);
+            self.catch_up_at.store(
+                frames.saturating_add(self.restart_frames),
+                Ordering::Relaxed,
+            );
+        }
+        Ok(())
+    }
+
+    /// Waits until a background pass that started after this call has finished: what was
+    /// committed before it is then in the database file (unless a reader still needs the
+    /// WAL's copy). For tests and orderly shutdown.
+    pub(crate) async fn settled(&self) {
+        let target = self.started.load(Ordering::SeqCst) + 1;
+        self.wake();
+        let mut finished = self.finished.clone();
+        // The task only stops when every handle (this one included) is gone.
+        let _ = finished.wait_for(|done| *done >= target).await;
+    }
+}
+
+/// What the background task shares with the handles (not the wake sender: when the last
+/// handle is gone, the task ends).
+struct Counters {
+    running: Arc<Mutex<()>>,
+    wal_frames: Arc<AtomicI64>,
+    started: Arc<AtomicU64>,
+    finish: watch::Sender<u64>,
+}
+
+async fn background(mut conn: AnyConnection, mut woken: mpsc::Receiver<()>, counters: Counters) {
+    let Counters {
+        running,
+        wal_frames,
+        started,
+        finish,
+    } = counters;
+    while woken.recv().await.is_some() {
+        let _one = running.lock().await;
+        let pass = started.fetch_add(1, Ordering::SeqCst) + 1;
+        match checkpoint(&mut conn, "PASSIVE").await {
+            Ok((frames, _)) => wal_frames.store(frames, Ordering::Relaxed),
+            // The writer's catch-up (and SQLite's own at close) still bound the WAL.
+            Err(err) => tracing::warn!(error = %err, "background WAL checkpoint failed"),
+        }
+        finish.send_replace(pass);
+    }
+    let _ = conn.close().await;
+}
+
+/// Runs a checkpoint in `mode`; returns the frames in the WAL (0 outside WAL mode) and
+/// whether it did all `mode` asks (every frame copied; for `TRUNCATE`, the WAL emptied).
+async fn checkpoint(conn: &mut AnyConnection, mode: &str) -> sqlx::Result<(i64, bool)> {
+    // Drained to the end: a statement left mid-way would hold a read lock on the WAL.
+    let rows = conn
+        .fetch_all(format!("PRAGMA wal_checkpoint({mode})").as_str())
+        .await?;
+    let row = rows.first().ok_or(sqlx::Error::RowNotFound)?;
+    let busy: i64 = row.try_get(0)?;
+    let frames: i64 = row.try_get(1)?;
+    Ok((frames.max(0), busy == 0))
+}
