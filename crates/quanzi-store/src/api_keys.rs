@@ -1,10 +1,10 @@
 use quanzi_domain::auth::{Scopes, SecretHash};
 use quanzi_domain::ids::{ApiKeyId, OperatorId, WorkspaceId};
 use quanzi_domain::time::Timestamp;
-use sqlx::any::AnyRow;
 
 use crate::error::{Result, StoreError};
-use crate::rows::{opt_text, opt_ts, text, ts};
+use crate::inline_reads::sqlite;
+use crate::rows::{opt_text, opt_ts, text, ts, Columns};
 use crate::{into_page, page_limit, Page, Store, Tx};
 
 #[derive(Debug, Clone)]
@@ -34,7 +34,7 @@ pub struct ApiKeyRow {
 const COLUMNS: &str =
     "id, workspace_id, name, scopes, secret_hash, created_by, created_at, last_used_at, revoked_at";
 
-fn api_key(row: &AnyRow) -> Result<ApiKeyRow> {
+fn api_key(row: &impl Columns) -> Result<ApiKeyRow> {
     Ok(ApiKeyRow {
         id: ApiKeyId::from_trusted(text(row, "id")?),
         workspace_id: WorkspaceId::from_trusted(text(row, "workspace_id")?),
@@ -95,6 +95,18 @@ impl Tx {
 impl Store {
     /// Looks a key up by id alone: used to authenticate, before the workspace is known.
     pub async fn api_key_for_auth(&self, id: &ApiKeyId) -> Result<ApiKeyRow> {
+        if let Some(inline) = self.inline_reads() {
+            // Every API request makes this read: on SQLite it skips the connection thread.
+            return inline.read(|conn| {
+                let sql = format!("SELECT {COLUMNS} FROM api_keys WHERE id = ?1");
+                let mut statement = conn.prepare_cached(&sql).map_err(sqlite)?;
+                let mut rows = statement.query([id.as_str()]).map_err(sqlite)?;
+                match rows.next().map_err(sqlite)? {
+                    Some(row) => api_key(row),
+                    None => Err(StoreError::NotFound),
+                }
+            });
+        }
         let sql = format!("SELECT {COLUMNS} FROM api_keys WHERE id = $1");
         let row = sqlx::query(&sql)
             .bind(id.as_str())

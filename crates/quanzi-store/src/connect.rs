@@ -2,12 +2,14 @@
 
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyConnection, AnyPool, Connection, Executor};
 
 use crate::checkpoints::{Checkpoints, RESTART_FRAMES};
+use crate::inline_reads::InlineReads;
 
 use crate::error::{Result, StoreError};
 use crate::tx::Tx;
@@ -70,6 +72,8 @@ pub struct Store {
     backend: Backend,
     /// SQLite only: the WAL checkpoints that run beside the writer.
     checkpoints: Option<Checkpoints>,
+    /// SQLite only: read-only connections used on the caller's thread.
+    inline: Option<Arc<InlineReads>>,
 }
 
 impl Store {
@@ -108,6 +112,7 @@ impl Store {
             write: pool,
             backend: Backend::Postgres,
             checkpoints: None,
+            inline: None,
         })
     }
 
@@ -179,6 +184,7 @@ impl Store {
             write,
             backend: Backend::Sqlite,
             checkpoints: Some(checkpoints),
+            inline: Some(Arc::new(InlineReads::new(path))),
         })
     }
 
@@ -188,6 +194,11 @@ impl Store {
 
     pub(crate) fn reader(&self) -> &AnyPool {
         &self.read
+    }
+
+    /// On SQLite, reads that can run on the caller's thread (see `inline_reads`).
+    pub(crate) fn inline_reads(&self) -> Option<&InlineReads> {
+        self.inline.as_deref()
     }
 
     pub(crate) fn writer(&self) -> &AnyPool {

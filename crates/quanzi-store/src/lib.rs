@@ -30,6 +30,7 @@ pub mod connect;
 mod error;
 mod events;
 mod idempotency;
+mod inline_reads;
 mod jobs;
 mod login_attempts;
 mod loyalty;

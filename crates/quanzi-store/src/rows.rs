@@ -4,29 +4,62 @@ use quanzi_domain::time::Timestamp;
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
-use crate::error::Result;
+use crate::error::{Result, StoreError};
 
-pub(crate) fn text(row: &AnyRow, col: &str) -> Result<String> {
-    Ok(row.try_get::<String, _>(col)?)
+/// A row read by column name: a pooled (sqlx) row, or one read on the caller's thread
+/// (`inline_reads`). The functions below take either.
+pub(crate) trait Columns {
+    fn opt_text(&self, col: &str) -> Result<Option<String>>;
+    fn opt_int(&self, col: &str) -> Result<Option<i64>>;
 }
 
-pub(crate) fn opt_text(row: &AnyRow, col: &str) -> Result<Option<String>> {
-    Ok(row.try_get::<Option<String>, _>(col)?)
+impl Columns for AnyRow {
+    fn opt_text(&self, col: &str) -> Result<Option<String>> {
+        Ok(self.try_get::<Option<String>, _>(col)?)
+    }
+
+    fn opt_int(&self, col: &str) -> Result<Option<i64>> {
+        Ok(self.try_get::<Option<i64>, _>(col)?)
+    }
 }
 
-pub(crate) fn int(row: &AnyRow, col: &str) -> Result<i64> {
-    Ok(row.try_get::<i64, _>(col)?)
+impl Columns for rusqlite::Row<'_> {
+    fn opt_text(&self, col: &str) -> Result<Option<String>> {
+        self.get::<_, Option<String>>(col)
+            .map_err(|err| StoreError::Corrupt(format!("column {col}: {err}")))
+    }
+
+    fn opt_int(&self, col: &str) -> Result<Option<i64>> {
+        self.get::<_, Option<i64>>(col)
+            .map_err(|err| StoreError::Corrupt(format!("column {col}: {err}")))
+    }
 }
 
-pub(crate) fn opt_int(row: &AnyRow, col: &str) -> Result<Option<i64>> {
-    Ok(row.try_get::<Option<i64>, _>(col)?)
+fn present<T>(value: Option<T>, col: &str) -> Result<T> {
+    value.ok_or_else(|| StoreError::Corrupt(format!("column {col} is NULL")))
 }
 
-pub(crate) fn ts(row: &AnyRow, col: &str) -> Result<Timestamp> {
+pub(crate) fn text(row: &impl Columns, col: &str) -> Result<String> {
+    present(row.opt_text(col)?, col)
+}
+
+pub(crate) fn opt_text(row: &impl Columns, col: &str) -> Result<Option<String>> {
+    row.opt_text(col)
+}
+
+pub(crate) fn int(row: &impl Columns, col: &str) -> Result<i64> {
+    present(row.opt_int(col)?, col)
+}
+
+pub(crate) fn opt_int(row: &impl Columns, col: &str) -> Result<Option<i64>> {
+    row.opt_int(col)
+}
+
+pub(crate) fn ts(row: &impl Columns, col: &str) -> Result<Timestamp> {
     int(row, col).map(Timestamp::from_millis)
 }
 
-pub(crate) fn opt_ts(row: &AnyRow, col: &str) -> Result<Option<Timestamp>> {
+pub(crate) fn opt_ts(row: &impl Columns, col: &str) -> Result<Option<Timestamp>> {
     Ok(opt_int(row, col)?.map(Timestamp::from_millis))
 }
 
