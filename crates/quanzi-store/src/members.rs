@@ -13,11 +13,11 @@ use std::collections::HashMap;
 use quanzi_domain::ids::{new_id_body, WorkspaceId};
 use quanzi_domain::members::{ConsentChannel, IdentityKind, LookupKey, RfmInput, RfmScore};
 use quanzi_domain::time::Timestamp;
-use sqlx::any::AnyRow;
 
 use crate::connect::Backend;
 use crate::error::{Result, StoreError};
-use crate::rows::{int, opt_int, opt_text, opt_ts, text, ts};
+use crate::inline_reads::sqlite;
+use crate::rows::{int, opt_int, opt_text, opt_ts, text, ts, Columns};
 use crate::sql::{param, placeholders, CHUNK};
 use crate::{Store, Tx};
 
@@ -98,7 +98,7 @@ const MEMBER_COLUMNS: &str = "id, workspace_id, created_at, merged_into, traits,
      last_seen_at, last_interaction_at, event_count, order_count, gmv_fen, refund_fen, first_order_at, last_order_at, \
      rfm_recency, rfm_frequency, rfm_monetary, rfm_at, erased_at";
 
-fn member(row: &AnyRow) -> Result<MemberRow> {
+fn member(row: &impl Columns) -> Result<MemberRow> {
     Ok(MemberRow {
         id: text(row, "id")?,
         workspace_id: WorkspaceId::from_trusted(text(row, "workspace_id")?),
@@ -739,6 +739,31 @@ impl Store {
 impl Store {
     /// The member, following merges to the survivor.
     pub async fn member(&self, workspace: &WorkspaceId, id: &str) -> Result<MemberRow> {
+        if let Some(inline) = self.inline_reads() {
+            // Most API calls about a member start here: on SQLite it skips the connection
+            // thread.
+            return inline.read(|conn| {
+                let sql = format!(
+                    "SELECT {MEMBER_COLUMNS} FROM members WHERE workspace_id = ?1 AND id = ?2"
+                );
+                let mut statement = conn.prepare_cached(&sql).map_err(sqlite)?;
+                let mut current = id.to_owned();
+                for _ in 0..64 {
+                    let mut rows = statement
+                        .query([workspace.as_str(), current.as_str()])
+                        .map_err(sqlite)?;
+                    let row = rows.next().map_err(sqlite)?.ok_or(StoreError::NotFound)?;
+                    let found = member(row)?;
+                    match found.merged_into {
+                        Some(next) => current = next,
+                        None => return Ok(found),
+                    }
+                }
+                Err(StoreError::Corrupt(format!(
+                    "merge chain from {id} does not end"
+                )))
+            });
+        }
         let mut current = id.to_owned();
         for _ in 0..64 {
             let row = sqlx::query(&format!(
