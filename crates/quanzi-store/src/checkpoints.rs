@@ -123,7 +123,7 @@ impl Checkpoints {
 
     /// Waits until a background pass that started after this call has finished: what was
     /// committed before it is then in the database file (unless a reader still needs the
-    /// WAL's copy). For tests and orderly shutdown.
+    /// WAL's copy). For tests.
     pub(crate) async fn settled(&self) {
         let target = self.started.load(Ordering::SeqCst) + 1;
         self.wake();
