@@ -266,6 +266,31 @@ on_both_backends! {
         assert_eq!(checkout(&server, &shop, "o-3".to_owned(), &m, vec![&c1]).await.status(), 201);
     }
 
+    a_cart_priced_under_a_merged_members_id_uses_the_survivors_coupons(backend) {
+        // Pricing reads the coupons under the id it was given, beside the member itself;
+        // a merged id must still price with the survivor's coupons (and the merged one's,
+        // which followed them).
+        let server = TestServer::start(backend).await;
+        let tenant = server.tenant("a").await;
+        let admin = &tenant.admin_key;
+        let shop = server.key_with(&tenant, &["storefront"]).await;
+        let coupon = template(&server, admin, json!(serde_json::from_str::<Value>(MANJIAN).unwrap())).await;
+        let older = member(&server, admin, "wx-old").await;
+        let newer = member(&server, admin, "wx-new").await;
+        let held = claimed(&server, &shop, &coupon, &older).await;
+        let response = post(&server, admin, "/api/v1/members/identify", json!({
+            "identities": [{"kind": "wechat_openid", "value": "wx-old"}, {"kind": "wechat_openid", "value": "wx-new"}],
+        })).await;
+        assert_eq!(response.status(), 200);
+        assert_eq!(json(response).await["member"]["id"], older.as_str());
+        for asked in [&older, &newer] {
+            let body = json(post(&server, &shop, "/api/v1/carts/price", cart(asked, None)).await).await;
+            let applied: Vec<&str> = body["applied"].as_array().unwrap().iter().map(|a| a["offer_id"].as_str().unwrap()).collect();
+            assert_eq!(applied, [held.as_str()], "priced as {asked}: {body}");
+            assert_eq!(body["discount_fen"], 5000, "{body}");
+        }
+    }
+
     cart_pricing_picks_the_best_stack_and_explains_every_fen(backend) {
         let server = TestServer::start(backend).await;
         let tenant = server.tenant("a").await;

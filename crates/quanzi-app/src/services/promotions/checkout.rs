@@ -23,7 +23,7 @@ use quanzi_domain::promotions::pricing::{
     solve, Cart, Line, Offer, OfferKind, Priced, PricingRequest, ThresholdBasis, ThresholdTier,
 };
 use quanzi_domain::time::Timestamp;
-use quanzi_store::{CouponLock, CouponRow};
+use quanzi_store::{CouponLock, CouponRow, MemberTierRow};
 
 use super::coupons::{refused, Template};
 use super::order_hooks::{give_back, Benefit};
@@ -95,13 +95,43 @@ async fn quote(
     now: Timestamp,
 ) -> Result<Quote> {
     let ws = &principal.workspace_id;
-    // Reads run side by side in two rounds (what does not need the member, then what
-    // does): pricing latency is mostly these round trips.
-    let (member, running, loyalty) = tokio::try_join!(
+    let chosen: Option<BTreeSet<String>> = match &input.coupons {
+        Some(ids) if ids.len() > 20 => {
+            return Err(InvalidInput::new("coupons", "choose at most 20 coupons").into())
+        }
+        Some(ids) => Some(ids.iter().cloned().collect()),
+        None => None,
+    };
+    // Every read runs side by side in one round, the member's coupons and tier under the
+    // id the caller gave: pricing latency is mostly these round trips. Only when that id
+    // was merged into another member are those two read again for the survivor.
+    let (member, running, loyalty, coupons, tier_row) = tokio::try_join!(
         members::find(app, principal, &input.member_id),
         running_offers(app, ws, now),
         settings::load(app, ws),
+        async {
+            Ok(app
+                .store
+                .available_coupons_with_templates(ws, &input.member_id)
+                .await?)
+        },
+        async { Ok(app.store.member_tier(ws, &input.member_id).await?) },
     )?;
+    let (coupons, tier_row) = if member.id == input.member_id {
+        (coupons, tier_row)
+    } else {
+        tokio::try_join!(
+            async {
+                Ok::<_, Error>(
+                    app.store
+                        .available_coupons_with_templates(ws, &member.id)
+                        .await?,
+                )
+            },
+            async { Ok(app.store.member_tier(ws, &member.id).await?) },
+        )?
+    };
+    let tier = tier_of(loyalty.tiers.as_ref(), tier_row);
     let cart = Cart {
         lines: input
             .items
@@ -116,22 +146,6 @@ async fn quote(
             .collect(),
         shipping_fen: input.shipping_fen,
     };
-    let chosen: Option<BTreeSet<String>> = match &input.coupons {
-        Some(ids) if ids.len() > 20 => {
-            return Err(InvalidInput::new("coupons", "choose at most 20 coupons").into())
-        }
-        Some(ids) => Some(ids.iter().cloned().collect()),
-        None => None,
-    };
-    let (coupons, tier) = tokio::try_join!(
-        async {
-            Ok(app
-                .store
-                .available_coupons_with_templates(ws, &member.id)
-                .await?)
-        },
-        member_tier(app, ws, loyalty.tiers.as_ref(), &member.id),
-    )?;
     let mut offers: BTreeMap<String, (Offer, OfferSource)> = BTreeMap::new();
     for (offer, kind) in running {
         offers.insert(offer.id.clone(), (offer, OfferSource::Promotion { kind }));
@@ -270,20 +284,9 @@ fn coupon_offer(coupon: &CouponRow, template: &Template) -> Offer {
     }
 }
 
-/// The member's tier, when the workspace has tiers.
-async fn member_tier(
-    app: &App,
-    ws: &WorkspaceId,
-    program: Option<&TierProgram>,
-    member: &str,
-) -> Result<Option<Tier>> {
-    let Some(program) = program else {
-        return Ok(None);
-    };
-    let Some(row) = app.store.member_tier(ws, member).await? else {
-        return Ok(None);
-    };
-    Ok(program.ladder.get(&row.tier).cloned())
+/// The member's tier on the workspace's ladder (none without a tier program).
+fn tier_of(program: Option<&TierProgram>, row: Option<MemberTierRow>) -> Option<Tier> {
+    program?.ladder.get(&row?.tier).cloned()
 }
 
 /// The tier's discount and free shipping, willing to combine with every other offer
