@@ -17,20 +17,22 @@ use rusqlite::{Connection, OpenFlags};
 
 use crate::error::{Result, StoreError};
 
-/// Connections kept between reads; more are opened when more threads read at once.
-const KEEP: usize = 4;
-
 #[derive(Debug)]
 pub(crate) struct InlineReads {
     path: PathBuf,
     idle: Mutex<Vec<Connection>>,
+    /// Connections kept between reads: one per thread that may read at once (the runtime
+    /// has one worker per core). More are opened when needed and closed after.
+    keep: usize,
 }
 
 impl InlineReads {
     pub(crate) fn new(path: &Path) -> Self {
+        let cores = std::thread::available_parallelism().map_or(4, |n| n.get());
         Self {
             path: path.to_owned(),
             idle: Mutex::new(Vec::new()),
+            keep: cores.max(4),
         }
     }
 
@@ -43,7 +45,7 @@ impl InlineReads {
         };
         let outcome = read(&conn);
         let mut idle = self.idle.lock().map_err(poisoned)?;
-        if idle.len() < KEEP {
+        if idle.len() < self.keep {
             idle.push(conn);
         }
         outcome
