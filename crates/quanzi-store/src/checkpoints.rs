@@ -34,53 +34,52 @@ const PACE: std::time::Duration = std::time::Duration::from_millis(50);
 /// How long the writer's catch-up waits for readers still using the WAL.
 const CATCH_UP_WAIT_MS: u32 = 20;
 
-/// Shared between the write pool's hooks and the background task.
-#[derive(Debug, Clone)]
+/// The write pool's hooks hold this (behind one `Arc`, so cloning a `Store` stays cheap).
+#[derive(Debug)]
 pub(crate) struct Checkpoints {
     wake: mpsc::Sender<()>,
-    /// One checkpoint at a time: the writer's catch-up waits for a running background pass
-    /// instead of being turned away busy.
-    running: Arc<Mutex<()>>,
-    /// Frames in the WAL as the last checkpoint saw them.
-    wal_frames: Arc<AtomicI64>,
+    shared: Arc<Shared>,
     /// The WAL size at which the writer catches up next.
-    catch_up_at: Arc<AtomicI64>,
+    catch_up_at: AtomicI64,
     restart_frames: i64,
     /// The writer's usual busy timeout, restored after a catch-up.
     busy_timeout_ms: u32,
+}
+
+/// What the background task shares with the handle. Not the wake sender: when the handle
+/// is gone, the task ends.
+#[derive(Debug)]
+struct Shared {
+    /// One checkpoint at a time: the writer's catch-up waits for a running background pass
+    /// instead of being turned away busy.
+    running: Mutex<()>,
+    /// Frames in the WAL as the last checkpoint saw them.
+    wal_frames: AtomicI64,
     /// Background passes started, and finished (watched by [`Checkpoints::settled`]).
-    started: Arc<AtomicU64>,
-    finished: watch::Receiver<u64>,
+    started: AtomicU64,
+    finished: watch::Sender<u64>,
 }
 
 impl Checkpoints {
     /// Starts the background task on `conn` (already set up with the store's pragmas). It
-    /// ends when the last clone of the returned handle is gone.
+    /// ends when the returned handle is dropped.
     pub(crate) fn start(conn: AnyConnection, restart_frames: i64, busy_timeout_ms: u32) -> Self {
         // One slot: wake-ups that arrive while a pass runs fold into the next pass.
         let (wake, woken) = mpsc::channel(1);
-        let (finish, finished) = watch::channel(0);
-        let checkpoints = Self {
+        let shared = Arc::new(Shared {
+            running: Mutex::new(()),
+            wal_frames: AtomicI64::new(0),
+            started: AtomicU64::new(0),
+            finished: watch::Sender::new(0),
+        });
+        tokio::spawn(background(conn, woken, shared.clone()));
+        Self {
             wake,
-            running: Arc::new(Mutex::new(())),
-            wal_frames: Arc::new(AtomicI64::new(0)),
-            catch_up_at: Arc::new(AtomicI64::new(restart_frames)),
+            shared,
+            catch_up_at: AtomicI64::new(restart_frames),
             restart_frames,
             busy_timeout_ms,
-            started: Arc::new(AtomicU64::new(0)),
-            finished,
-        };
-        tokio::spawn(background(
-            conn,
-            woken,
-            Counters {
-                running: checkpoints.running.clone(),
-                wal_frames: checkpoints.wal_frames.clone(),
-                started: checkpoints.started.clone(),
-                finish,
-            },
-        ));
-        checkpoints
+        }
     }
 
     /// After the writer is released: something may have been committed.
@@ -91,10 +90,11 @@ impl Checkpoints {
     /// Before the writer is handed out: if the WAL has grown past the bound, copy the rest
     /// back on the writer's own connection and start the WAL over.
     pub(crate) async fn catch_up(&self, writer: &mut AnyConnection) -> sqlx::Result<()> {
-        if self.wal_frames.load(Ordering::Relaxed) <= self.catch_up_at.load(Ordering::Relaxed) {
+        let shared = &self.shared;
+        if shared.wal_frames.load(Ordering::Relaxed) <= self.catch_up_at.load(Ordering::Relaxed) {
             return Ok(());
         }
-        let _one = self.running.lock().await;
+        let _one = shared.running.lock().await;
         writer
             .execute(format!("PRAGMA busy_timeout = {CATCH_UP_WAIT_MS}").as_str())
             .await?;
@@ -104,7 +104,7 @@ impl Checkpoints {
             .await?;
         let (frames, restarted) = outcome?;
         if restarted {
-            self.wal_frames.store(0, Ordering::Relaxed);
+            shared.wal_frames.store(0, Ordering::Relaxed);
             self.catch_up_at
                 .store(self.restart_frames, Ordering::Relaxed);
         } else {
@@ -112,7 +112,7 @@ impl Checkpoints {
                 frames,
                 "readers kept the WAL from starting over; trying later"
             );
-            self.wal_frames.store(frames, Ordering::Relaxed);
+            shared.wal_frames.store(frames, Ordering::Relaxed);
             self.catch_up_at.store(
                 frames.saturating_add(self.restart_frames),
                 Ordering::Relaxed,
@@ -125,40 +125,25 @@ impl Checkpoints {
     /// committed before it is then in the database file (unless a reader still needs the
     /// WAL's copy). For tests.
     pub(crate) async fn settled(&self) {
-        let target = self.started.load(Ordering::SeqCst) + 1;
+        let target = self.shared.started.load(Ordering::SeqCst) + 1;
+        let mut finished = self.shared.finished.subscribe();
         self.wake();
-        let mut finished = self.finished.clone();
-        // The task only stops when every handle (this one included) is gone.
+        // The task only stops when the handle (borrowed here) is gone.
         let _ = finished.wait_for(|done| *done >= target).await;
     }
 }
 
-/// What the background task shares with the handles (not the wake sender: when the last
-/// handle is gone, the task ends).
-struct Counters {
-    running: Arc<Mutex<()>>,
-    wal_frames: Arc<AtomicI64>,
-    started: Arc<AtomicU64>,
-    finish: watch::Sender<u64>,
-}
-
-async fn background(mut conn: AnyConnection, mut woken: mpsc::Receiver<()>, counters: Counters) {
-    let Counters {
-        running,
-        wal_frames,
-        started,
-        finish,
-    } = counters;
+async fn background(mut conn: AnyConnection, mut woken: mpsc::Receiver<()>, shared: Arc<Shared>) {
     while woken.recv().await.is_some() {
-        let _one = running.lock().await;
-        let pass = started.fetch_add(1, Ordering::SeqCst) + 1;
+        let one = shared.running.lock().await;
+        let pass = shared.started.fetch_add(1, Ordering::SeqCst) + 1;
         match checkpoint(&mut conn, "PASSIVE").await {
-            Ok((frames, _)) => wal_frames.store(frames, Ordering::Relaxed),
+            Ok((frames, _)) => shared.wal_frames.store(frames, Ordering::Relaxed),
             // The writer's catch-up (and SQLite's own at close) still bound the WAL.
             Err(err) => tracing::warn!(error = %err, "background WAL checkpoint failed"),
         }
-        finish.send_replace(pass);
-        drop(_one);
+        shared.finished.send_replace(pass);
+        drop(one);
         // Paced: every pass fsyncs the WAL and the database file, and a pass per commit of a
         // workload of many small commits (flash sales) would double the writer's fsyncs.
         // Commits made meanwhile wait for the next pass together.

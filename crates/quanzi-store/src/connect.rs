@@ -71,7 +71,7 @@ pub struct Store {
     write: AnyPool,
     backend: Backend,
     /// SQLite only: the WAL checkpoints that run beside the writer.
-    checkpoints: Option<Checkpoints>,
+    checkpoints: Option<Arc<Checkpoints>>,
     /// SQLite only: read-only connections used on the caller's thread.
     inline: Option<Arc<InlineReads>>,
 }
@@ -156,11 +156,11 @@ impl Store {
         // else connects.
         let mut checkpointer = AnyConnection::connect_with(&connect).await?;
         checkpointer.execute(pragmas.as_str()).await?;
-        let checkpoints = Checkpoints::start(
+        let checkpoints = Arc::new(Checkpoints::start(
             checkpointer,
             options.sqlite_wal_restart_pages,
             BUSY_TIMEOUT_MS,
-        );
+        ));
         let (before, after) = (checkpoints.clone(), checkpoints.clone());
         let write = pool_options(1)
             .before_acquire(move |conn, _meta| {

@@ -10,7 +10,11 @@ use std::path::PathBuf;
 use quanzi_domain::ids::random_base32;
 use sqlx::{Connection, Executor};
 
+use quanzi_domain::ids::WorkspaceId;
+use quanzi_domain::time::Timestamp;
+
 use crate::connect::{Backend, Store, StoreOptions};
+use crate::WorkspaceRow;
 
 pub const DEFAULT_POSTGRES_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
 
@@ -230,4 +234,18 @@ where
         );
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
+}
+
+/// Creates a workspace named `name` (Asia/Shanghai) at `at`; returns its id.
+pub async fn workspace(store: &Store, name: &str, at: Timestamp) -> WorkspaceId {
+    let row = WorkspaceRow {
+        id: WorkspaceId::generate(at),
+        name: name.to_owned(),
+        time_zone: "Asia/Shanghai".to_owned(),
+        created_at: at,
+    };
+    let mut tx = store.begin().await.expect("begin");
+    tx.insert_workspace(&row).await.expect("insert workspace");
+    tx.commit().await.expect("commit");
+    row.id
 }

@@ -39,16 +39,7 @@ macro_rules! conformance {
 const T0: Timestamp = Timestamp::from_millis(1_790_000_000_000);
 
 async fn workspace(store: &Store, name: &str) -> WorkspaceId {
-    let row = WorkspaceRow {
-        id: WorkspaceId::generate(T0),
-        name: name.to_owned(),
-        time_zone: "Asia/Shanghai".to_owned(),
-        created_at: T0,
-    };
-    let mut tx = store.begin().await.unwrap();
-    tx.insert_workspace(&row).await.unwrap();
-    tx.commit().await.unwrap();
-    row.id
+    quanzi_store::testkit::workspace(store, name, T0).await
 }
 
 async fn api_key(store: &Store, ws: &WorkspaceId) -> ApiKeyId {

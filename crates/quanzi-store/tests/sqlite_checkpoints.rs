@@ -7,8 +7,8 @@ use std::time::Duration;
 use quanzi_domain::ids::WorkspaceId;
 use quanzi_domain::members::Touchpoints;
 use quanzi_domain::time::Timestamp;
-use quanzi_store::testkit::TestDb;
-use quanzi_store::{connect::sqlite_path, NewEvent, Store, StoreOptions, WorkspaceRow};
+use quanzi_store::testkit::{self, TestDb};
+use quanzi_store::{connect::sqlite_path, NewEvent, Store, StoreOptions};
 use sqlx::{Connection, Executor};
 
 const T0: Timestamp = Timestamp::from_millis(1_790_000_000_000);
@@ -24,16 +24,7 @@ async fn open(db: &TestDb) -> Store {
 }
 
 async fn workspace(store: &Store) -> WorkspaceId {
-    let row = WorkspaceRow {
-        id: WorkspaceId::generate(T0),
-        name: "checkpoints".into(),
-        time_zone: "Asia/Shanghai".into(),
-        created_at: T0,
-    };
-    let mut tx = store.begin().await.unwrap();
-    tx.insert_workspace(&row).await.unwrap();
-    tx.commit().await.unwrap();
-    row.id
+    testkit::workspace(store, "checkpoints", T0).await
 }
 
 /// Commits batch `t` of events, then lets the background pass see it.

@@ -23,7 +23,7 @@ use quanzi_domain::promotions::pricing::{
     solve, Cart, Line, Offer, OfferKind, Priced, PricingRequest, ThresholdBasis, ThresholdTier,
 };
 use quanzi_domain::time::Timestamp;
-use quanzi_store::{CouponLock, CouponRow, MemberTierRow};
+use quanzi_store::{CouponLock, CouponRow, CouponTemplateRow, MemberTierRow};
 
 use super::coupons::{refused, Template};
 use super::order_hooks::{give_back, Benefit};
@@ -105,31 +105,16 @@ async fn quote(
     // Every read runs side by side in one round, the member's coupons and tier under the
     // id the caller gave: pricing latency is mostly these round trips. Only when that id
     // was merged into another member are those two read again for the survivor.
-    let (member, running, loyalty, coupons, tier_row) = tokio::try_join!(
+    let (member, running, loyalty, (coupons, tier_row)) = tokio::try_join!(
         members::find(app, principal, &input.member_id),
         running_offers(app, ws, now),
         settings::load(app, ws),
-        async {
-            Ok(app
-                .store
-                .available_coupons_with_templates(ws, &input.member_id)
-                .await?)
-        },
-        async { Ok(app.store.member_tier(ws, &input.member_id).await?) },
+        coupons_and_tier(app, ws, &input.member_id),
     )?;
     let (coupons, tier_row) = if member.id == input.member_id {
         (coupons, tier_row)
     } else {
-        tokio::try_join!(
-            async {
-                Ok::<_, Error>(
-                    app.store
-                        .available_coupons_with_templates(ws, &member.id)
-                        .await?,
-                )
-            },
-            async { Ok(app.store.member_tier(ws, &member.id).await?) },
-        )?
+        coupons_and_tier(app, ws, &member.id).await?
     };
     let tier = tier_of(loyalty.tiers.as_ref(), tier_row);
     let cart = Cart {
@@ -282,6 +267,18 @@ fn coupon_offer(coupon: &CouponRow, template: &Template) -> Offer {
         scope: template.rules.scope.clone(),
         stacking: template.rules.stacking.clone(),
     }
+}
+
+/// A member's available coupons (with their templates) and tier row, read side by side.
+async fn coupons_and_tier(
+    app: &App,
+    ws: &WorkspaceId,
+    member: &str,
+) -> Result<(Vec<(CouponRow, CouponTemplateRow)>, Option<MemberTierRow>)> {
+    Ok(tokio::try_join!(
+        app.store.available_coupons_with_templates(ws, member),
+        app.store.member_tier(ws, member),
+    )?)
 }
 
 /// The member's tier on the workspace's ladder (none without a tier program).
