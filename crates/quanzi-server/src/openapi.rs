@@ -43,7 +43,7 @@ use crate::routes::{
         coupons::revoke, coupons::liability_report,
         promotions::create, promotions::list, promotions::pause, promotions::resume,
         carts::price, carts::checkout, carts::cancel_checkout,
-        flash_sales::create, flash_sales::list, flash_sales::get_sale, flash_sales::reserve,
+        flash_sales::create, flash_sales::list, flash_sales::get_sale, flash_sales::cancel_sale, flash_sales::reserve,
         flash_sales::reservations, flash_sales::cancel, flash_sales::complete,
         group_buys::create, group_buys::list, group_buys::get_campaign, group_buys::open,
         group_buys::open_groups, group_buys::join, group_buys::get_group, group_buys::stats,

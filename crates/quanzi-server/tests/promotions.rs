@@ -449,6 +449,84 @@ on_both_backends! {
         assert_eq!(post(&server, &shop, &path, json!({"member_id": lapsed, "sku": "tea"})).await.status(), 201);
     }
 
+    a_cancelled_sale_takes_no_reservation_and_keeps_or_releases_the_unpaid_ones(backend) {
+        let server = TestServer::start(backend).await;
+        let tenant = server.tenant("a").await;
+        let admin = &tenant.admin_key;
+        let shop = server.key_with(&tenant, &["storefront"]).await;
+        let new_sale = || json!({
+            "name": "标错价", "starts_at": T0.to_rfc3339(), "ends_at": T0.plus(Duration::from_secs(3600)).to_rfc3339(),
+            "skus": [{"sku": "tea", "flash_price_fen": 100, "original_price_fen": 19900, "stock": 5}],
+        });
+        let kept = json(post(&server, admin, "/api/v1/flash-sales", new_sale()).await).await["id"].as_str().unwrap().to_owned();
+        let released = json(post(&server, admin, "/api/v1/flash-sales", new_sale()).await).await["id"].as_str().unwrap().to_owned();
+        let (a, b) = (member(&server, admin, "a").await, member(&server, admin, "b").await);
+        for sale in [&kept, &released] {
+            let path = format!("/api/v1/flash-sales/{sale}/reservations");
+            assert_eq!(post(&server, &shop, &path, json!({"member_id": a, "sku": "tea"})).await.status(), 201);
+        }
+        // Only operators cancel; a storefront key is refused and changes nothing.
+        assert_eq!(post(&server, &shop, &format!("/api/v1/flash-sales/{kept}/cancel"), json!({})).await.status(), 403);
+        assert_eq!(get(&server, admin, &format!("/api/v1/flash-sales/{kept}")).await["status"], "active");
+        let (_, field) = error_of(post(&server, admin, &format!("/api/v1/flash-sales/{kept}/cancel"), json!({"release": true})).await, 400).await;
+        assert!(field.is_some(), "an unknown field is named");
+
+        let done = json(post(&server, admin, &format!("/api/v1/flash-sales/{kept}/cancel"), json!({})).await).await;
+        assert_eq!(done["sale"]["status"], "cancelled", "{done}");
+        assert_eq!(done["released_reservations"], 0);
+        let (code, _) = error_of(post(&server, &shop, &format!("/api/v1/flash-sales/{kept}/reservations"), json!({"member_id": b, "sku": "tea"})).await, 409).await;
+        assert_eq!(code, "flash_ended");
+        let (code, _) = error_of(post(&server, admin, &format!("/api/v1/flash-sales/{kept}/cancel"), json!({})).await, 409).await;
+        assert_eq!(code, "flash_sale_not_active");
+        assert_eq!(post(&server, admin, "/api/v1/flash-sales/fls_01hzzzzzzzzzzzzzzzzzzzzzzz/cancel", json!({})).await.status(), 404);
+        // The reservation made before the cancellation can still be paid.
+        let before = get(&server, admin, &format!("/api/v1/flash-sales/{kept}/reservations")).await["items"][0].clone();
+        assert_eq!(before["status"], "reserved");
+        let paid = post(&server, &shop, &format!("/api/v1/flash-reservations/{}/complete", before["id"].as_str().unwrap()), json!({"order_id": "o-1"})).await;
+        assert_eq!(json(paid).await["status"], "paid");
+
+        let done = json(post(&server, admin, &format!("/api/v1/flash-sales/{released}/cancel"), json!({"release_reservations": true})).await).await;
+        assert_eq!(done["released_reservations"], 1, "{done}");
+        let items = get(&server, admin, &format!("/api/v1/flash-sales/{released}/reservations")).await["items"].clone();
+        assert_eq!(items[0]["status"], "cancelled", "{items}");
+        // Another workspace cannot see or cancel either sale.
+        let other = server.tenant("b").await;
+        assert_eq!(post(&server, &other.admin_key, &format!("/api/v1/flash-sales/{released}/cancel"), json!({})).await.status(), 404);
+    }
+
+    no_reservation_outlives_a_cancellation_that_releases_them(backend) {
+        let server = TestServer::start(backend).await;
+        let tenant = server.tenant("a").await;
+        let admin = &tenant.admin_key;
+        let shop = server.key_with(&tenant, &["storefront"]).await;
+        let response = post(&server, admin, "/api/v1/flash-sales", json!({
+            "name": "cancel in the rush", "starts_at": T0.to_rfc3339(), "ends_at": T0.plus(Duration::from_secs(3600)).to_rfc3339(),
+            "buckets": 4, "skus": [{"sku": "tea", "flash_price_fen": 100, "original_price_fen": 19900, "stock": 30}],
+        })).await;
+        let sale = json(response).await["id"].as_str().unwrap().to_owned();
+        let mut members = Vec::new();
+        for i in 0..40 {
+            members.push(member(&server, admin, &format!("r{i}")).await);
+        }
+        let path = format!("/api/v1/flash-sales/{sale}/reservations");
+        let attempts = futures_util::future::join_all(members.iter().map(|m| post(&server, &shop, &path, json!({"member_id": m, "sku": "tea"}))));
+        let cancel_path = format!("/api/v1/flash-sales/{sale}/cancel");
+        let cancel = post(&server, admin, &cancel_path, json!({"release_reservations": true}));
+        let (answers, cancelled) = tokio::join!(attempts, cancel);
+        assert_eq!(cancelled.status(), 200);
+        for response in answers {
+            if response.status() != 201 {
+                let (code, _) = error_of(response, 409).await;
+                assert!(["flash_ended", "flash_sold_out"].contains(&code.as_str()), "{code}");
+            }
+        }
+        // A reservation committed after the cancellation would still be `reserved`.
+        let items = get(&server, admin, &format!("/api/v1/flash-sales/{sale}/reservations")).await["items"].clone();
+        let left = items.as_array().unwrap().iter().filter(|r| r["status"] == "reserved").count();
+        assert_eq!(left, 0, "{items}");
+        assert_eq!(error_of(post(&server, &shop, &path, json!({"member_id": members[0], "sku": "tea"})).await, 409).await.0, "flash_ended");
+    }
+
     a_sale_answers_not_started_and_ended(backend) {
         let server = TestServer::start(backend).await;
         let tenant = server.tenant("a").await;

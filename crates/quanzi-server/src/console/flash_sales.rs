@@ -43,6 +43,19 @@ fn state_label(lang: Lang, sale: &FlashSaleRow, now: Timestamp) -> (&'static str
     }
 }
 
+/// Cancelling a sale stops every node from taking reservations; the box also ends the
+/// unpaid ones (a wrong price that must not be honoured).
+fn cancel_form(lang: Lang, sale: &str) -> Markup {
+    html! {
+        form.inline.cancel-sale data-api=(format!("/api/v1/flash-sales/{sale}/cancel")) data-method="POST"
+            data-confirm=(lang.pick("确定取消这场秒杀？取消后不能再预留。", "Cancel this flash sale? No one can reserve afterwards.")) {
+            label.note { input name="release_reservations" type="checkbox"; " " (lang.pick("同时释放待支付", "also release unpaid")) }
+            " "
+            button.link type="submit" { (lang.pick("取消活动", "Cancel sale")) }
+        }
+    }
+}
+
 /// `2026-11-11 00:00 – 02:00`, with the end's date only when it is another day.
 fn slot(starts: Timestamp, ends: Timestamp, zone: &TimeZone) -> String {
     let (from, to) = (local_time(starts, zone), local_time(ends, zone));
@@ -110,7 +123,12 @@ async fn render(state: &AppState, console: &Console) -> Result<Markup, ApiError>
                                             @if sale.row.gate == "redis" { " · Redis" }
                                         }
                                     }
-                                    td rowspan=(span) { span class=(format!("tag {state_class}")) { (state_text) } }
+                                    td rowspan=(span) {
+                                        span class=(format!("tag {state_class}")) { (state_text) }
+                                        @if sale.row.status == "active" && now < sale.row.ends_at {
+                                            (cancel_form(lang, &sale.row.id))
+                                        }
+                                    }
                                 }
                                 td { (sku.sku) }
                                 td.num { (yuan(sku.flash_price_fen)) }

@@ -1,11 +1,12 @@
-//! Flash sales (秒杀): creating a sale, its stock, reservations, cancelling and
-//! completing them.
+//! Flash sales (秒杀): creating and cancelling a sale, its stock, reservations,
+//! cancelling and completing them.
 
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use quanzi_app::services::promotions::flash::{self, FalseOriginal};
+use quanzi_app::services::promotions::flash_cancel;
 use quanzi_domain::input::InvalidInput;
 use quanzi_domain::promotions::compliance::PriceCheck;
 use quanzi_domain::promotions::flash::{FlashSale, FlashSku};
@@ -336,6 +337,46 @@ pub async fn reservations(
     }))
 }
 
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CancelSaleRequest {
+    /// Also end the unpaid reservations (their buyers can no longer pay at the flash
+    /// price). Default false: reservations already made stay payable until they expire.
+    pub release_reservations: Option<bool>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct CancelSaleResponse {
+    pub sale: SaleResponse,
+    /// Unpaid reservations ended with the sale.
+    pub released_reservations: usize,
+}
+
+/// Cancels a whole sale (operator role): once this answers, no node takes another
+/// reservation for it. 409 `flash_sale_not_active` when it was already cancelled.
+#[utoipa::path(post, path = "/api/v1/flash-sales/{id}/cancel", tag = "promotions", request_body = CancelSaleRequest,
+    params(("id" = String, Path, description = "fls_…")),
+    responses((status = 200, body = CancelSaleResponse), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)),
+    security(("bearer" = []), ("session" = [])))]
+pub async fn cancel_sale(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<CancelSaleRequest>,
+) -> ApiResult<Json<CancelSaleResponse>> {
+    let done = flash_cancel::cancel_sale(
+        &state.app,
+        &caller,
+        &id,
+        body.release_reservations.unwrap_or(false),
+    )
+    .await?;
+    Ok(Json(CancelSaleResponse {
+        sale: sale(done.sale),
+        released_reservations: done.released,
+    }))
+}
+
 /// Cancels an unpaid reservation: its stock goes back at once.
 #[utoipa::path(post, path = "/api/v1/flash-reservations/{id}/cancel", tag = "promotions", params(("id" = String, Path, description = "rsv_…")),
     responses((status = 200, body = ReservationResponse), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)),
@@ -370,6 +411,7 @@ pub fn router(state: &AppState) -> Router<AppState> {
     Router::new()
         .route("/api/v1/flash-sales", get(list).post(create))
         .route("/api/v1/flash-sales/{id}", get(get_sale))
+        .route("/api/v1/flash-sales/{id}/cancel", post(cancel_sale))
         .route(
             "/api/v1/flash-sales/{id}/reservations",
             with_idempotency(get(reservations).post(reserve), state),

@@ -66,6 +66,8 @@ pub struct ReservationRow {
 pub enum ReserveRefusal {
     LimitReached,
     SoldOut,
+    /// The sale was cancelled while the attempt waited.
+    SaleCancelled,
 }
 
 const SALE_COLUMNS: &str =

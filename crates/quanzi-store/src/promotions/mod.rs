@@ -3,6 +3,7 @@
 //! # Layout
 //! - `coupons`: templates, instances and the conditional counters behind every limit.
 //! - `flash`: flash sales, bucketed stock and reservations.
+//! - `flash_cancel`: cancelling a whole sale so that no reservation commits after it.
 //! - `rules`: spend-threshold rules and timed discounts.
 //! - `prices`: SKU price history for the original-price check.
 //! - `benefits`: what a checkout grants on payment (满送 points and gift coupons).
@@ -10,6 +11,7 @@
 mod benefits;
 mod coupons;
 mod flash;
+mod flash_cancel;
 mod prices;
 mod rules;
 

@@ -209,10 +209,7 @@ pub async fn reserve(
         crate::services::orders::check_external_id("order_id", order)?;
     }
     if sale.status != "active" {
-        return Err(Error::conflict(
-            "flash_ended",
-            "this flash sale was cancelled",
-        ));
+        return Err(sale_cancelled());
     }
     match phase(sale.starts_at, sale.ends_at, now) {
         Phase::NotStarted => {
@@ -284,6 +281,10 @@ pub async fn reserve(
                 .mark_sold_out(ws.as_str(), &sale.id, &sku, app.clock.now());
             Err(sold_out())
         }
+        Ok(Ok(Err(ReserveRefusal::SaleCancelled))) => {
+            app.flash_cache.forget_sale(ws.as_str(), &sale.id);
+            Err(sale_cancelled())
+        }
         Ok(Ok(Err(ReserveRefusal::LimitReached))) => {
             if let Some((gate, key)) = &gate {
                 if let Err(err) = gate.give_back(key, quantity).await {
@@ -300,6 +301,10 @@ pub async fn reserve(
             "the flash-sale writer dropped a reservation"
         ))),
     }
+}
+
+fn sale_cancelled() -> Error {
+    Error::conflict("flash_ended", "this flash sale was cancelled")
 }
 
 fn sold_out() -> Error {

@@ -1,6 +1,7 @@
 //! What a node remembers about running flash sales between requests, so that the many
 //! buyers turned away after a sale sells out cost no database work:
-//! - a sale's row and SKU list (sales do not change once created), kept for a second;
+//! - a sale's row and SKU list, kept for a second (a sale changes only when it is
+//!   cancelled, and the reservation writer checks that in the database itself);
 //! - "sold out" for a SKU, learnt when the database refused a buyer for stock, kept for a
 //!   second — or until this node returns stock to that SKU (a cancel or an expiry), which
 //!   forgets it at once.
@@ -56,6 +57,12 @@ impl FlashCache {
             }
         }
         sales.insert(sale_key(ws, &sale.0.id), (now.plus(KEEP), sale));
+    }
+
+    /// The sale changed (it was cancelled): the next buyer reads it again.
+    pub fn forget_sale(&self, ws: &str, sale: &str) {
+        let mut sales = self.sales.lock().expect("flash cache lock");
+        sales.remove(&sale_key(ws, sale));
     }
 
     pub fn is_sold_out(&self, ws: &str, sale: &str, sku: &str, now: Timestamp) -> bool {

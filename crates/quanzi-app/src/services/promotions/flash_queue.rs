@@ -67,18 +67,43 @@ async fn store_group(app: &App, group: &[Submission]) -> Result<Vec<Answer>, Str
     ))
 }
 
+/// Stores the group in one transaction. Before committing it reads, for every sale it
+/// took stock from, whether the sale is still open; a sale cancelled meanwhile has its
+/// attempts refused and the rest is stored again without them (see
+/// `quanzi_store`'s `flash_cancel` for why that read comes last).
 async fn store_group_once(app: &App, group: &[Submission]) -> Result<Vec<Answer>, StoreError> {
-    let mut tx = app.store.begin().await?;
-    let mut answers = Vec::with_capacity(group.len());
-    for s in group {
-        let outcome = tx
-            .reserve_flash_stock(&s.workspace, &s.sale, s.first_bucket, &s.row)
-            .await?;
-        answers.push(outcome.map(|bucket| ReservationRow {
-            bucket,
-            ..s.row.clone()
-        }));
+    let mut cancelled: Vec<&str> = Vec::new();
+    loop {
+        let mut tx = app.store.begin().await?;
+        let mut answers = Vec::with_capacity(group.len());
+        let mut took_from: Vec<(&WorkspaceId, &str)> = Vec::new();
+        for s in group {
+            if cancelled.contains(&s.sale.id.as_str()) {
+                answers.push(Err(ReserveRefusal::SaleCancelled));
+                continue;
+            }
+            let outcome = tx
+                .reserve_flash_stock(&s.workspace, &s.sale, s.first_bucket, &s.row)
+                .await?;
+            if outcome.is_ok() && !took_from.contains(&(&s.workspace, s.sale.id.as_str())) {
+                took_from.push((&s.workspace, s.sale.id.as_str()));
+            }
+            answers.push(outcome.map(|bucket| ReservationRow {
+                bucket,
+                ..s.row.clone()
+            }));
+        }
+        let mut closed = Vec::new();
+        for (workspace, sale) in took_from {
+            if !tx.flash_sale_is_open(workspace, sale).await? {
+                closed.push(sale);
+            }
+        }
+        if closed.is_empty() {
+            tx.commit().await?;
+            return Ok(answers);
+        }
+        // Dropping the transaction rolls it back.
+        cancelled.extend(closed);
     }
-    tx.commit().await?;
-    Ok(answers)
 }

@@ -7,6 +7,7 @@ mod coupon_doc;
 pub mod coupons;
 pub mod flash;
 pub mod flash_cache;
+pub mod flash_cancel;
 pub(crate) mod flash_queue;
 pub mod liability;
 pub(crate) mod order_hooks;

@@ -87,6 +87,8 @@
     const form = event.target.closest("form[data-api]");
     if (!form) return;
     event.preventDefault();
+    // Actions that cannot be undone ask first.
+    if (form.dataset.confirm && !window.confirm(form.dataset.confirm)) return;
     form.querySelectorAll(".field-error, .form-error").forEach((n) => n.remove());
     form.querySelectorAll(".invalid").forEach((n) => n.classList.remove("invalid"));
     let body = {};

@@ -1,0 +1,78 @@
+//! Cancelling a whole flash sale (a wrong price, a supplier that cannot deliver): no
+//! reservation is taken once the cancellation has committed, on any node. Reservations
+//! already made stay payable unless the operator releases them too — a buyer may be
+//! paying at that moment, and whether to honour the price is the operator's call.
+
+use quanzi_domain::auth::{Role, Scope};
+use quanzi_store::NewAuditEntry;
+
+use super::flash::Sale;
+use crate::principal::Principal;
+use crate::services::audit_details;
+use crate::{App, Error, Result};
+
+pub struct Cancelled {
+    pub sale: Sale,
+    /// Unpaid reservations ended with the sale (0 unless asked for).
+    pub released: usize,
+}
+
+pub async fn cancel_sale(
+    app: &App,
+    principal: &Principal,
+    id: &str,
+    release_reservations: bool,
+) -> Result<Cancelled> {
+    principal.require_console(Role::Operator, Scope::Admin)?;
+    let ws = &principal.workspace_id;
+    let now = app.clock.now();
+    let mut tx = app.store.begin().await?;
+    if !tx.cancel_flash_sale(ws, id).await? {
+        drop(tx);
+        let (row, _) = app
+            .store
+            .flash_sale(ws, id)
+            .await
+            .map_err(Error::not_found("flash_sale"))?;
+        return Err(Error::conflict(
+            "flash_sale_not_active",
+            format!("this flash sale is already {}", row.status),
+        ));
+    }
+    let mut released = 0;
+    if release_reservations {
+        for reservation in tx.unpaid_flash_reservations(ws, id).await? {
+            if tx
+                .end_flash_reservation(ws, &reservation, "cancelled", now)
+                .await?
+                .is_some()
+            {
+                released += 1;
+            }
+        }
+    }
+    tx.audit(&NewAuditEntry {
+        workspace_id: ws.clone(),
+        actor: principal.actor_ref(),
+        action: "flash_sale.cancel",
+        target: id.to_owned(),
+        details: audit_details(&[("released_reservations", &released.to_string())]),
+        at: now,
+    })
+    .await?;
+    tx.commit().await?;
+    app.flash_cache.forget_sale(ws.as_str(), id);
+    let (row, skus) = app
+        .store
+        .flash_sale(ws, id)
+        .await
+        .map_err(Error::not_found("flash_sale"))?;
+    Ok(Cancelled {
+        sale: Sale {
+            row,
+            skus,
+            price_checks: Vec::new(),
+        },
+        released,
+    })
+}
