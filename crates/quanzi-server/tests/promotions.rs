@@ -716,14 +716,60 @@ on_both_backends! {
         let id = order(&server, admin, "o-1", "buyer", json!([{"sku": "tea", "quantity": 1, "unit_price_fen": 35000}]), 0).await;
         let coupons = get(&server, &shop, &format!("/api/v1/members/{m}/coupons")).await;
         assert_eq!(coupons["items"][0]["template_id"], gift.as_str(), "{coupons}");
+        assert_eq!(coupons["items"][0]["granted_by_order"], id.as_str(), "{coupons}");
         let pending = get(&server, admin, &format!("/api/v1/members/{m}/points/pending")).await;
         let promotion_points: i64 = pending["items"].as_array().unwrap().iter()
             .filter(|p| p["debit"].as_str().is_some_and(|d| d.starts_with("source:promotion.")))
             .map(|p| p["amount"].as_i64().unwrap()).sum();
         assert_eq!(promotion_points, 200, "{pending}");
-        // A full refund takes the points back with the order's own.
+        // A full refund takes the points back with the order's own, and the unused gift.
         refund(&server, admin, &id, "r-1", None).await;
         let points = get(&server, admin, &format!("/api/v1/members/{m}/points")).await;
         assert_eq!(points["pending"], 0, "{points}");
+        let coupons = get(&server, &shop, &format!("/api/v1/members/{m}/coupons")).await;
+        assert_eq!(coupons["items"][0]["status"], "revoked", "{coupons}");
+    }
+
+    a_partial_refund_keeps_the_gift_and_a_used_gift_stays_used(backend) {
+        let server = TestServer::start(backend).await;
+        let tenant = server.tenant("a").await;
+        let admin = &tenant.admin_key;
+        let shop = server.key_with(&tenant, &["storefront"]).await;
+        let gift = template(&server, admin, json!({
+            "name": "下次无门槛5元", "kind": "no_threshold", "amount_fen": 500, "use_days": 30, "channels": ["journey"],
+        })).await;
+        let response = post(&server, admin, "/api/v1/promotions", json!({
+            "name": "满300送券", "kind": "threshold",
+            "starts_at": "2026-09-01T00:00:00Z", "ends_at": "2026-12-31T00:00:00Z",
+            "tiers": [{"at": 30000, "gift_coupons": [gift]}],
+        })).await;
+        assert_eq!(response.status(), 201);
+        let m = member(&server, admin, "buyer").await;
+        let items = json!([{"sku": "tea", "quantity": 1, "unit_price_fen": 20000}, {"sku": "cup", "quantity": 1, "unit_price_fen": 15000}]);
+        for external in ["o-1", "o-2"] {
+            let mut body = cart(&m, Some(vec![]));
+            body["order_id"] = json!(external);
+            assert_eq!(post(&server, &shop, "/api/v1/checkouts", body).await.status(), 201);
+        }
+        let first = order(&server, admin, "o-1", "buyer", items.clone(), 0).await;
+        let second = order(&server, admin, "o-2", "buyer", items, 0).await;
+        let coupons = get(&server, &shop, &format!("/api/v1/members/{m}/coupons")).await["items"].clone();
+        let gift_of = |order: &str| coupons.as_array().unwrap().iter().find(|c| c["granted_by_order"] == order).unwrap()["id"].as_str().unwrap().to_owned();
+        let (gift_1, gift_2) = (gift_of(&first), gift_of(&second));
+        // The second order's gift is spent on a third order before the second is refunded.
+        let mut body = cart(&m, Some(vec![&gift_2]));
+        body["order_id"] = json!("o-3");
+        assert_eq!(post(&server, &shop, "/api/v1/checkouts", body).await.status(), 201);
+        order(&server, admin, "o-3", "buyer", json!([{"sku": "tea", "quantity": 1, "unit_price_fen": 19500}]), 0).await;
+        // Refunding one line of the first order leaves it partly paid: its gift stays.
+        refund(&server, admin, &first, "r-1", Some(json!([{"line": 1, "quantity": 1}]))).await;
+        refund(&server, admin, &second, "r-2", None).await;
+        let status = |id: String| {
+            let server = &server;
+            let shop = &shop;
+            async move { get(server, shop, &format!("/api/v1/coupons/{id}")).await["status"].clone() }
+        };
+        assert_eq!(status(gift_1).await, "available");
+        assert_eq!(status(gift_2).await, "used");
     }
 }

@@ -112,8 +112,13 @@ on_both_backends! {
         let server = TestServer::start(backend).await;
         let tenant = server.tenant("a").await;
         let admin = &tenant.admin_key;
+        let coupon = server.as_key(admin, reqwest::Method::POST, "/api/v1/coupon-templates").json(&json!({
+            "name": "邀请礼券", "kind": "no_threshold", "amount_fen": 500, "use_days": 30, "channels": ["journey"],
+        })).send().await.unwrap();
+        assert_eq!(coupon.status(), 201);
+        let coupon = json(coupon).await["id"].as_str().unwrap().to_owned();
         program(&server, admin, json!({
-            "name": "邀请有礼", "per_invitee": {"points": 100}, "invitee_reward": {"points": 50},
+            "name": "邀请有礼", "per_invitee": {"points": 100, "coupon_template": coupon}, "invitee_reward": {"points": 50},
         })).await;
         let a = member(&server, admin, "a").await;
         let b = member(&server, admin, "b").await;
@@ -128,6 +133,9 @@ on_both_backends! {
         refund(&server, admin, &id, "r-1", None).await;
         assert_eq!(referral_pending(&server, admin, &a).await, 0, "the refund cancels the pending reward");
         assert_eq!(referral_pending(&server, admin, &b).await, 0);
+        let coupons = get(&server, admin, &format!("/api/v1/members/{a}/coupons")).await;
+        assert_eq!(coupons["items"][0]["granted_by_order"], id.as_str(), "{coupons}");
+        assert_eq!(coupons["items"][0]["status"], "revoked", "the unused reward coupon goes with the refund");
         let refs = get(&server, admin, &format!("/api/v1/members/{a}/referrals")).await;
         assert!(refs["invitees"][0]["qualified_at"].is_string());
     }

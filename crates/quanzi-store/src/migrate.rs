@@ -39,6 +39,7 @@ pub const MIGRATIONS: &[Migration] = shared!(
     (9, "0009_promotions"),
     (10, "0010_social"),
     (11, "0011_analytics"),
+    (12, "0012_coupon_granted_by_order"),
 );
 
 /// An arbitrary constant naming quanzi's migration lock among PostgreSQL advisory locks.

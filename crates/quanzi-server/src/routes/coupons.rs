@@ -393,6 +393,9 @@ pub struct CouponResponse {
     pub discount_fen: i64,
     pub used_at: Option<String>,
     pub returned_at: Option<String>,
+    /// The paid order (`ord_…`) whose promotion or referral reward granted it; a full
+    /// refund of that order revokes it while unused.
+    pub granted_by_order: Option<String>,
 }
 
 pub(crate) fn coupon(row: CouponRow) -> CouponResponse {
@@ -410,6 +413,7 @@ pub(crate) fn coupon(row: CouponRow) -> CouponResponse {
         discount_fen: row.discount_fen,
         used_at: row.used_at.map(|t| t.to_rfc3339()),
         returned_at: row.returned_at.map(|t| t.to_rfc3339()),
+        granted_by_order: row.granted_by_order,
     }
 }
 

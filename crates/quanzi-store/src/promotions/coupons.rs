@@ -64,6 +64,9 @@ pub struct CouponRow {
     pub used_at: Option<Timestamp>,
     pub returned_at: Option<Timestamp>,
     pub ended_at: Option<Timestamp>,
+    /// The paid order (its `ord_…` id) whose promotion or referral reward granted it; a
+    /// full refund of that order revokes it while it is still available.
+    pub granted_by_order: Option<String>,
 }
 
 /// What a checkout locks a coupon with.
@@ -91,7 +94,7 @@ const TEMPLATE_COLUMNS: &str = "id, name, definition, status, claim_starts_at, c
      total_quantity, issued, per_member_claim_limit, per_member_use_limit, budget_fen, booked_fen, \
      max_discount_fen, created_at, updated_at";
 const COUPON_COLUMNS: &str = "id, template_id, member_id, status, source, claimed_at, valid_from, \
-     valid_until, order_id, locked_until, discount_fen, used_at, returned_at, ended_at";
+     valid_until, order_id, locked_until, discount_fen, used_at, returned_at, ended_at, granted_by_order";
 
 fn template(row: &AnyRow) -> Result<CouponTemplateRow> {
     template_with(row, "")
@@ -135,6 +138,7 @@ fn coupon(row: &AnyRow) -> Result<CouponRow> {
         used_at: opt_ts(row, "used_at")?,
         returned_at: opt_ts(row, "returned_at")?,
         ended_at: opt_ts(row, "ended_at")?,
+        granted_by_order: opt_text(row, "granted_by_order")?,
     })
 }
 
@@ -539,7 +543,7 @@ impl Tx {
     pub async fn insert_coupon(&mut self, workspace: &WorkspaceId, row: &CouponRow) -> Result<()> {
         sqlx::query(&format!(
             "INSERT INTO coupons ({COUPON_COLUMNS}, workspace_id)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)"
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)"
         ))
         .bind(row.id.as_str())
         .bind(row.template_id.as_str())
@@ -555,6 +559,7 @@ impl Tx {
         .bind(row.used_at.map(Timestamp::millis))
         .bind(row.returned_at.map(Timestamp::millis))
         .bind(row.ended_at.map(Timestamp::millis))
+        .bind(row.granted_by_order.as_deref())
         .bind(workspace.as_str())
         .execute(self.conn())
         .await
@@ -730,5 +735,25 @@ impl Tx {
         .execute(self.conn())
         .await?;
         Ok(done.rows_affected() == 1)
+    }
+
+    /// Revokes the coupons `order` granted that are still available (a full refund);
+    /// returns how many. Used or locked ones are left: what was spent stays spent.
+    pub async fn revoke_coupons_granted_by(
+        &mut self,
+        workspace: &WorkspaceId,
+        order: &str,
+        now: Timestamp,
+    ) -> Result<u64> {
+        let done = sqlx::query(
+            "UPDATE coupons SET status = 'revoked', ended_at = $1
+             WHERE workspace_id = $2 AND granted_by_order = $3 AND status = 'available'",
+        )
+        .bind(now.millis())
+        .bind(workspace.as_str())
+        .bind(order)
+        .execute(self.conn())
+        .await?;
+        Ok(done.rows_affected())
     }
 }

@@ -158,7 +158,7 @@ pub async fn claim(
         let now = app.clock.now();
         rules.claim_open(now).map_err(refused)?;
         let mut tx = app.store.begin().await?;
-        match issue_in(&mut tx, ws, &template, &member.id, channel, now).await {
+        match issue_in(&mut tx, ws, &template, &member.id, channel, None, now).await {
             Ok(Ok(coupon)) => {
                 retry_on_race!(tx.commit().await);
                 return Ok(coupon);
@@ -188,6 +188,7 @@ pub(crate) async fn issue_in(
     template: &Template,
     member: &str,
     channel: Channel,
+    granted_by_order: Option<&str>,
     now: Timestamp,
 ) -> std::result::Result<std::result::Result<CouponRow, CouponRefusal>, quanzi_store::StoreError> {
     let ws_row = &template.row;
@@ -219,6 +220,7 @@ pub(crate) async fn issue_in(
         used_at: None,
         returned_at: None,
         ended_at: None,
+        granted_by_order: granted_by_order.map(str::to_owned),
     };
     tx.insert_coupon(ws, &coupon).await?;
     Ok(Ok(coupon))
@@ -246,7 +248,9 @@ pub(crate) async fn grant_on_registration(
         {
             continue;
         }
-        if let Ok(coupon) = issue_in(tx, ws, &template, member, Channel::Registration, now).await? {
+        if let Ok(coupon) =
+            issue_in(tx, ws, &template, member, Channel::Registration, None, now).await?
+        {
             granted.push(coupon);
         }
     }

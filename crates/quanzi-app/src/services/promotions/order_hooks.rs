@@ -4,7 +4,8 @@
 //! rules grant besides a lower price (满送) is granted: gift coupons at once, points as
 //! pending earnings that settle with the order's return window (a full refund takes them
 //! back with the order's other points). A full refund returns the coupons whose template
-//! says so, giving back the member's use and the budget.
+//! says so, giving back the member's use and the budget, and revokes the gift coupons the
+//! order granted that are still unused.
 
 use quanzi_domain::calendar::TimeZone;
 use quanzi_domain::ids::WorkspaceId;
@@ -106,9 +107,16 @@ async fn grant_benefits(
             };
             // A gift the template can no longer give (sold out, budget spent, paused) is
             // skipped: the order stands.
-            if let Err(refusal) =
-                super::coupons::issue_in(tx, ws, &template, &order.member_id, Channel::Journey, now)
-                    .await?
+            if let Err(refusal) = super::coupons::issue_in(
+                tx,
+                ws,
+                &template,
+                &order.member_id,
+                Channel::Journey,
+                Some(&order.id),
+                now,
+            )
+            .await?
             {
                 tracing::info!(template = %template_id, code = refusal.code(), "gift coupon not given");
             }
@@ -117,7 +125,9 @@ async fn grant_benefits(
     Ok(requests)
 }
 
-/// After a refund that leaves nothing of the order paid.
+/// After a refund that leaves nothing of the order paid: the coupons it granted and the
+/// member has not used yet are revoked (a used one stays used), and the coupons it used
+/// go back where their template says so.
 pub(crate) async fn on_full_refund(
     tx: &mut Tx,
     ws: &WorkspaceId,
@@ -125,6 +135,10 @@ pub(crate) async fn on_full_refund(
     used: &[(CouponRow, String)],
     now: Timestamp,
 ) -> Result<(), StoreError> {
+    let revoked = tx.revoke_coupons_granted_by(ws, &order.id, now).await?;
+    if revoked > 0 {
+        tracing::info!(order = %order.id, revoked, "coupons the refunded order granted were revoked");
+    }
     for (coupon, definition) in used {
         let returns = CouponDoc::parse(definition)
             .map(|rules| rules.refund_policy == RefundPolicy::Return)

@@ -390,7 +390,8 @@ pub(crate) async fn on_first_order(
 }
 
 /// Pays a reward now: its coupon at once, and the ledger request for its points (pending
-/// until its return window ends, tied to the invitee's order so a refund cancels them).
+/// until its return window ends). Both are tied to the invitee's order, so a full refund
+/// cancels the points and revokes the coupon if it is still unused.
 pub(crate) async fn grant_now(
     tx: &mut Tx,
     ws: &WorkspaceId,
@@ -400,9 +401,16 @@ pub(crate) async fn grant_now(
     if let Some(template_id) = &reward.coupon_template {
         if let Ok(row) = tx.coupon_template_in(ws, template_id).await {
             if let Ok(template) = coupons::read(row) {
-                if let Err(refusal) =
-                    coupons::issue_in(tx, ws, &template, &reward.member_id, Channel::Journey, now)
-                        .await?
+                if let Err(refusal) = coupons::issue_in(
+                    tx,
+                    ws,
+                    &template,
+                    &reward.member_id,
+                    Channel::Journey,
+                    Some(&reward.order_id),
+                    now,
+                )
+                .await?
                 {
                     tracing::info!(template = %template_id, code = refusal.code(), "referral coupon not given");
                 }
