@@ -527,6 +527,68 @@ on_both_backends! {
         assert_eq!(error_of(post(&server, &shop, &path, json!({"member_id": members[0], "sku": "tea"})).await, 409).await.0, "flash_ended");
     }
 
+    a_line_under_a_reservation_pays_the_flash_price_and_nothing_else_applies_to_it(backend) {
+        let server = TestServer::start(backend).await;
+        let tenant = server.tenant("a").await;
+        let admin = &tenant.admin_key;
+        let shop = server.key_with(&tenant, &["storefront"]).await;
+        let response = post(&server, admin, "/api/v1/flash-sales", json!({
+            "name": "双11秒杀", "starts_at": T0.to_rfc3339(), "ends_at": T0.plus(Duration::from_secs(3600)).to_rfc3339(),
+            "payment_timeout_seconds": 300, "per_member_limit": 2,
+            "skus": [{"sku": "tea", "flash_price_fen": 9900, "original_price_fen": 20000, "stock": 10}],
+        })).await;
+        let sale = json(response).await["id"].as_str().unwrap().to_owned();
+        let (m, other) = (member(&server, admin, "m").await, member(&server, admin, "other").await);
+        let reserve = |who: &str| json!({"member_id": who, "sku": "tea", "quantity": 1});
+        let path = format!("/api/v1/flash-sales/{sale}/reservations");
+        let rsv = json(post(&server, &shop, &path, reserve(&m)).await).await["id"].as_str().unwrap().to_owned();
+        let others = json(post(&server, &shop, &path, reserve(&other)).await).await["id"].as_str().unwrap().to_owned();
+        // 满300减50 on the member's coupon: the cup alone (¥150) no longer reaches it.
+        let coupon = claimed(&server, &shop, &template(&server, admin, manjian(json!({}))).await, &m).await;
+        let flash_cart = |rsv: &str, quantity: i64| {
+            let mut body = cart(&m, None);
+            body["items"][0]["flash_reservation_id"] = json!(rsv);
+            body["items"][0]["quantity"] = json!(quantity);
+            body
+        };
+        let priced = json(post(&server, &shop, "/api/v1/carts/price", flash_cart(&rsv, 1)).await).await;
+        assert_eq!(priced["lines"][0]["final_fen"], 9900, "{priced}");
+        assert_eq!(priced["lines"][0]["discounts"], json!([{"offer_id": format!("flash:{rsv}"), "fen": 10100}]));
+        assert_eq!(priced["lines"][1]["final_fen"], 15000, "the cup alone does not reach 满300");
+        assert_eq!(priced["total_fen"], 9900 + 15000 + 1000);
+        let applied = &priced["applied"][0];
+        assert_eq!((applied["source"].as_str(), applied["label"].as_str()), (Some("flash_sale"), Some("双11秒杀")));
+        let not_applied = priced["not_applied"].as_array().unwrap();
+        assert!(not_applied.iter().any(|n| n["offer_id"] == coupon.as_str() && n["reason"] == "below_threshold"), "{priced}");
+        // Another member's reservation, more than reserved, or a released one: refused.
+        let (_, field) = error_of(post(&server, &shop, "/api/v1/carts/price", flash_cart(&others, 1)).await, 400).await;
+        assert_eq!(field.as_deref(), Some("items[0].flash_reservation_id"));
+        let (_, field) = error_of(post(&server, &shop, "/api/v1/carts/price", flash_cart(&rsv, 2)).await, 400).await;
+        assert_eq!(field.as_deref(), Some("items[0].quantity"));
+        let mut wrong_sku = flash_cart(&rsv, 1);
+        wrong_sku["items"][1]["flash_reservation_id"] = json!(rsv);
+        let (_, field) = error_of(post(&server, &shop, "/api/v1/carts/price", wrong_sku).await, 400).await;
+        assert_eq!(field.as_deref(), Some("items[1].flash_reservation_id"));
+
+        // A checkout ties the reservation to its order; the order's arrival pays it.
+        let mut body = flash_cart(&rsv, 1);
+        body["order_id"] = json!("o-flash");
+        assert_eq!(post(&server, &shop, "/api/v1/checkouts", body.clone()).await.status(), 201);
+        let mut elsewhere = body.clone();
+        elsewhere["order_id"] = json!("o-other");
+        let (code, _) = error_of(post(&server, &shop, "/api/v1/checkouts", elsewhere.clone()).await, 409).await;
+        assert_eq!(code, "reservation_not_reserved");
+        // Cancelling that checkout frees the reservation for another order number.
+        let cancelled = post(&server, &shop, "/api/v1/checkouts/o-flash/cancel", json!({})).await;
+        assert_eq!(cancelled.status(), 200);
+        assert_eq!(post(&server, &shop, "/api/v1/checkouts", elsewhere).await.status(), 201);
+        order(&server, admin, "o-other", "m", json!([{"sku": "tea", "quantity": 1, "unit_price_fen": 9900}, {"sku": "cup", "quantity": 1, "unit_price_fen": 15000}]), 1000).await;
+        let mine = get(&server, admin, &format!("{path}?member_id={m}")).await["items"][0].clone();
+        assert_eq!((mine["status"].as_str(), mine["order_id"].as_str()), (Some("paid"), Some("o-other")), "{mine}");
+        let (code, _) = error_of(post(&server, &shop, "/api/v1/carts/price", flash_cart(&rsv, 1)).await, 409).await;
+        assert_eq!(code, "reservation_not_reserved");
+    }
+
     a_sale_answers_not_started_and_ended(backend) {
         let server = TestServer::start(backend).await;
         let tenant = server.tenant("a").await;

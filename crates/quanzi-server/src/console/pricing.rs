@@ -59,6 +59,7 @@ fn parse_cart(raw: &str) -> Result<Vec<CartItem>, InvalidInput> {
                 unit_price_fen: (price * 100.0).round() as i64,
                 quantity,
                 floor_unit_fen: None,
+                flash_reservation_id: None,
             })
         })
         .collect()

@@ -28,6 +28,10 @@ pub struct CartItemBody {
     pub quantity: i64,
     /// Margin floor: the line is never sold below this per unit, whatever applies.
     pub floor_unit_fen: Option<i64>,
+    /// A flash-sale reservation (`rsv_…`) of this member for this SKU: the line is priced
+    /// at the flash price (for at most the reserved quantity) and takes part in no other
+    /// promotion. A checkout ties the reservation to its order.
+    pub flash_reservation_id: Option<String>,
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -82,7 +86,7 @@ pub struct Allocation {
 pub struct AppliedOfferResponse {
     pub offer_id: String,
     pub label: String,
-    /// `coupon`, `threshold`, `timed_discount` or `tier`.
+    /// `coupon`, `threshold`, `timed_discount`, `tier` or `flash_sale`.
     pub source: String,
     /// `activity_price`, `tier_discount`, `threshold` or `coupon`: the order they apply in.
     pub stage: String,
@@ -159,6 +163,7 @@ pub(crate) fn describe(quote: &Quote, id: &str) -> (String, String) {
                 OfferSource::Coupon { .. } => "coupon".to_owned(),
                 OfferSource::Promotion { kind } => kind.clone(),
                 OfferSource::Tier { .. } => "tier".to_owned(),
+                OfferSource::Flash { .. } => "flash_sale".to_owned(),
             },
         ),
         None => (id.to_owned(), "coupon".to_owned()),
@@ -273,6 +278,7 @@ fn cart(
                 unit_price_fen: i.unit_price_fen,
                 quantity: i.quantity,
                 floor_unit_fen: i.floor_unit_fen,
+                flash_reservation_id: i.flash_reservation_id,
             })
             .collect(),
         shipping_fen,

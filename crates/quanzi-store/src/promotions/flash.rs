@@ -510,6 +510,46 @@ impl Tx {
         row.as_ref().map(reservation).transpose()
     }
 
+    /// Ties a reservation to the storefront's order `order` (a checkout priced it), so
+    /// that order's arrival pays it. False when it is no longer reserved or is already
+    /// tied to another order.
+    pub async fn attach_flash_reservation(
+        &mut self,
+        workspace: &WorkspaceId,
+        id: &str,
+        order: &str,
+    ) -> Result<bool> {
+        let done = sqlx::query(
+            "UPDATE flash_reservations SET order_id = $1
+             WHERE workspace_id = $2 AND id = $3 AND status = 'reserved'
+               AND (order_id IS NULL OR order_id = $1)",
+        )
+        .bind(order)
+        .bind(workspace.as_str())
+        .bind(id)
+        .execute(self.conn())
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Unties the reservations still waiting for `order` (its checkout was cancelled), so
+    /// the shopper can check out again under another order number.
+    pub async fn detach_flash_reservations(
+        &mut self,
+        workspace: &WorkspaceId,
+        order: &str,
+    ) -> Result<u64> {
+        let done = sqlx::query(
+            "UPDATE flash_reservations SET order_id = NULL
+             WHERE workspace_id = $1 AND order_id = $2 AND status = 'reserved'",
+        )
+        .bind(workspace.as_str())
+        .bind(order)
+        .execute(self.conn())
+        .await?;
+        Ok(done.rows_affected())
+    }
+
     /// Marks an order's reservations paid (the order arrived in time).
     pub async fn pay_flash_reservations(
         &mut self,

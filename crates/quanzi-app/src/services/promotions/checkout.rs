@@ -8,6 +8,9 @@
 //! conditional update (so a single-use coupon is won once), the member's use count under
 //! its limit, and the discount against the template's budget. The order's arrival marks
 //! them used (`order_hooks`); a cancel or the payment timeout gives everything back.
+//! Lines bought under a flash-sale reservation are priced beside the solver
+//! (`flash_lines`); a checkout ties their reservations to its order, whose arrival pays
+//! them.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
@@ -26,6 +29,7 @@ use quanzi_domain::time::Timestamp;
 use quanzi_store::{CouponLock, CouponRow, CouponTemplateRow, MemberTierRow};
 
 use super::coupons::{refused, Template};
+use super::flash_lines::{self, FlashLine};
 use super::order_hooks::{give_back, Benefit};
 use super::rules::running_offers;
 use crate::principal::Principal;
@@ -45,6 +49,9 @@ pub struct CartItem {
     pub quantity: i64,
     /// The margin floor: the line may not be sold below this per unit.
     pub floor_unit_fen: Option<i64>,
+    /// The flash-sale reservation (`rsv_…`) this line is bought under: priced at the
+    /// flash price and left out of every other promotion (`flash_lines`).
+    pub flash_reservation_id: Option<String>,
 }
 
 pub struct CartInput {
@@ -68,6 +75,11 @@ pub enum OfferSource {
     Tier {
         tier: String,
     },
+    /// A flash price held by a reservation.
+    Flash {
+        sale_id: String,
+        reservation_id: String,
+    },
 }
 
 /// The best price with what was considered.
@@ -80,6 +92,8 @@ pub struct Quote {
     pub unusable: Vec<(String, CouponRefusal)>,
     /// The member's coupons the solver considered.
     pub coupons: BTreeMap<String, CouponRow>,
+    /// Lines priced at a flash price, outside the solver.
+    pub flash: Vec<FlashLine>,
 }
 
 pub async fn price(app: &App, principal: &Principal, input: CartInput) -> Result<Quote> {
@@ -117,6 +131,11 @@ async fn quote(
         coupons_and_tier(app, ws, &member.id).await?
     };
     let tier = tier_of(loyalty.tiers.as_ref(), tier_row);
+    let flash = if input.items.iter().any(|i| i.flash_reservation_id.is_some()) {
+        flash_lines::resolve(app, ws, [&input.member_id, &member.id], &input.items, now).await?
+    } else {
+        Vec::new()
+    };
     let cart = Cart {
         lines: input
             .items
@@ -227,13 +246,32 @@ async fn quote(
         );
         err.for_field(field)
     })?;
-    let priced = solve(&request);
+    let priced = if flash.is_empty() {
+        solve(&request)
+    } else {
+        // Checked above with every line, so errors name the caller's indexes; the solver
+        // sees only the lines without a flash price.
+        let rest: Vec<usize> = (0..request.cart.lines.len())
+            .filter(|i| !flash.iter().any(|f| f.line == *i))
+            .collect();
+        let mut request = request;
+        request.cart.lines = rest
+            .iter()
+            .map(|i| request.cart.lines[*i].clone())
+            .collect();
+        for line in &flash {
+            let (offer, source) = line.offer();
+            offers.insert(offer.id.clone(), (offer, source));
+        }
+        flash_lines::put_back(solve(&request), &rest, &flash)
+    };
     Ok(Quote {
         member_id: member.id,
         priced,
         offers,
         unusable,
         coupons: considered,
+        flash,
     })
 }
 
@@ -424,6 +462,23 @@ pub async fn lock(
                 });
             }
         }
+        for line in &quote.flash {
+            if lost.is_none()
+                && !retry_on_race!(
+                    tx.attach_flash_reservation(ws, &line.reservation_id, order_id)
+                        .await
+                )
+            {
+                drop(tx);
+                return Err(Error::conflict(
+                    "reservation_not_reserved",
+                    format!(
+                        "reservation {} is no longer reserved, or is held for another order",
+                        line.reservation_id
+                    ),
+                ));
+            }
+        }
         if let Some(refusal) = lost {
             // Nothing of this attempt may stay: dropping the transaction rolls it back.
             drop(tx);
@@ -498,7 +553,8 @@ fn require_chosen_applied(quote: &Quote, chosen: Option<&[String]>) -> Result<()
     Ok(())
 }
 
-/// Releases the coupons an unpaid order holds (the shopper cancelled).
+/// Releases the coupons an unpaid order holds and unties its flash reservations (the
+/// shopper cancelled).
 pub async fn cancel(app: &App, principal: &Principal, order_id: &str) -> Result<Vec<CouponRow>> {
     principal.require_any(&[Scope::Storefront, Scope::Admin])?;
     crate::services::orders::check_external_id("order_id", order_id)?;
@@ -518,6 +574,10 @@ async fn release(
         let released = retry_on_race!(tx.release_coupon_locks(ws, order_id, only, now).await);
         for coupon in &released {
             retry_on_race!(give_back(&mut tx, ws, coupon).await);
+        }
+        if only.is_none() {
+            // The reservations stay the member's until they expire, for another order.
+            retry_on_race!(tx.detach_flash_reservations(ws, order_id).await);
         }
         retry_on_race!(tx.commit().await);
         return Ok(released);

@@ -8,6 +8,7 @@ pub mod coupons;
 pub mod flash;
 pub mod flash_cache;
 pub mod flash_cancel;
+pub mod flash_lines;
 pub(crate) mod flash_queue;
 pub mod liability;
 pub(crate) mod order_hooks;

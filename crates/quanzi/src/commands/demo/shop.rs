@@ -55,6 +55,7 @@ impl Sim {
                     unit_price_fen: s.price_fen,
                     quantity: *q,
                     floor_unit_fen: None,
+                    flash_reservation_id: None,
                 })
                 .collect(),
             shipping_fen: shipping_for(subtotal),
