@@ -8,7 +8,7 @@ use sqlx::any::AnyRow;
 
 use crate::error::Result;
 use crate::rows::{bind_touchpoints, text, touchpoints, ts, AnyQuery};
-use crate::sql::{placeholders, CHUNK};
+use crate::sql::{bulk_insert, placeholders, CHUNK};
 use crate::{Store, Tx};
 
 #[derive(Debug, Clone)]
@@ -78,7 +78,8 @@ impl Tx {
         let mut inserted = Vec::with_capacity(events.len());
         for chunk in events.chunks(CHUNK) {
             let sql = format!(
-                "INSERT INTO events ({COLUMNS}) VALUES {} ON CONFLICT (workspace_id, event_id) DO NOTHING RETURNING event_id",
+                "{} INTO events ({COLUMNS}) VALUES {} ON CONFLICT (workspace_id, event_id) DO NOTHING RETURNING event_id",
+                bulk_insert(self.backend()),
                 placeholders(self.backend(), chunk.len(), WIDTH, 0)
             );
             let mut query = sqlx::query(&sql);

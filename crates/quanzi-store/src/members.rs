@@ -18,7 +18,7 @@ use crate::connect::Backend;
 use crate::error::{Result, StoreError};
 use crate::inline_reads::sqlite;
 use crate::rows::{int, opt_int, opt_text, opt_ts, text, ts, Columns};
-use crate::sql::{param, placeholders, CHUNK};
+use crate::sql::{bulk_insert, bulk_update, param, placeholders, CHUNK};
 use crate::{Store, Tx};
 
 /// A member's profile as stored.
@@ -304,8 +304,9 @@ impl Tx {
                 .map(|_| format!("mem_{}", new_id_body(now)))
                 .collect();
             let sql = format!(
-                "INSERT INTO member_identities (workspace_id, kind, lookup_key, member_id, display, created_at)
+                "{} INTO member_identities (workspace_id, kind, lookup_key, member_id, display, created_at)
                  VALUES {} ON CONFLICT (workspace_id, kind, lookup_key) DO NOTHING RETURNING kind, lookup_key, member_id",
+                bulk_insert(self.backend()),
                 placeholders(self.backend(), chunk.len(), 6, 0)
             );
             let mut query = sqlx::query(&sql);
@@ -331,8 +332,9 @@ impl Tx {
             }
             for members in members.chunks(CHUNK) {
                 let sql = format!(
-                    "INSERT INTO members (id, workspace_id, created_at, updated_at, traits, event_count, order_count, gmv_fen, refund_fen)
+                    "{} INTO members (id, workspace_id, created_at, updated_at, traits, event_count, order_count, gmv_fen, refund_fen)
                      SELECT v.column1, v.column2, v.column3, v.column3, '{{}}', 0, 0, 0, 0 FROM (VALUES {}) AS v",
+                    bulk_insert(self.backend()),
                     placeholders(self.backend(), members.len(), 3, 0)
                 );
                 let mut query = sqlx::query(&sql);
@@ -508,7 +510,7 @@ impl Tx {
     ) -> Result<()> {
         for chunk in deltas.chunks(CHUNK) {
             let sql = format!(
-                "UPDATE members SET
+                "{} members SET
                     first_seen_at = CASE WHEN members.first_seen_at IS NULL OR v.column2 < members.first_seen_at THEN v.column2 ELSE members.first_seen_at END,
                     last_seen_at = CASE WHEN members.last_seen_at IS NULL OR v.column3 > members.last_seen_at THEN v.column3 ELSE members.last_seen_at END,
                     last_interaction_at = CASE WHEN v.column4 IS NULL THEN members.last_interaction_at
@@ -519,6 +521,7 @@ impl Tx {
                     updated_at = v.column7
                  FROM (VALUES {}) AS v
                  WHERE members.id = v.column1",
+                bulk_update(self.backend()),
                 placeholders(self.backend(), chunk.len(), 7, 0)
             );
             let mut query = sqlx::query(&sql);

@@ -27,6 +27,28 @@ pub(crate) fn placeholders(backend: Backend, rows: usize, width: usize, offset: 
         .join(", ")
 }
 
+/// `INSERT` for a multi-row statement inside a larger transaction; `INSERT OR FAIL` on
+/// SQLite. A multi-row statement that may stop half-way on a constraint makes SQLite keep
+/// a statement journal: a copy of every page the statement touches, taken before it
+/// changes it, so the statement alone can be undone. `OR FAIL` keeps the rows before the
+/// failure instead, and SQLite needs no journal — a fifth of a bulk insert's time. Safe
+/// here because no caller carries on with a transaction after a store error: the error
+/// ends the whole transaction, undoing the statement with everything else.
+pub(crate) fn bulk_insert(backend: Backend) -> &'static str {
+    match backend {
+        Backend::Sqlite => "INSERT OR FAIL",
+        Backend::Postgres => "INSERT",
+    }
+}
+
+/// `UPDATE` for a multi-row statement, as [`bulk_insert`].
+pub(crate) fn bulk_update(backend: Backend) -> &'static str {
+    match backend {
+        Backend::Sqlite => "UPDATE OR FAIL",
+        Backend::Postgres => "UPDATE",
+    }
+}
+
 /// Rows per multi-row statement: well under SQLite's 32,766 and PostgreSQL's 65,535
 /// parameters for the widest statement here.
 pub(crate) const CHUNK: usize = 500;

@@ -32,7 +32,7 @@ use sqlx::any::AnyRow;
 use crate::connect::Backend;
 use crate::error::{Result, StoreError};
 use crate::rows::{int, opt_text, opt_ts, text, ts};
-use crate::sql::{placeholders, select_in, CHUNK};
+use crate::sql::{bulk_insert, placeholders, select_in, CHUNK};
 use crate::Tx;
 
 pub use mall::{MallItemRow, RedemptionRow};
@@ -255,7 +255,8 @@ impl Tx {
         let backend = self.backend();
         for chunk in effects.ops.chunks(CHUNK) {
             let sql = format!(
-                "INSERT INTO loyalty_ops (workspace_id, id, kind, fingerprint, error, member_id, created_at) VALUES {}",
+                "{} INTO loyalty_ops (workspace_id, id, kind, fingerprint, error, member_id, created_at) VALUES {}",
+                bulk_insert(backend),
                 placeholders(backend, chunk.len(), 7, 0)
             );
             let mut query = sqlx::query(&sql);
@@ -276,8 +277,9 @@ impl Tx {
         }
         for chunk in effects.transfers.chunks(CHUNK) {
             let sql = format!(
-                "INSERT INTO loyalty_transfers (workspace_id, id, op_id, kind, debit, credit, amount, phase,
+                "{} INTO loyalty_transfers (workspace_id, id, op_id, kind, debit, credit, amount, phase,
                     pending_id, lot_id, order_id, reason, member_id, created_at) VALUES {}",
+                bulk_insert(backend),
                 placeholders(backend, chunk.len(), 14, 0)
             );
             let mut query = sqlx::query(&sql);
@@ -305,7 +307,8 @@ impl Tx {
         }
         for chunk in effects.lot_uses.chunks(CHUNK) {
             let sql = format!(
-                "INSERT INTO loyalty_lot_uses (workspace_id, transfer_id, lot_id, amount) VALUES {}",
+                "{} INTO loyalty_lot_uses (workspace_id, transfer_id, lot_id, amount) VALUES {}",
+                bulk_insert(backend),
                 placeholders(backend, chunk.len(), 4, 0)
             );
             let mut query = sqlx::query(&sql);
@@ -325,12 +328,13 @@ impl Tx {
             .collect();
         for chunk in accounts.chunks(CHUNK) {
             let sql = format!(
-                "INSERT INTO loyalty_accounts (workspace_id, code, member_id, kind, debits_pending, debits_posted,
+                "{} INTO loyalty_accounts (workspace_id, code, member_id, kind, debits_pending, debits_posted,
                     credits_pending, credits_posted, created_at, updated_at) VALUES {}
                  ON CONFLICT (workspace_id, code) DO UPDATE SET
                     debits_pending = excluded.debits_pending, debits_posted = excluded.debits_posted,
                     credits_pending = excluded.credits_pending, credits_posted = excluded.credits_posted,
                     updated_at = excluded.updated_at",
+                bulk_insert(backend),
                 placeholders(backend, chunk.len(), 10, 0)
             );
             let mut query = sqlx::query(&sql);
@@ -356,10 +360,11 @@ impl Tx {
             .collect();
         for chunk in lots.chunks(CHUNK) {
             let sql = format!(
-                "INSERT INTO loyalty_lots ({LOT_COLUMNS}, workspace_id, due_at) VALUES {}
+                "{} INTO loyalty_lots ({LOT_COLUMNS}, workspace_id, due_at) VALUES {}
                  ON CONFLICT (workspace_id, id) DO UPDATE SET due_at = excluded.due_at,
                     member_id = excluded.member_id, remaining = excluded.remaining,
                     reversed = excluded.reversed, expired = excluded.expired",
+                bulk_insert(backend),
                 placeholders(backend, chunk.len(), 12, 0)
             );
             let mut query = sqlx::query(&sql);
@@ -388,10 +393,11 @@ impl Tx {
             .collect();
         for chunk in pendings.chunks(CHUNK) {
             let sql = format!(
-                "INSERT INTO loyalty_pending ({PENDING_COLUMNS}, member_id, workspace_id) VALUES {}
+                "{} INTO loyalty_pending ({PENDING_COLUMNS}, member_id, workspace_id) VALUES {}
                  ON CONFLICT (workspace_id, id) DO UPDATE SET
                     state = excluded.state, resolved_amount = excluded.resolved_amount,
                     resolved_at = excluded.resolved_at",
+                bulk_insert(backend),
                 placeholders(backend, chunk.len(), 15, 0)
             );
             let mut query = sqlx::query(&sql);
