@@ -144,13 +144,27 @@ impl Tx {
     ) -> Result<HashMap<IdentityRef, String>> {
         let mut found = HashMap::new();
         for chunk in refs.chunks(CHUNK) {
-            let sql = format!(
-                "SELECT i.kind, i.lookup_key, i.member_id FROM member_identities i
-                 JOIN (VALUES {}) AS v ON i.kind = v.column1 AND i.lookup_key = v.column2
-                 WHERE i.workspace_id = {}",
-                placeholders(self.backend(), chunk.len(), 2, 0),
-                param(self.backend(), chunk.len() * 2 + 1)
-            );
+            let values = placeholders(self.backend(), chunk.len(), 2, 0);
+            let workspace_param = param(self.backend(), chunk.len() * 2 + 1);
+            let sql = match self.backend() {
+                // One primary-key probe per identity, whatever the statistics say: as a
+                // plain join PostgreSQL hashed the values and scanned every identity of
+                // the workspace per chunk (12 ms per 500 at 50,000 identities, growing
+                // with the workspace; 3 ms this way), having estimated the workspace
+                // small. `LIMIT 1` (the key is unique) keeps it from flattening the
+                // lateral subquery back into that join.
+                Backend::Postgres => format!(
+                    "SELECT i.kind, i.lookup_key, i.member_id FROM (VALUES {values}) AS v
+                     CROSS JOIN LATERAL (SELECT kind, lookup_key, member_id FROM member_identities
+                        WHERE workspace_id = {workspace_param} AND kind = v.column1 AND lookup_key = v.column2 LIMIT 1) AS i"
+                ),
+                // SQLite probes the primary key per value row by itself (and has no LATERAL).
+                Backend::Sqlite => format!(
+                    "SELECT i.kind, i.lookup_key, i.member_id FROM member_identities i
+                     JOIN (VALUES {values}) AS v ON i.kind = v.column1 AND i.lookup_key = v.column2
+                     WHERE i.workspace_id = {workspace_param}"
+                ),
+            };
             let mut query = sqlx::query(&sql);
             for (kind, lookup) in chunk {
                 query = query.bind(kind.as_str()).bind(lookup.as_str());

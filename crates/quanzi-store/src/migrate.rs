@@ -17,30 +17,42 @@ pub struct Migration {
 }
 
 macro_rules! shared {
-    ($(($version:literal, $name:literal)),* $(,)?) => {
-        &[$(Migration {
+    ($version:literal, $name:literal) => {
+        Migration {
             version: $version,
             name: $name,
             sqlite: include_str!(concat!("../migrations/", $name, ".sql")),
             postgres: include_str!(concat!("../migrations/", $name, ".sql")),
-        }),*]
+        }
     };
 }
 
-pub const MIGRATIONS: &[Migration] = shared!(
-    (1, "0001_foundation"),
-    (2, "0002_members"),
-    (3, "0003_rfm"),
-    (4, "0004_segments"),
-    (5, "0005_events_window_index"),
-    (6, "0006_consent_erasure"),
-    (7, "0007_tags"),
-    (8, "0008_loyalty"),
-    (9, "0009_promotions"),
-    (10, "0010_social"),
-    (11, "0011_analytics"),
-    (12, "0012_coupon_granted_by_order"),
-);
+macro_rules! per_engine {
+    ($version:literal, $name:literal) => {
+        Migration {
+            version: $version,
+            name: $name,
+            sqlite: include_str!(concat!("../migrations/sqlite/", $name, ".sql")),
+            postgres: include_str!(concat!("../migrations/postgres/", $name, ".sql")),
+        }
+    };
+}
+
+pub const MIGRATIONS: &[Migration] = &[
+    shared!(1, "0001_foundation"),
+    shared!(2, "0002_members"),
+    shared!(3, "0003_rfm"),
+    shared!(4, "0004_segments"),
+    shared!(5, "0005_events_window_index"),
+    shared!(6, "0006_consent_erasure"),
+    shared!(7, "0007_tags"),
+    shared!(8, "0008_loyalty"),
+    shared!(9, "0009_promotions"),
+    shared!(10, "0010_social"),
+    shared!(11, "0011_analytics"),
+    shared!(12, "0012_coupon_granted_by_order"),
+    per_engine!(13, "0013_room_for_updates"),
+];
 
 /// An arbitrary constant naming quanzi's migration lock among PostgreSQL advisory locks.
 const PG_MIGRATION_LOCK: i64 = 0x7175_616e_7a69;
