@@ -1,6 +1,7 @@
 //! A flash sale on three `quanzi serve` processes sharing one PostgreSQL database: 2,000
 //! buyers at once for 100 units, one per member, never oversold; then three sweepers at
-//! once return the stock of the reservations that were never paid, exactly once.
+//! once return the stock of the reservations that were never paid, exactly once; and a sale
+//! cancelled on one node mid-rush takes no reservation on any node after the cancellation.
 
 mod common;
 
@@ -140,5 +141,129 @@ async fn three_nodes_sell_exactly_the_stock_once_per_member() {
     assert_eq!(
         detail["skus"][0]["remaining"], STOCK,
         "the stock came back exactly once"
+    );
+}
+
+/// Cancelling a sale while three nodes take reservations for it: once the cancellation
+/// (with `release_reservations`) has answered, no reservation is left waiting for payment —
+/// one committed after it on any node would be.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cancellation_on_one_node_stops_every_node_at_once() {
+    const BUYERS: usize = 900;
+    const CANCEL_AFTER: usize = 300;
+    let db = TestDb::postgres().await;
+    db.store().await;
+    let (key, nodes) = three_nodes(&db.url, "flash-cancel").await;
+    let client = reqwest::Client::new();
+    let post = |base: &str, path: &str, body: Value| {
+        client
+            .post(format!("{base}{path}"))
+            .bearer_auth(&key)
+            .json(&body)
+            .send()
+    };
+    let now = SystemClock.now();
+    let sale: Value = post(
+        &nodes[0].base,
+        "/api/v1/flash-sales",
+        json!({
+            "name": "标错价的秒杀",
+            "starts_at": now.minus(Duration::from_secs(60)).to_rfc3339(),
+            "ends_at": now.plus(Duration::from_secs(3600)).to_rfc3339(),
+            "buckets": 4,
+            "skus": [{"sku": "tea", "flash_price_fen": 100, "original_price_fen": 19900, "stock": 5000}],
+        }),
+    )
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    let sale = sale["id"].as_str().expect("sale created").to_owned();
+    let identify = (0..BUYERS).map(|i| {
+        post(
+            &nodes[i % 3].base,
+            "/api/v1/members/identify",
+            json!({"identities": [{"kind": "wechat_openid", "value": format!("rush-{i}")}]}),
+        )
+    });
+    let members: Vec<String> = futures_util::stream::iter(identify)
+        .buffered(64)
+        .then(|response| async move {
+            let body: Value = response.unwrap().json().await.unwrap();
+            body["member"]["id"].as_str().unwrap().to_owned()
+        })
+        .collect()
+        .await;
+
+    // The cancellation goes out once the first answers are in, with the rest in flight.
+    let answered = std::sync::atomic::AtomicUsize::new(0);
+    let started_cancelling = tokio::sync::Notify::new();
+    let path = format!("/api/v1/flash-sales/{sale}/reservations");
+    let attempts = futures_util::stream::iter((0..BUYERS).map(|i| {
+        post(
+            &nodes[i % 3].base,
+            &path,
+            json!({"member_id": members[i], "sku": "tea"}),
+        )
+    }))
+    .buffer_unordered(200)
+    .then(|response| {
+        let (answered, started_cancelling) = (&answered, &started_cancelling);
+        async move {
+            let response = response.unwrap();
+            if answered.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1 == CANCEL_AFTER {
+                started_cancelling.notify_one();
+            }
+            let status = response.status().as_u16();
+            let body: Value = response.json().await.unwrap();
+            (status, body)
+        }
+    })
+    .collect::<Vec<_>>();
+    let cancel_path = format!("/api/v1/flash-sales/{sale}/cancel");
+    let cancel = async {
+        started_cancelling.notified().await;
+        post(
+            &nodes[1].base,
+            &cancel_path,
+            json!({"release_reservations": true}),
+        )
+        .await
+        .unwrap()
+    };
+    let (answers, cancelled) = tokio::join!(attempts, cancel);
+    assert_eq!(cancelled.status(), 200);
+    let released = cancelled.json::<Value>().await.unwrap()["released_reservations"]
+        .as_u64()
+        .unwrap();
+    let reserved = answers.iter().filter(|(status, _)| *status == 201).count();
+    for (status, body) in &answers {
+        assert!(
+            *status == 201 || body["error"]["code"] == "flash_ended",
+            "{status} {body}"
+        );
+    }
+    assert!(
+        reserved >= CANCEL_AFTER / 2,
+        "the rush was under way: {reserved}"
+    );
+    assert!(reserved < BUYERS, "the cancellation turned buyers away");
+    let list: Value = client
+        .get(format!("{}{path}", nodes[2].base))
+        .bearer_auth(&key)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let items = list["items"].as_array().unwrap();
+    let waiting = items.iter().filter(|r| r["status"] == "reserved").count();
+    assert_eq!(waiting, 0, "a reservation committed after the cancellation");
+    assert_eq!(items.len(), reserved, "every 201 is stored");
+    assert_eq!(
+        released as usize, reserved,
+        "the cancellation released every one"
     );
 }
