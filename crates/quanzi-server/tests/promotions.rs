@@ -471,7 +471,9 @@ on_both_backends! {
         let (_, field) = error_of(post(&server, admin, &format!("/api/v1/flash-sales/{kept}/cancel"), json!({"release": true})).await, 400).await;
         assert!(field.is_some(), "an unknown field is named");
 
-        let done = json(post(&server, admin, &format!("/api/v1/flash-sales/{kept}/cancel"), json!({})).await).await;
+        // Every field is optional, so the body may be left out.
+        let response = server.as_key(admin, Method::POST, &format!("/api/v1/flash-sales/{kept}/cancel")).send().await.unwrap();
+        let done = json(response).await;
         assert_eq!(done["sale"]["status"], "cancelled", "{done}");
         assert_eq!(done["released_reservations"], 0);
         let (code, _) = error_of(post(&server, &shop, &format!("/api/v1/flash-sales/{kept}/reservations"), json!({"member_id": b, "sku": "tea"})).await, 409).await;
@@ -565,6 +567,15 @@ on_both_backends! {
         assert_eq!(field.as_deref(), Some("items[0].flash_reservation_id"));
         let (_, field) = error_of(post(&server, &shop, "/api/v1/carts/price", flash_cart(&rsv, 2)).await, 400).await;
         assert_eq!(field.as_deref(), Some("items[0].quantity"));
+        // A checkout buys every unit a reservation holds (pricing fewer is fine).
+        let pair = member(&server, admin, "pair").await;
+        let held_two = json(post(&server, &shop, &path, json!({"member_id": pair, "sku": "tea", "quantity": 2})).await).await;
+        let mut one_of_two = cart(&pair, None);
+        one_of_two["items"][0]["flash_reservation_id"] = held_two["id"].clone();
+        assert_eq!(post(&server, &shop, "/api/v1/carts/price", one_of_two.clone()).await.status(), 200);
+        one_of_two["order_id"] = json!("o-pair");
+        let (_, field) = error_of(post(&server, &shop, "/api/v1/checkouts", one_of_two).await, 400).await;
+        assert_eq!(field.as_deref(), Some("items[0].quantity"));
         let mut wrong_sku = flash_cart(&rsv, 1);
         wrong_sku["items"][1]["flash_reservation_id"] = json!(rsv);
         let (_, field) = error_of(post(&server, &shop, "/api/v1/carts/price", wrong_sku).await, 400).await;
@@ -574,6 +585,18 @@ on_both_backends! {
         let mut body = flash_cart(&rsv, 1);
         body["order_id"] = json!("o-flash");
         assert_eq!(post(&server, &shop, "/api/v1/checkouts", body.clone()).await.status(), 201);
+        // Checking out again without the flash line unties it; with it, ties it again.
+        let mut without = cart(&m, None);
+        without["order_id"] = json!("o-flash");
+        assert_eq!(post(&server, &shop, "/api/v1/checkouts", without).await.status(), 201);
+        let mine = get(&server, admin, &format!("{path}?member_id={m}")).await["items"][0].clone();
+        assert!(mine["order_id"].is_null(), "{mine}");
+        assert_eq!(post(&server, &shop, "/api/v1/checkouts", body.clone()).await.status(), 201);
+        let mine = get(&server, admin, &format!("{path}?member_id={m}")).await["items"][0].clone();
+        assert_eq!(mine["order_id"], "o-flash");
+        // The checkout's coupon locks end when the reservation does, not 30 minutes on.
+        let locked = json(post(&server, &shop, "/api/v1/checkouts", body.clone()).await).await;
+        assert_eq!(locked["locked_until"], mine["expires_at"], "{locked}");
         let mut elsewhere = body.clone();
         elsewhere["order_id"] = json!("o-other");
         let (code, _) = error_of(post(&server, &shop, "/api/v1/checkouts", elsewhere.clone()).await, 409).await;
@@ -831,7 +854,16 @@ on_both_backends! {
             let shop = &shop;
             async move { get(server, shop, &format!("/api/v1/coupons/{id}")).await["status"].clone() }
         };
-        assert_eq!(status(gift_1).await, "available");
+        assert_eq!(status(gift_1.clone()).await, "available");
         assert_eq!(status(gift_2).await, "used");
+        // The first order's gift is locked by an unpaid checkout when the rest of that order
+        // is refunded: it cannot be revoked then, and is when the lock ends.
+        let mut body = cart(&m, Some(vec![&gift_1]));
+        body["order_id"] = json!("o-4");
+        assert_eq!(post(&server, &shop, "/api/v1/checkouts", body).await.status(), 201);
+        refund(&server, admin, &first, "r-3", Some(json!([{"line": 0, "quantity": 1}]))).await;
+        assert_eq!(status(gift_1.clone()).await, "locked");
+        assert_eq!(post(&server, &shop, "/api/v1/checkouts/o-4/cancel", json!({})).await.status(), 200);
+        assert_eq!(status(gift_1).await, "revoked");
     }
 }

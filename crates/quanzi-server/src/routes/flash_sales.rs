@@ -16,7 +16,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::{required_time, with_idempotency};
 use crate::error::{ApiResult, ErrorBody};
-use crate::json::ApiJson;
+use crate::json::{ApiJson, OptionalJson};
 use crate::middleware::auth::Caller;
 use crate::state::AppState;
 
@@ -353,7 +353,8 @@ pub struct CancelSaleResponse {
 }
 
 /// Cancels a whole sale (operator role): once this answers, no node takes another
-/// reservation for it. 409 `flash_sale_not_active` when it was already cancelled.
+/// reservation for it. The body may be left out. 409 `flash_sale_not_active` when it was
+/// already cancelled.
 #[utoipa::path(post, path = "/api/v1/flash-sales/{id}/cancel", tag = "promotions", request_body = CancelSaleRequest,
     params(("id" = String, Path, description = "fls_…")),
     responses((status = 200, body = CancelSaleResponse), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)),
@@ -362,15 +363,10 @@ pub async fn cancel_sale(
     State(state): State<AppState>,
     Caller(caller): Caller,
     Path(id): Path<String>,
-    ApiJson(body): ApiJson<CancelSaleRequest>,
+    OptionalJson(body): OptionalJson<CancelSaleRequest>,
 ) -> ApiResult<Json<CancelSaleResponse>> {
-    let done = flash_cancel::cancel_sale(
-        &state.app,
-        &caller,
-        &id,
-        body.release_reservations.unwrap_or(false),
-    )
-    .await?;
+    let release = body.and_then(|b| b.release_reservations).unwrap_or(false);
+    let done = flash_cancel::cancel_sale(&state.app, &caller, &id, release).await?;
     Ok(Json(CancelSaleResponse {
         sale: sale(done.sale),
         released_reservations: done.released,

@@ -511,22 +511,24 @@ impl Tx {
     }
 
     /// Ties a reservation to the storefront's order `order` (a checkout priced it), so
-    /// that order's arrival pays it. False when it is no longer reserved or is already
-    /// tied to another order.
+    /// that order's arrival pays it. False when it is no longer reserved, has run out of
+    /// time, or is already tied to another order.
     pub async fn attach_flash_reservation(
         &mut self,
         workspace: &WorkspaceId,
         id: &str,
         order: &str,
+        now: Timestamp,
     ) -> Result<bool> {
         let done = sqlx::query(
             "UPDATE flash_reservations SET order_id = $1
-             WHERE workspace_id = $2 AND id = $3 AND status = 'reserved'
+             WHERE workspace_id = $2 AND id = $3 AND status = 'reserved' AND expires_at > $4
                AND (order_id IS NULL OR order_id = $1)",
         )
         .bind(order)
         .bind(workspace.as_str())
         .bind(id)
+        .bind(now.millis())
         .execute(self.conn())
         .await?;
         Ok(done.rows_affected() == 1)

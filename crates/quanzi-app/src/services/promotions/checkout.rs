@@ -403,11 +403,21 @@ pub async fn lock(
         let now = app.clock.now();
         let quote = quote(app, principal, &input, now).await?;
         require_chosen_applied(&quote, input.coupons.as_deref())?;
-        let locked_until = now.plus(Duration::from_secs(timeout as u64));
+        require_whole_reservations(&quote.flash)?;
+        // A checkout holds nothing longer than its flash reservations hold their stock.
+        let locked_until = quote
+            .flash
+            .iter()
+            .map(|f| f.expires_at)
+            .fold(now.plus(Duration::from_secs(timeout as u64)), |a, b| {
+                a.min(b)
+            });
         let mut tx = app.store.begin().await?;
         for released in retry_on_race!(tx.release_coupon_locks(ws, order_id, None, now).await) {
             retry_on_race!(give_back(&mut tx, ws, &released).await);
         }
+        // Checking out again starts over: the new cart ties its own reservations.
+        retry_on_race!(tx.detach_flash_reservations(ws, order_id).await);
         let mut locked = Vec::new();
         let mut lost = None;
         for applied in &quote.priced.applied {
@@ -465,7 +475,7 @@ pub async fn lock(
         for line in &quote.flash {
             if lost.is_none()
                 && !retry_on_race!(
-                    tx.attach_flash_reservation(ws, &line.reservation_id, order_id)
+                    tx.attach_flash_reservation(ws, &line.reservation_id, order_id, now)
                         .await
                 )
             {
@@ -527,6 +537,29 @@ fn benefits_of(quote: &Quote) -> Vec<Benefit> {
         .collect()
 }
 
+/// A checkout buys every unit its reservations hold: the order's arrival pays a
+/// reservation whole (cancel the reservation to buy fewer).
+fn require_whole_reservations(flash: &[FlashLine]) -> Result<()> {
+    for line in flash {
+        let bought: i64 = flash
+            .iter()
+            .filter(|f| f.reservation_id == line.reservation_id)
+            .map(|f| f.quantity)
+            .sum();
+        if bought != line.reserved_quantity {
+            return Err(InvalidInput::new(
+                format!("items[{}].quantity", line.line),
+                format!(
+                    "a checkout buys all {} units reservation {} holds; cancel the reservation to buy fewer",
+                    line.reserved_quantity, line.reservation_id
+                ),
+            )
+            .into());
+        }
+    }
+    Ok(())
+}
+
 /// A checkout with coupons the shopper chose uses all of them or none: a chosen coupon
 /// that is unusable or left out of the best price is an error the storefront can show.
 fn require_chosen_applied(quote: &Quote, chosen: Option<&[String]>) -> Result<()> {
@@ -554,7 +587,7 @@ fn require_chosen_applied(quote: &Quote, chosen: Option<&[String]>) -> Result<()
 }
 
 /// Releases the coupons an unpaid order holds and unties its flash reservations (the
-/// shopper cancelled).
+/// shopper cancelled; a timed-out checkout is released the same way).
 pub async fn cancel(app: &App, principal: &Principal, order_id: &str) -> Result<Vec<CouponRow>> {
     principal.require_any(&[Scope::Storefront, Scope::Admin])?;
     crate::services::orders::check_external_id("order_id", order_id)?;
@@ -575,10 +608,8 @@ async fn release(
         for coupon in &released {
             retry_on_race!(give_back(&mut tx, ws, coupon).await);
         }
-        if only.is_none() {
-            // The reservations stay the member's until they expire, for another order.
-            retry_on_race!(tx.detach_flash_reservations(ws, order_id).await);
-        }
+        // The reservations stay the member's until they expire, for another order.
+        retry_on_race!(tx.detach_flash_reservations(ws, order_id).await);
         retry_on_race!(tx.commit().await);
         return Ok(released);
     }

@@ -1,7 +1,8 @@
 //! Cancelling a whole flash sale (a wrong price, a supplier that cannot deliver): no
 //! reservation is taken once the cancellation has committed, on any node. Reservations
 //! already made stay payable unless the operator releases them too — a buyer may be
-//! paying at that moment, and whether to honour the price is the operator's call.
+//! paying at that moment, and whether to honour the price is the operator's call. A sale
+//! that has already ended can be cancelled too (its record then says so).
 
 use quanzi_domain::auth::{Role, Scope};
 use quanzi_store::NewAuditEntry;
@@ -10,6 +11,8 @@ use super::flash::Sale;
 use crate::principal::Principal;
 use crate::services::audit_details;
 use crate::{App, Error, Result};
+
+const ATTEMPTS: usize = 8;
 
 pub struct Cancelled {
     pub sale: Sale,
@@ -25,42 +28,57 @@ pub async fn cancel_sale(
 ) -> Result<Cancelled> {
     principal.require_console(Role::Operator, Scope::Admin)?;
     let ws = &principal.workspace_id;
-    let now = app.clock.now();
-    let mut tx = app.store.begin().await?;
-    if !tx.cancel_flash_sale(ws, id).await? {
-        drop(tx);
-        let (row, _) = app
-            .store
-            .flash_sale(ws, id)
-            .await
-            .map_err(Error::not_found("flash_sale"))?;
-        return Err(Error::conflict(
-            "flash_sale_not_active",
-            format!("this flash sale is already {}", row.status),
-        ));
-    }
-    let mut released = 0;
-    if release_reservations {
-        for reservation in tx.unpaid_flash_reservations(ws, id).await? {
-            if tx
-                .end_flash_reservation(ws, &reservation, "cancelled", now)
-                .await?
+    // On PostgreSQL the cancellation can lose a deadlock to a reservation group waiting
+    // on a bucket it locked, or to the sweep ending a reservation: it goes round again.
+    let mut done = None;
+    for _ in 0..ATTEMPTS {
+        let now = app.clock.now();
+        let mut tx = app.store.begin().await?;
+        if !retry_on_race!(tx.cancel_flash_sale(ws, id).await) {
+            drop(tx);
+            let (row, _) = app
+                .store
+                .flash_sale(ws, id)
+                .await
+                .map_err(Error::not_found("flash_sale"))?;
+            return Err(Error::conflict(
+                "flash_sale_not_active",
+                format!("this flash sale is already {}", row.status),
+            ));
+        }
+        let mut released = 0;
+        if release_reservations {
+            for reservation in retry_on_race!(tx.unpaid_flash_reservations(ws, id).await) {
+                if retry_on_race!(
+                    tx.end_flash_reservation(ws, &reservation, "cancelled", now)
+                        .await
+                )
                 .is_some()
-            {
-                released += 1;
+                {
+                    released += 1;
+                }
             }
         }
+        retry_on_race!(
+            tx.audit(&NewAuditEntry {
+                workspace_id: ws.clone(),
+                actor: principal.actor_ref(),
+                action: "flash_sale.cancel",
+                target: id.to_owned(),
+                details: audit_details(&[("released_reservations", &released.to_string())]),
+                at: now,
+            })
+            .await
+        );
+        retry_on_race!(tx.commit().await);
+        done = Some(released);
+        break;
     }
-    tx.audit(&NewAuditEntry {
-        workspace_id: ws.clone(),
-        actor: principal.actor_ref(),
-        action: "flash_sale.cancel",
-        target: id.to_owned(),
-        details: audit_details(&[("released_reservations", &released.to_string())]),
-        at: now,
-    })
-    .await?;
-    tx.commit().await?;
+    let Some(released) = done else {
+        return Err(Error::Internal(anyhow::anyhow!(
+            "cancelling a flash sale kept losing races"
+        )));
+    };
     app.flash_cache.forget_sale(ws.as_str(), id);
     let (row, skus) = app
         .store

@@ -29,6 +29,11 @@ pub struct FlashLine {
     pub sale_id: String,
     pub sale_name: String,
     pub flash_price_fen: i64,
+    /// Units on this line, and units the reservation holds (over all its lines).
+    pub quantity: i64,
+    pub reserved_quantity: i64,
+    /// When the reservation lapses: a checkout holds nothing longer.
+    pub expires_at: Timestamp,
 }
 
 impl FlashLine {
@@ -69,17 +74,25 @@ pub async fn resolve(
         let Some(id) = &item.flash_reservation_id else {
             continue;
         };
+        let not_theirs = || -> Error {
+            InvalidInput::new(
+                field(i),
+                format!("`{id}` is not a reservation of this member"),
+            )
+            .into()
+        };
         let reservation = match app.store.flash_reservation(ws, id).await {
-            Ok(r) if members.contains(&r.member_id.as_str()) => r,
-            Ok(_) | Err(quanzi_store::StoreError::NotFound) => {
-                return Err(InvalidInput::new(
-                    field(i),
-                    format!("`{id}` is not a reservation of this member"),
-                )
-                .into())
-            }
+            Ok(r) => r,
+            Err(quanzi_store::StoreError::NotFound) => return Err(not_theirs()),
             Err(err) => return Err(err.into()),
         };
+        // Made under a member since merged into this one: it is theirs too.
+        if !members.contains(&reservation.member_id.as_str())
+            && !matches!(app.store.member(ws, &reservation.member_id).await,
+                Ok(live) if members.contains(&live.id.as_str()))
+        {
+            return Err(not_theirs());
+        }
         if reservation.status != "reserved" || reservation.expires_at <= now {
             let state = if reservation.status == "reserved" {
                 "expired"
@@ -144,6 +157,9 @@ pub async fn resolve(
             sale_id: sale.id,
             sale_name: sale.name,
             flash_price_fen,
+            quantity: item.quantity,
+            reserved_quantity: reservation.quantity,
+            expires_at: reservation.expires_at,
         });
     }
     Ok(lines)
@@ -160,7 +176,7 @@ pub fn put_back(mut priced: Priced, rest: &[usize], flash: &[FlashLine]) -> Pric
     for line in &mut priced.lines {
         line.line = rest[line.line];
     }
-    let mut applied = Vec::with_capacity(flash.len() + priced.applied.len());
+    let mut applied: Vec<AppliedOffer> = Vec::with_capacity(flash.len() + priced.applied.len());
     for f in flash {
         let savings = f.list_fen - f.final_fen;
         priced.subtotal_fen += f.list_fen;
@@ -176,6 +192,17 @@ pub fn put_back(mut priced: Priced, rest: &[usize], flash: &[FlashLine]) -> Pric
             },
             final_fen: f.final_fen,
         });
+        // One reservation over several lines is one offer with an allocation per line.
+        if let Some(offer) = applied.iter_mut().find(|a| a.offer_id == f.offer_id()) {
+            offer.savings_fen += savings;
+            if savings > 0 {
+                offer.allocations.push(Allocation {
+                    line: f.line,
+                    fen: savings,
+                });
+            }
+            continue;
+        }
         applied.push(AppliedOffer {
             offer_id: f.offer_id(),
             stage: Stage::ActivityPrice,
@@ -217,6 +244,9 @@ mod tests {
             sale_id: "fls_1".into(),
             sale_name: "秒杀".into(),
             flash_price_fen: final_fen,
+            quantity: 1,
+            reserved_quantity: 1,
+            expires_at: Timestamp::from_millis(0),
         }
     }
 

@@ -398,6 +398,13 @@ pub(crate) async fn grant_now(
     reward: &ReferralRewardRow,
     now: Timestamp,
 ) -> std::result::Result<Option<Request>, StoreError> {
+    // A reward held for review and approved after the invitee's order was refunded in full
+    // pays nothing: the refund already took back what it could (locked, so a refund
+    // running now waits for this transaction).
+    let (order, _) = tx.lock_order(ws, &reward.order_id).await?;
+    if order.status == "refunded" {
+        return Ok(None);
+    }
     if let Some(template_id) = &reward.coupon_template {
         if let Ok(row) = tx.coupon_template_in(ws, template_id).await {
             if let Ok(template) = coupons::read(row) {
