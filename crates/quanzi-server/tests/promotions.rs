@@ -612,6 +612,41 @@ on_both_backends! {
         assert_eq!(code, "reservation_not_reserved");
     }
 
+    a_merged_members_coupons_reservations_and_limits_follow_the_survivor(backend) {
+        let server = TestServer::start(backend).await;
+        let tenant = server.tenant("a").await;
+        let admin = &tenant.admin_key;
+        let shop = server.key_with(&tenant, &["storefront"]).await;
+        let identify = |identities: Value| post(&server, &shop, "/api/v1/members/identify", json!({"identities": identities}));
+        // The older member (created first) survives the merge.
+        let older = json(identify(json!([{"kind": "wechat_unionid", "value": "u-1"}])).await).await["member"]["id"].as_str().unwrap().to_owned();
+        let newer = member(&server, admin, "o-1").await;
+        let tpl = template(&server, admin, manjian(json!({"per_member_claim_limit": 1}))).await;
+        let coupon = claimed(&server, &shop, &tpl, &newer).await;
+        let response = post(&server, admin, "/api/v1/flash-sales", json!({
+            "name": "秒杀", "starts_at": T0.to_rfc3339(), "ends_at": T0.plus(Duration::from_secs(3600)).to_rfc3339(),
+            "skus": [{"sku": "tea", "flash_price_fen": 9900, "original_price_fen": 19900, "stock": 5}],
+        })).await;
+        let sale = json(response).await["id"].as_str().unwrap().to_owned();
+        let path = format!("/api/v1/flash-sales/{sale}/reservations");
+        assert_eq!(post(&server, &shop, &path, json!({"member_id": newer, "sku": "tea"})).await.status(), 201);
+
+        let merged = json(identify(json!([{"kind": "wechat_unionid", "value": "u-1"}, {"kind": "wechat_openid", "value": "o-1"}])).await).await;
+        assert_eq!(merged["member"]["id"], older.as_str(), "{merged}");
+        let coupons = get(&server, &shop, &format!("/api/v1/members/{older}/coupons")).await;
+        assert_eq!(coupons["items"][0]["id"], coupon.as_str(), "{coupons}");
+        let held = get(&server, admin, &format!("{path}?member_id={older}")).await;
+        assert_eq!(held["items"].as_array().unwrap().len(), 1, "{held}");
+        // Limits the merged member used up stay used up for the survivor.
+        let (code, _) = error_of(claim(&server, &shop, &tpl, &older).await, 409).await;
+        assert_eq!(code, "coupon_claim_limit_reached");
+        let (code, _) = error_of(post(&server, &shop, &path, json!({"member_id": older, "sku": "tea"})).await, 409).await;
+        assert_eq!(code, "flash_limit_reached");
+        // And the coupon works in the survivor's cart.
+        let priced = json(post(&server, &shop, "/api/v1/carts/price", cart(&older, Some(vec![&coupon]))).await).await;
+        assert_eq!(priced["applied"][0]["offer_id"], coupon.as_str(), "{priced}");
+    }
+
     a_sale_answers_not_started_and_ended(backend) {
         let server = TestServer::start(backend).await;
         let tenant = server.tenant("a").await;

@@ -362,7 +362,7 @@ impl Tx {
     }
 
     /// Merges `merged` into `survivor` (both locked and live): identities, events, orders
-    /// and refunds move; counters add up; the merged member keeps a pointer and the merge is
+    /// and refunds, coupons and flash reservations (`merge_promotions`) move; counters add up; the merged member keeps a pointer and the merge is
     /// recorded (and emitted as `member.merged`).
     pub async fn merge_members(
         &mut self,
@@ -423,6 +423,7 @@ impl Tx {
                 .execute(self.conn())
                 .await?;
         }
+        self.merge_promotions(workspace, survivor, merged).await?;
         let row = sqlx::query(&format!(
             "SELECT {MEMBER_COLUMNS} FROM members WHERE id = $1"
         ))

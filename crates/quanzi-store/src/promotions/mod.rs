@@ -6,12 +6,14 @@
 //! - `flash_cancel`: cancelling a whole sale so that no reservation commits after it.
 //! - `rules`: spend-threshold rules and timed discounts.
 //! - `prices`: SKU price history for the original-price check.
+//! - `merge`: what a merged member's promotions hand to the survivor.
 //! - `benefits`: what a checkout grants on payment (满送 points and gift coupons).
 
 mod benefits;
 mod coupons;
 mod flash;
 mod flash_cancel;
+mod merge;
 mod prices;
 mod rules;
 
