@@ -295,4 +295,26 @@ mod tests {
         // A flash price not below the list price gives nothing and explains nothing.
         assert!(priced.lines[3].discounts.is_empty());
     }
+
+    #[test]
+    fn one_reservation_over_two_lines_is_one_offer_with_two_allocations() {
+        let request = PricingRequest {
+            cart: Cart::default(),
+            offers: Vec::new(),
+            chosen_coupons: None,
+        };
+        let (mut a, mut b) = (flash_line(0, 20_000, 9_900), flash_line(1, 20_000, 9_900));
+        a.reservation_id = "rsv_shared".into();
+        b.reservation_id = "rsv_shared".into();
+        let priced = put_back(solve(&request), &[], &[a, b]);
+        assert_eq!(priced.applied.len(), 1);
+        assert_eq!(priced.applied[0].savings_fen, 20_200);
+        let lines: Vec<usize> = priced.applied[0]
+            .allocations
+            .iter()
+            .map(|x| x.line)
+            .collect();
+        assert_eq!(lines, [0, 1]);
+        assert_eq!(priced.total_fen, 19_800);
+    }
 }
