@@ -45,8 +45,15 @@ async fn referral_pending(server: &TestServer, key: &str, member: &str) -> i64 {
         .sum()
 }
 
-/// Binds `name` (created now) through `code` from `device`, then records their first order.
-async fn invited_buyer(server: &TestServer, key: &str, code: &str, name: &str, device: &str) {
+/// Binds `name` (created now) through `code` from `device`, then records their first order
+/// (whose id it returns).
+async fn invited_buyer(
+    server: &TestServer,
+    key: &str,
+    code: &str,
+    name: &str,
+    device: &str,
+) -> String {
     let m = member(server, key, name).await;
     let response = send(
         server,
@@ -65,7 +72,7 @@ async fn invited_buyer(server: &TestServer, key: &str, code: &str, name: &str, d
         json!([{"sku": "tea", "quantity": 1, "unit_price_fen": 5000}]),
         0,
     )
-    .await;
+    .await
 }
 
 on_both_backends! {
@@ -102,6 +109,25 @@ on_both_backends! {
         assert_eq!(referral_pending(&server, admin, &inviter).await, 200);
         let refs = get(&server, admin, &format!("/api/v1/members/{inviter}/referrals")).await;
         assert!(refs["rewards"].as_array().unwrap().iter().any(|r| r["status"] == "rejected"), "{refs}");
+    }
+
+    a_held_reward_approved_after_its_order_was_refunded_pays_nothing(backend) {
+        let server = TestServer::start(backend).await;
+        let tenant = server.tenant("a").await;
+        let admin = &tenant.admin_key;
+        let response = send(&server, admin, Method::POST, "/api/v1/referral-programs", json!({"name": "邀请有礼", "per_invitee": {"points": 100}})).await;
+        assert_eq!(response.status(), 201);
+        let inviter = member(&server, admin, "inviter").await;
+        let code = get(&server, admin, &format!("/api/v1/members/{inviter}/invite-code")).await["invite_code"].as_str().unwrap().to_owned();
+        invited_buyer(&server, admin, &code, "b", "phone-1").await;
+        let held_order = invited_buyer(&server, admin, &code, "c", "phone-1").await;
+        assert_eq!(referral_pending(&server, admin, &inviter).await, 100, "the second reward is held");
+        // The order behind the held reward is refunded in full before anyone reviews it.
+        refund(&server, admin, &held_order, "r-c", None).await;
+        let flags = get(&server, admin, "/api/v1/fraud/flags?status=open").await;
+        let path = format!("/api/v1/fraud/flags/{}/review", flags["items"][0]["id"].as_str().unwrap());
+        assert_eq!(send(&server, admin, Method::POST, &path, json!({"approve": true})).await.status(), 200);
+        assert_eq!(referral_pending(&server, admin, &inviter).await, 100, "nothing is paid for a refunded order");
     }
 
     bargain_helpers_younger_than_the_minimum_age_are_refused(backend) {
