@@ -45,6 +45,30 @@ async fn referral_pending(server: &TestServer, key: &str, member: &str) -> i64 {
         .sum()
 }
 
+/// A referral program paying 100 points per invitee, and an inviter: (member id, code).
+async fn program_and_inviter(server: &TestServer, key: &str) -> (String, String) {
+    let response = send(
+        server,
+        key,
+        Method::POST,
+        "/api/v1/referral-programs",
+        json!({"name": "邀请有礼", "per_invitee": {"points": 100}}),
+    )
+    .await;
+    assert_eq!(response.status(), 201);
+    let inviter = member(server, key, "inviter").await;
+    let code = get(
+        server,
+        key,
+        &format!("/api/v1/members/{inviter}/invite-code"),
+    )
+    .await["invite_code"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    (inviter, code)
+}
+
 /// Binds `name` (created now) through `code` from `device`, then records their first order
 /// (whose id it returns).
 async fn invited_buyer(
@@ -80,10 +104,7 @@ on_both_backends! {
         let server = TestServer::start(backend).await;
         let tenant = server.tenant("a").await;
         let admin = &tenant.admin_key;
-        let response = send(&server, admin, Method::POST, "/api/v1/referral-programs", json!({"name": "邀请有礼", "per_invitee": {"points": 100}})).await;
-        assert_eq!(response.status(), 201);
-        let inviter = member(&server, admin, "inviter").await;
-        let code = get(&server, admin, &format!("/api/v1/members/{inviter}/invite-code")).await["invite_code"].as_str().unwrap().to_owned();
+        let (inviter, code) = program_and_inviter(&server, admin).await;
         invited_buyer(&server, admin, &code, "b", "phone-1").await;
         assert_eq!(referral_pending(&server, admin, &inviter).await, 100, "nothing suspicious yet");
         invited_buyer(&server, admin, &code, "c", "phone-1").await;
@@ -115,10 +136,7 @@ on_both_backends! {
         let server = TestServer::start(backend).await;
         let tenant = server.tenant("a").await;
         let admin = &tenant.admin_key;
-        let response = send(&server, admin, Method::POST, "/api/v1/referral-programs", json!({"name": "邀请有礼", "per_invitee": {"points": 100}})).await;
-        assert_eq!(response.status(), 201);
-        let inviter = member(&server, admin, "inviter").await;
-        let code = get(&server, admin, &format!("/api/v1/members/{inviter}/invite-code")).await["invite_code"].as_str().unwrap().to_owned();
+        let (inviter, code) = program_and_inviter(&server, admin).await;
         invited_buyer(&server, admin, &code, "b", "phone-1").await;
         let held_order = invited_buyer(&server, admin, &code, "c", "phone-1").await;
         assert_eq!(referral_pending(&server, admin, &inviter).await, 100, "the second reward is held");

@@ -74,6 +74,13 @@ async fn checkout(
     post(server, key, "/api/v1/checkouts", body).await
 }
 
+/// Creates a flash sale; its id.
+async fn flash_sale(server: &TestServer, key: &str, body: Value) -> String {
+    let response = post(server, key, "/api/v1/flash-sales", body).await;
+    assert_eq!(response.status(), 201);
+    json(response).await["id"].as_str().unwrap().to_owned()
+}
+
 async fn sweep(server: &TestServer) {
     quanzi_app::jobs::promotions::sweep(&server.app)
         .await
@@ -395,13 +402,11 @@ on_both_backends! {
         let tenant = server.tenant("a").await;
         let admin = &tenant.admin_key;
         let shop = server.key_with(&tenant, &["storefront"]).await;
-        let response = post(&server, admin, "/api/v1/flash-sales", json!({
+        let sale = flash_sale(&server, admin, json!({
             "name": "双11秒杀", "starts_at": T0.to_rfc3339(), "ends_at": T0.plus(Duration::from_secs(3600)).to_rfc3339(),
             "payment_timeout_seconds": 300, "per_member_limit": 1, "buckets": 4,
             "skus": [{"sku": "tea", "flash_price_fen": 9900, "original_price_fen": 19900, "stock": 7}],
         })).await;
-        assert_eq!(response.status(), 201);
-        let sale = json(response).await["id"].as_str().unwrap().to_owned();
         let mut members = Vec::new();
         for i in 0..20 {
             members.push(member(&server, admin, &format!("o{i}")).await);
@@ -458,8 +463,8 @@ on_both_backends! {
             "name": "标错价", "starts_at": T0.to_rfc3339(), "ends_at": T0.plus(Duration::from_secs(3600)).to_rfc3339(),
             "skus": [{"sku": "tea", "flash_price_fen": 100, "original_price_fen": 19900, "stock": 5}],
         });
-        let kept = json(post(&server, admin, "/api/v1/flash-sales", new_sale()).await).await["id"].as_str().unwrap().to_owned();
-        let released = json(post(&server, admin, "/api/v1/flash-sales", new_sale()).await).await["id"].as_str().unwrap().to_owned();
+        let kept = flash_sale(&server, admin, new_sale()).await;
+        let released = flash_sale(&server, admin, new_sale()).await;
         let (a, b) = (member(&server, admin, "a").await, member(&server, admin, "b").await);
         for sale in [&kept, &released] {
             let path = format!("/api/v1/flash-sales/{sale}/reservations");
@@ -501,11 +506,10 @@ on_both_backends! {
         let tenant = server.tenant("a").await;
         let admin = &tenant.admin_key;
         let shop = server.key_with(&tenant, &["storefront"]).await;
-        let response = post(&server, admin, "/api/v1/flash-sales", json!({
+        let sale = flash_sale(&server, admin, json!({
             "name": "cancel in the rush", "starts_at": T0.to_rfc3339(), "ends_at": T0.plus(Duration::from_secs(3600)).to_rfc3339(),
             "buckets": 4, "skus": [{"sku": "tea", "flash_price_fen": 100, "original_price_fen": 19900, "stock": 30}],
         })).await;
-        let sale = json(response).await["id"].as_str().unwrap().to_owned();
         let mut members = Vec::new();
         for i in 0..40 {
             members.push(member(&server, admin, &format!("r{i}")).await);
@@ -534,12 +538,11 @@ on_both_backends! {
         let tenant = server.tenant("a").await;
         let admin = &tenant.admin_key;
         let shop = server.key_with(&tenant, &["storefront"]).await;
-        let response = post(&server, admin, "/api/v1/flash-sales", json!({
+        let sale = flash_sale(&server, admin, json!({
             "name": "双11秒杀", "starts_at": T0.to_rfc3339(), "ends_at": T0.plus(Duration::from_secs(3600)).to_rfc3339(),
             "payment_timeout_seconds": 300, "per_member_limit": 2,
             "skus": [{"sku": "tea", "flash_price_fen": 9900, "original_price_fen": 20000, "stock": 10}],
         })).await;
-        let sale = json(response).await["id"].as_str().unwrap().to_owned();
         let (m, other) = (member(&server, admin, "m").await, member(&server, admin, "other").await);
         let reserve = |who: &str| json!({"member_id": who, "sku": "tea", "quantity": 1});
         let path = format!("/api/v1/flash-sales/{sale}/reservations");
@@ -623,11 +626,10 @@ on_both_backends! {
         let newer = member(&server, admin, "o-1").await;
         let tpl = template(&server, admin, manjian(json!({"per_member_claim_limit": 1}))).await;
         let coupon = claimed(&server, &shop, &tpl, &newer).await;
-        let response = post(&server, admin, "/api/v1/flash-sales", json!({
+        let sale = flash_sale(&server, admin, json!({
             "name": "秒杀", "starts_at": T0.to_rfc3339(), "ends_at": T0.plus(Duration::from_secs(3600)).to_rfc3339(),
             "skus": [{"sku": "tea", "flash_price_fen": 9900, "original_price_fen": 19900, "stock": 5}],
         })).await;
-        let sale = json(response).await["id"].as_str().unwrap().to_owned();
         let path = format!("/api/v1/flash-sales/{sale}/reservations");
         assert_eq!(post(&server, &shop, &path, json!({"member_id": newer, "sku": "tea"})).await.status(), 201);
 
@@ -651,11 +653,10 @@ on_both_backends! {
         let server = TestServer::start(backend).await;
         let tenant = server.tenant("a").await;
         let admin = &tenant.admin_key;
-        let response = post(&server, admin, "/api/v1/flash-sales", json!({
+        let sale = flash_sale(&server, admin, json!({
             "name": "later", "starts_at": T0.plus(Duration::from_secs(60)).to_rfc3339(), "ends_at": T0.plus(Duration::from_secs(120)).to_rfc3339(),
             "skus": [{"sku": "tea", "flash_price_fen": 9900, "original_price_fen": 19900, "stock": 7}],
         })).await;
-        let sale = json(response).await["id"].as_str().unwrap().to_owned();
         let m = member(&server, admin, "o").await;
         let path = format!("/api/v1/flash-sales/{sale}/reservations");
         let (code, _) = error_of(post(&server, admin, &path, json!({"member_id": m, "sku": "tea"})).await, 409).await;

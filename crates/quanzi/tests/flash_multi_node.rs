@@ -8,7 +8,7 @@ mod common;
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use common::{app_at, three_nodes};
+use common::{app_at, three_nodes, Api, Node};
 use futures_util::StreamExt;
 use quanzi_domain::time::{Clock, SystemClock};
 use quanzi_store::testkit::TestDb;
@@ -19,61 +19,67 @@ const MEMBERS: usize = 1_500;
 /// The first 500 members try twice, on two different nodes.
 const TWICE: usize = 500;
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn three_nodes_sell_exactly_the_stock_once_per_member() {
-    let db = TestDb::postgres().await;
-    db.store().await;
-    let (key, nodes) = three_nodes(&db.url, "flash").await;
-    let client = reqwest::Client::new();
-    let post = |base: &str, path: &str, body: Value| {
-        client
-            .post(format!("{base}{path}"))
-            .bearer_auth(&key)
-            .json(&body)
-            .send()
-    };
+/// Creates a sale open from a minute ago for an hour (`sale` gives the rest); its id.
+async fn open_sale(api: &Api, base: &str, mut sale: Value) -> String {
     let now = SystemClock.now();
-    let sale: Value = post(
-        &nodes[0].base,
-        "/api/v1/flash-sales",
-        json!({
-            "name": "双11 0点秒杀",
-            "starts_at": now.minus(Duration::from_secs(60)).to_rfc3339(),
-            "ends_at": now.plus(Duration::from_secs(3600)).to_rfc3339(),
-            "payment_timeout_seconds": 60,
-            "per_member_limit": 1,
-            "buckets": 4,
-            "skus": [{"sku": "tea", "flash_price_fen": 9900, "original_price_fen": 19900, "stock": STOCK}],
-        }),
-    )
-    .await
-    .unwrap()
-    .json()
-    .await
-    .unwrap();
-    let sale = sale["id"].as_str().expect("sale created").to_owned();
+    sale["starts_at"] = json!(now.minus(Duration::from_secs(60)).to_rfc3339());
+    sale["ends_at"] = json!(now.plus(Duration::from_secs(3600)).to_rfc3339());
+    let created: Value = api
+        .post(base, "/api/v1/flash-sales", sale)
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    created["id"].as_str().expect("sale created").to_owned()
+}
 
-    let identify = (0..MEMBERS).map(|i| {
-        post(
+/// `count` members identified as `{prefix}-{i}`, spread over the nodes; their ids in order.
+async fn identify_buyers(api: &Api, nodes: &[Node; 3], prefix: &str, count: usize) -> Vec<String> {
+    let identify = (0..count).map(|i| {
+        api.post(
             &nodes[i % 3].base,
             "/api/v1/members/identify",
-            json!({"identities": [{"kind": "wechat_openid", "value": format!("buyer-{i}")}]}),
+            json!({"identities": [{"kind": "wechat_openid", "value": format!("{prefix}-{i}")}]}),
         )
     });
-    let members: Vec<String> = futures_util::stream::iter(identify)
+    futures_util::stream::iter(identify)
         .buffered(64)
         .then(|response| async move {
             let body: Value = response.unwrap().json().await.unwrap();
             body["member"]["id"].as_str().unwrap().to_owned()
         })
         .collect()
-        .await;
+        .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_nodes_sell_exactly_the_stock_once_per_member() {
+    let db = TestDb::postgres().await;
+    db.store().await;
+    let (key, nodes) = three_nodes(&db.url, "flash").await;
+    let api = Api::new(&key);
+    let now = SystemClock.now();
+    let sale = open_sale(
+        &api,
+        &nodes[0].base,
+        json!({
+            "name": "双11 0点秒杀",
+        "payment_timeout_seconds": 60,
+        "per_member_limit": 1,
+        "buckets": 4,
+        "skus": [{"sku": "tea", "flash_price_fen": 9900, "original_price_fen": 19900, "stock": STOCK}],
+        }),
+    )
+    .await;
+
+    let members = identify_buyers(&api, &nodes, "buyer", MEMBERS).await;
 
     // 2,000 attempts, many in flight at once, spread over the nodes.
     let path = format!("/api/v1/flash-sales/{sale}/reservations");
     let attempts = (0..MEMBERS + TWICE).map(|i| {
         let member = &members[i % MEMBERS];
-        post(
+        api.post(
             &nodes[i % 3].base,
             &path,
             json!({"member_id": member, "sku": "tea"}),
@@ -104,10 +110,8 @@ async fn three_nodes_sell_exactly_the_stock_once_per_member() {
     assert_eq!(holders.len() as i64, STOCK, "exactly the stock is reserved");
     let distinct: BTreeSet<&String> = holders.iter().collect();
     assert_eq!(distinct.len(), holders.len(), "no member holds two");
-    let detail: Value = client
-        .get(format!("{}/api/v1/flash-sales/{sale}", nodes[1].base))
-        .bearer_auth(&key)
-        .send()
+    let detail: Value = api
+        .get(&nodes[1].base, &format!("/api/v1/flash-sales/{sale}"))
         .await
         .unwrap()
         .json()
@@ -129,10 +133,8 @@ async fn three_nodes_sell_exactly_the_stock_once_per_member() {
         expired += sweeper.await.unwrap().reservations_expired;
     }
     assert_eq!(expired as i64, STOCK, "each reservation expires once");
-    let detail: Value = client
-        .get(format!("{}/api/v1/flash-sales/{sale}", nodes[2].base))
-        .bearer_auth(&key)
-        .send()
+    let detail: Value = api
+        .get(&nodes[2].base, &format!("/api/v1/flash-sales/{sale}"))
         .await
         .unwrap()
         .json()
@@ -154,54 +156,25 @@ async fn a_cancellation_on_one_node_stops_every_node_at_once() {
     let db = TestDb::postgres().await;
     db.store().await;
     let (key, nodes) = three_nodes(&db.url, "flash-cancel").await;
-    let client = reqwest::Client::new();
-    let post = |base: &str, path: &str, body: Value| {
-        client
-            .post(format!("{base}{path}"))
-            .bearer_auth(&key)
-            .json(&body)
-            .send()
-    };
-    let now = SystemClock.now();
-    let sale: Value = post(
+    let api = Api::new(&key);
+    let sale = open_sale(
+        &api,
         &nodes[0].base,
-        "/api/v1/flash-sales",
         json!({
             "name": "标错价的秒杀",
-            "starts_at": now.minus(Duration::from_secs(60)).to_rfc3339(),
-            "ends_at": now.plus(Duration::from_secs(3600)).to_rfc3339(),
-            "buckets": 4,
-            "skus": [{"sku": "tea", "flash_price_fen": 100, "original_price_fen": 19900, "stock": 5000}],
+        "buckets": 4,
+        "skus": [{"sku": "tea", "flash_price_fen": 100, "original_price_fen": 19900, "stock": 5000}],
         }),
     )
-    .await
-    .unwrap()
-    .json()
-    .await
-    .unwrap();
-    let sale = sale["id"].as_str().expect("sale created").to_owned();
-    let identify = (0..BUYERS).map(|i| {
-        post(
-            &nodes[i % 3].base,
-            "/api/v1/members/identify",
-            json!({"identities": [{"kind": "wechat_openid", "value": format!("rush-{i}")}]}),
-        )
-    });
-    let members: Vec<String> = futures_util::stream::iter(identify)
-        .buffered(64)
-        .then(|response| async move {
-            let body: Value = response.unwrap().json().await.unwrap();
-            body["member"]["id"].as_str().unwrap().to_owned()
-        })
-        .collect()
-        .await;
+    .await;
+    let members = identify_buyers(&api, &nodes, "rush", BUYERS).await;
 
     // The cancellation goes out once the first answers are in, with the rest in flight.
     let answered = std::sync::atomic::AtomicUsize::new(0);
     let started_cancelling = tokio::sync::Notify::new();
     let path = format!("/api/v1/flash-sales/{sale}/reservations");
     let attempts = futures_util::stream::iter((0..BUYERS).map(|i| {
-        post(
+        api.post(
             &nodes[i % 3].base,
             &path,
             json!({"member_id": members[i], "sku": "tea"}),
@@ -224,7 +197,7 @@ async fn a_cancellation_on_one_node_stops_every_node_at_once() {
     let cancel_path = format!("/api/v1/flash-sales/{sale}/cancel");
     let cancel = async {
         started_cancelling.notified().await;
-        post(
+        api.post(
             &nodes[1].base,
             &cancel_path,
             json!({"release_reservations": true}),
@@ -249,10 +222,8 @@ async fn a_cancellation_on_one_node_stops_every_node_at_once() {
         "the rush was under way: {reserved}"
     );
     assert!(reserved < BUYERS, "the cancellation turned buyers away");
-    let list: Value = client
-        .get(format!("{}{path}", nodes[2].base))
-        .bearer_auth(&key)
-        .send()
+    let list: Value = api
+        .get(&nodes[2].base, &path)
         .await
         .unwrap()
         .json()

@@ -7,7 +7,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{app_at, three_nodes};
+use common::{app_at, three_nodes, Api};
 use quanzi_domain::time::{Clock, SystemClock};
 use quanzi_store::testkit::TestDb;
 use serde_json::{json, Value};
@@ -17,31 +17,24 @@ async fn three_nodes_fill_a_group_exactly_and_refund_a_failed_one_once() {
     let db = TestDb::postgres().await;
     db.store().await;
     let (key, nodes) = three_nodes(&db.url, "groups").await;
-    let client = reqwest::Client::new();
-    let post = |base: &str, path: &str, body: Value| {
-        client
-            .post(format!("{base}{path}"))
-            .bearer_auth(&key)
-            .json(&body)
-            .send()
-    };
-    let get = |base: &str, path: &str| client.get(format!("{base}{path}")).bearer_auth(&key).send();
+    let api = Api::new(&key);
     let now = SystemClock.now();
-    let campaign: Value = post(
-        &nodes[0].base,
-        "/api/v1/group-buys",
-        json!({
-            "name": "5人团", "sku": "tea", "group_price_fen": 6900, "original_price_fen": 9900,
-            "group_size": 5, "duration_hours": 1,
-            "starts_at": now.minus(Duration::from_secs(60)).to_rfc3339(),
-            "ends_at": now.plus(Duration::from_secs(86_400)).to_rfc3339(),
-        }),
-    )
-    .await
-    .unwrap()
-    .json()
-    .await
-    .unwrap();
+    let campaign: Value = api
+        .post(
+            &nodes[0].base,
+            "/api/v1/group-buys",
+            json!({
+                "name": "5人团", "sku": "tea", "group_price_fen": 6900, "original_price_fen": 9900,
+                "group_size": 5, "duration_hours": 1,
+                "starts_at": now.minus(Duration::from_secs(60)).to_rfc3339(),
+                "ends_at": now.plus(Duration::from_secs(86_400)).to_rfc3339(),
+            }),
+        )
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     let campaign = campaign["id"]
         .as_str()
         .expect("campaign created")
@@ -49,7 +42,7 @@ async fn three_nodes_fill_a_group_exactly_and_refund_a_failed_one_once() {
 
     // 54 buyers with paid orders: two leaders, 50 joiners, 2 for the group that fails.
     let orders = (0..54).map(|i| {
-        post(
+        api.post(
             &nodes[i % 3].base,
             "/api/v1/orders",
             json!({"external_id": format!("o-{i}"), "buyer": {"kind": "wechat_openid", "value": format!("b-{i}")},
@@ -73,7 +66,7 @@ async fn three_nodes_fill_a_group_exactly_and_refund_a_failed_one_once() {
         ));
     }
     let open = |who: &(String, String, String)| {
-        post(
+        api.post(
             &nodes[0].base,
             &format!("/api/v1/group-buys/{campaign}/groups"),
             json!({"member_id": who.0, "order_id": who.1}),
@@ -82,7 +75,7 @@ async fn three_nodes_fill_a_group_exactly_and_refund_a_failed_one_once() {
     let full: Value = open(&buyers[0]).await.unwrap().json().await.unwrap();
     let full = full["id"].as_str().unwrap().to_owned();
     let joins = (1..51).map(|i| {
-        post(
+        api.post(
             &nodes[i % 3].base,
             &format!("/api/v1/groups/{full}/join"),
             json!({"member_id": buyers[i].0, "order_id": buyers[i].1}),
@@ -103,7 +96,8 @@ async fn three_nodes_fill_a_group_exactly_and_refund_a_failed_one_once() {
         }
     }
     assert_eq!(joined, 4, "exactly the open seats are taken");
-    let group: Value = get(&nodes[1].base, &format!("/api/v1/groups/{full}"))
+    let group: Value = api
+        .get(&nodes[1].base, &format!("/api/v1/groups/{full}"))
         .await
         .unwrap()
         .json()
@@ -117,13 +111,14 @@ async fn three_nodes_fill_a_group_exactly_and_refund_a_failed_one_once() {
     let failing: Value = open(&buyers[51]).await.unwrap().json().await.unwrap();
     let failing = failing["id"].as_str().unwrap().to_owned();
     for (i, buyer) in buyers.iter().enumerate().skip(52) {
-        let response = post(
-            &nodes[i % 3].base,
-            &format!("/api/v1/groups/{failing}/join"),
-            json!({"member_id": buyer.0, "order_id": buyer.1}),
-        )
-        .await
-        .unwrap();
+        let response = api
+            .post(
+                &nodes[i % 3].base,
+                &format!("/api/v1/groups/{failing}/join"),
+                json!({"member_id": buyer.0, "order_id": buyer.1}),
+            )
+            .await
+            .unwrap();
         assert_eq!(response.status(), 200);
     }
     let later = now.plus(Duration::from_secs(2 * 3_600));
@@ -143,7 +138,8 @@ async fn three_nodes_fill_a_group_exactly_and_refund_a_failed_one_once() {
     assert_eq!(ended, 1, "the group ends once");
     assert_eq!(refunded, 3, "each seat is refunded once");
     for buyer in &buyers[51..] {
-        let order: Value = get(&nodes[2].base, &format!("/api/v1/orders/{}", buyer.2))
+        let order: Value = api
+            .get(&nodes[2].base, &format!("/api/v1/orders/{}", buyer.2))
             .await
             .unwrap()
             .json()
@@ -152,7 +148,8 @@ async fn three_nodes_fill_a_group_exactly_and_refund_a_failed_one_once() {
         assert_eq!(order["status"], "refunded");
         assert_eq!(order["refunds"].as_array().unwrap().len(), 1, "{order}");
     }
-    let order: Value = get(&nodes[2].base, &format!("/api/v1/orders/{}", buyers[0].2))
+    let order: Value = api
+        .get(&nodes[2].base, &format!("/api/v1/orders/{}", buyers[0].2))
         .await
         .unwrap()
         .json()

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::three_nodes;
+use common::{three_nodes, Api};
 use quanzi_store::testkit::TestDb;
 use serde_json::{json, Value};
 
@@ -12,26 +12,20 @@ async fn three_nodes_never_overdraw_one_wallet() {
     let db = TestDb::postgres().await;
     db.store().await;
     let (key, nodes) = three_nodes(&db.url, "ledger").await;
-    let client = reqwest::Client::new();
-    let post = |base: &str, path: &str, body: Value| {
-        client
-            .post(format!("{base}{path}"))
-            .bearer_auth(&key)
-            .json(&body)
-            .send()
-    };
-    let identified: Value = post(
-        &nodes[0].base,
-        "/api/v1/members/identify",
-        json!({"identities": [{"kind": "wechat_openid", "value": "o-hot"}]}),
-    )
-    .await
-    .unwrap()
-    .json()
-    .await
-    .unwrap();
+    let api = Api::new(&key);
+    let identified: Value = api
+        .post(
+            &nodes[0].base,
+            "/api/v1/members/identify",
+            json!({"identities": [{"kind": "wechat_openid", "value": "o-hot"}]}),
+        )
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     let member = identified["member"]["id"].as_str().unwrap().to_owned();
-    let seeded: Value = post(
+    let seeded: Value = api.post(
         &nodes[1].base,
         "/api/v1/loyalty/transfers",
         json!({"transfers": [{"id": "seed", "type": "earn", "member_id": member, "source": "seed", "amount": 1000}]}),
@@ -45,7 +39,7 @@ async fn three_nodes_never_overdraw_one_wallet() {
 
     // 64 spends of 30 (1,920 points asked of 1,000), spread over the three nodes.
     let spends = (0..64).map(|i| {
-        post(
+        api.post(
             &nodes[i % 3].base,
             "/api/v1/loyalty/transfers",
             json!({"transfers": [{"id": format!("spend-{i}"), "type": "spend", "member_id": member, "sink": "mall", "amount": 30}]}),
@@ -60,20 +54,16 @@ async fn three_nodes_never_overdraw_one_wallet() {
         }
     }
     assert_eq!(ok, 33, "exactly the spends that fit must succeed");
-    let points: Value = client
-        .get(format!("{}/api/v1/members/{member}/points", nodes[2].base))
-        .bearer_auth(&key)
-        .send()
+    let points: Value = api
+        .get(&nodes[2].base, &format!("/api/v1/members/{member}/points"))
         .await
         .unwrap()
         .json()
         .await
         .unwrap();
     assert_eq!(points["available"], 1000 - 30 * ok);
-    let books: Value = client
-        .get(format!("{}/api/v1/loyalty/reconciliation", nodes[0].base))
-        .bearer_auth(&key)
-        .send()
+    let books: Value = api
+        .get(&nodes[0].base, "/api/v1/loyalty/reconciliation")
         .await
         .unwrap()
         .json()

@@ -96,13 +96,9 @@ const TEMPLATE_COLUMNS: &str = "id, name, definition, status, claim_starts_at, c
 /// Where a coupon goes when a lock ends or a use is returned: back to `available`, unless
 /// it has run out (`expired`) or the order that granted it has since been refunded in full
 /// (`revoked`: the refund found it locked or used and could not take it back then).
-const COMES_BACK: &str = "status = CASE
-        WHEN granted_by_order IS NOT NULL AND EXISTS (SELECT 1 FROM orders g
-            WHERE g.id = coupons.granted_by_order AND g.status = 'refunded') THEN 'revoked'
+const COMES_BACK: &str = "status = CASE WHEN (SELECT status FROM orders g WHERE g.id = coupons.granted_by_order) = 'refunded' THEN 'revoked'
         WHEN valid_until > $1 THEN 'available' ELSE 'expired' END,
-     ended_at = CASE
-        WHEN granted_by_order IS NOT NULL AND EXISTS (SELECT 1 FROM orders g
-            WHERE g.id = coupons.granted_by_order AND g.status = 'refunded') THEN $1
+     ended_at = CASE WHEN (SELECT status FROM orders g WHERE g.id = coupons.granted_by_order) = 'refunded' THEN $1
         WHEN valid_until > $1 THEN NULL ELSE $1 END";
 const COUPON_COLUMNS: &str = "id, template_id, member_id, status, source, claimed_at, valid_from, \
      valid_until, order_id, locked_until, discount_fen, used_at, returned_at, ended_at, granted_by_order";

@@ -132,3 +132,42 @@ pub fn field(output: &str, label: &str) -> String {
 
 #[allow(unused_imports)]
 pub use quanzi_store::testkit::eventually;
+
+/// Requests to the nodes with the workspace's admin key.
+pub struct Api {
+    client: reqwest::Client,
+    key: String,
+}
+
+impl Api {
+    pub fn new(key: &str) -> Self {
+        Self {
+            client: reqwest::Client::new(),
+            key: key.to_owned(),
+        }
+    }
+
+    pub fn post(
+        &self,
+        base: &str,
+        path: &str,
+        body: serde_json::Value,
+    ) -> impl std::future::Future<Output = reqwest::Result<reqwest::Response>> {
+        self.client
+            .post(format!("{base}{path}"))
+            .bearer_auth(&self.key)
+            .json(&body)
+            .send()
+    }
+
+    pub fn get(
+        &self,
+        base: &str,
+        path: &str,
+    ) -> impl std::future::Future<Output = reqwest::Result<reqwest::Response>> {
+        self.client
+            .get(format!("{base}{path}"))
+            .bearer_auth(&self.key)
+            .send()
+    }
+}

@@ -472,13 +472,16 @@ pub async fn lock(
                 });
             }
         }
+        if let Some(refusal) = lost {
+            // Nothing of this attempt may stay: dropping the transaction rolls it back.
+            drop(tx);
+            return Err(refused(refusal));
+        }
         for line in &quote.flash {
-            if lost.is_none()
-                && !retry_on_race!(
-                    tx.attach_flash_reservation(ws, &line.reservation_id, order_id, now)
-                        .await
-                )
-            {
+            if !retry_on_race!(
+                tx.attach_flash_reservation(ws, &line.reservation_id, order_id, now)
+                    .await
+            ) {
                 drop(tx);
                 return Err(Error::conflict(
                     "reservation_not_reserved",
@@ -488,11 +491,6 @@ pub async fn lock(
                     ),
                 ));
             }
-        }
-        if let Some(refusal) = lost {
-            // Nothing of this attempt may stay: dropping the transaction rolls it back.
-            drop(tx);
-            return Err(refused(refusal));
         }
         let benefits = benefits_of(&quote);
         let benefits = (!benefits.is_empty())
