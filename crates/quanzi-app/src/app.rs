@@ -30,6 +30,8 @@ pub struct App {
     pub redis_gate: Option<Arc<crate::services::promotions::redis_gate::RedisGate>>,
     /// Running flash sales and sold-out SKUs this node has seen.
     pub(crate) flash_cache: Arc<crate::services::promotions::flash_cache::FlashCache>,
+    /// Identities the ingest writer has seen, and their members (a hint it checks).
+    pub(crate) identity_cache: Arc<crate::services::identity_cache::IdentityCache>,
     /// The group-commit writer for flash-sale reservations, started on first use.
     flash_queue: Arc<std::sync::OnceLock<crate::services::promotions::flash_queue::Queue>>,
 }
@@ -47,6 +49,7 @@ impl App {
         Self {
             redis_gate,
             flash_cache: Arc::default(),
+            identity_cache: Arc::default(),
             store,
             clock,
             passwords: PasswordHasher::new(config.auth.password_hash_concurrency),

@@ -452,3 +452,44 @@ on_both_backends! {
         }
     }
 }
+
+on_both_backends! {
+    events_follow_a_merge_or_an_erasure_made_after_the_writer_remembered_their_member(backend) {
+        // The ingest writer remembers which member each device belonged to; a merge or an
+        // erasure since must still decide where the next events go.
+        let server = TestServer::start(backend).await;
+        let tenant = server.tenant("a").await;
+        let key = &tenant.admin_key;
+        let (_, older) = identify(&server, key, json!([{"kind": "wechat_openid", "value": "o-1"}])).await;
+        server.clock.advance(Duration::from_secs(60));
+        send_events(&server, key, json!([event("d1", "device_id", "dev-1", "click"), event("d2", "device_id", "dev-2", "click")])).await;
+        let device = |value: &'static str| {
+            let request = server.as_key(key, Method::GET, &format!("/api/v1/members/lookup?kind=device_id&value={value}")).send();
+            async move { json(request.await.unwrap()).await }
+        };
+        let newer = device("dev-1").await["id"].as_str().unwrap().to_owned();
+        let (_, merged) = identify(&server, key, json!([{"kind": "wechat_openid", "value": "o-1"}, {"kind": "device_id", "value": "dev-1"}])).await;
+        assert_eq!(merged["merged"], json!([newer]));
+        let survivor = older["member"]["id"].as_str().unwrap().to_owned();
+
+        let erased_id = device("dev-2").await["id"].as_str().unwrap().to_owned();
+        let erased = server.as_key(key, Method::POST, &format!("/api/v1/members/{erased_id}/erase")).send().await.unwrap();
+        assert_eq!(erased.status(), 200);
+
+        let report = send_events(&server, key, json!([event("d3", "device_id", "dev-1", "share"), event("d4", "device_id", "dev-2", "share")])).await;
+        assert_eq!(report["accepted"], 2);
+        let after_merge = device("dev-1").await;
+        assert_eq!(after_merge["id"], survivor.as_str());
+        assert_eq!(after_merge["profile"]["event_count"], 2, "the event before the merge and the one after");
+        let timeline = json(server.as_key(key, Method::GET, &format!("/api/v1/members/{survivor}/timeline")).send().await.unwrap()).await;
+        let events: HashSet<&str> = timeline["items"].as_array().unwrap().iter()
+            .filter(|i| i["kind"] == "event").map(|i| i["detail"]["event_id"].as_str().unwrap()).collect();
+        assert_eq!(events, HashSet::from(["d1", "d3"]));
+        let afresh = device("dev-2").await;
+        assert_ne!(afresh["id"], erased_id.as_str(), "an erased member gets nothing new");
+        assert_eq!(afresh["profile"]["event_count"], 1);
+        let export = json(server.as_key(key, Method::GET, &format!("/api/v1/members/{erased_id}/export")).send().await.unwrap()).await;
+        assert_eq!(export["member"]["event_count"], 1);
+        assert_eq!(export["events"].as_array().unwrap().len(), 1);
+    }
+}

@@ -19,6 +19,10 @@ pub enum StoreError {
     Database(#[from] sqlx::Error),
     #[error("migration error: {0}")]
     Migration(String),
+    /// Something the transaction relied on changed under it (e.g. a member the caller
+    /// remembered was merged meanwhile); the caller knows better now and should go again.
+    #[error("{0} changed meanwhile")]
+    Changed(&'static str),
 }
 
 impl StoreError {
@@ -33,10 +37,10 @@ impl StoreError {
 
 impl StoreError {
     /// Worth retrying the whole transaction: a uniqueness race lost to a concurrent writer,
-    /// or PostgreSQL breaking a deadlock or a serialization conflict.
+    /// a premise that changed, or PostgreSQL breaking a deadlock or a serialization conflict.
     pub fn is_transient(&self) -> bool {
         match self {
-            StoreError::Conflict { .. } => true,
+            StoreError::Conflict { .. } | StoreError::Changed(_) => true,
             StoreError::Database(sqlx::Error::Database(db)) => {
                 matches!(db.code().as_deref(), Some("40P01") | Some("40001"))
             }

@@ -517,12 +517,14 @@ impl Tx {
     }
 
     /// Adds a batch's worth of activity to each member's profile in one statement per
-    /// chunk (`UPDATE … FROM (VALUES …)`, which both engines understand).
+    /// chunk (`UPDATE … FROM (VALUES …)`, which both engines understand). Only live members
+    /// (neither merged nor erased) are touched; returns how many were.
     pub async fn apply_profile_deltas(
         &mut self,
         deltas: &[(String, ProfileDelta)],
         now: Timestamp,
-    ) -> Result<()> {
+    ) -> Result<u64> {
+        let mut updated = 0;
         for chunk in deltas.chunks(CHUNK) {
             let sql = format!(
                 "{} members SET
@@ -535,7 +537,7 @@ impl Tx {
                     acquisition_channel = COALESCE(members.acquisition_channel, v.column6),
                     updated_at = v.column7
                  FROM (VALUES {}) AS v
-                 WHERE members.id = v.column1",
+                 WHERE members.id = v.column1 AND members.merged_into IS NULL AND members.erased_at IS NULL",
                 bulk_update(self.backend()),
                 placeholders(self.backend(), chunk.len(), 7, 0)
             );
@@ -550,9 +552,9 @@ impl Tx {
                     .bind(delta.channel.clone())
                     .bind(now.millis());
             }
-            query.execute(self.conn()).await?;
+            updated += query.execute(self.conn()).await?.rows_affected();
         }
-        Ok(())
+        Ok(updated)
     }
 
     /// What RFM is computed from: every live member of the workspace who has ordered.

@@ -11,7 +11,7 @@ use futures_util::FutureExt;
 use quanzi_domain::ids::WorkspaceId;
 use quanzi_domain::members::{Identity, IncomingEvent, LookupKey, PiiKey};
 use quanzi_domain::time::Timestamp;
-use quanzi_store::{NewEvent, NewIdentity, ProfileDelta, StoreError, Tx};
+use quanzi_store::{IdentityRef, NewEvent, NewIdentity, ProfileDelta, StoreError, Tx};
 use tokio::sync::{mpsc, oneshot};
 
 use super::members::resolve_members;
@@ -91,6 +91,7 @@ async fn store_group_once(
             .map_err(|e| StoreError::Corrupt(format!("loyalty settings: {e}")))?;
         rule_contexts.insert(*workspace, context);
     }
+    let mut learnt = Vec::new();
     let mut tx = app.store.begin().await?;
     for workspace in workspaces {
         // The first occurrence of an event id in the group is stored; later ones are
@@ -113,7 +114,9 @@ async fn store_group_once(
             }
         }
         let Some(principal) = principal else { continue };
-        let (inserted, rows) = store_events(&mut tx, principal, key, &events, now).await?;
+        let stored = store_events(&mut tx, app, principal, key, &events, now).await?;
+        let (inserted, rows) = (stored.inserted, stored.rows);
+        learnt.push((workspace, stored.learnt));
         if let Some(Some(context)) = rule_contexts.get(workspace) {
             let stored: Vec<&NewEvent> = rows
                 .iter()
@@ -136,18 +139,33 @@ async fn store_group_once(
         }
     }
     tx.commit().await?;
+    for (workspace, members) in learnt {
+        app.identity_cache.learn(workspace, members);
+    }
     Ok(counts)
 }
 
-/// Resolves members, inserts the new events and adds them to profiles, inside `tx`;
-/// returns the ids stored now and every row (with its member).
+/// What `store_events` did.
+struct Stored {
+    /// The event ids stored now (the others were stored before).
+    inserted: HashSet<String>,
+    /// Every row, with its member.
+    rows: Vec<NewEvent>,
+    /// Identities looked up in the database, and their live members: for the identity
+    /// cache once the transaction has committed.
+    learnt: HashMap<IdentityRef, String>,
+}
+
+/// Resolves members (through the identity cache where it can), inserts the new events and
+/// adds them to profiles, inside `tx`.
 async fn store_events(
     tx: &mut Tx,
+    app: &App,
     principal: &Principal,
     key: &PiiKey,
     events: &[(usize, &IncomingEvent)],
     now: Timestamp,
-) -> Result<(HashSet<String>, Vec<NewEvent>), StoreError> {
+) -> Result<Stored, StoreError> {
     let mut lookups: HashMap<&Identity, LookupKey> = HashMap::new();
     let mut identities: Vec<NewIdentity> = Vec::new();
     for (_, e) in events {
@@ -161,7 +179,25 @@ async fn store_events(
             lookups.insert(&e.identity, lookup);
         }
     }
-    let members = resolve_members(tx, principal, &identities, now).await?;
+    let workspace = &principal.workspace_id;
+    let refs: Vec<IdentityRef> = identities
+        .iter()
+        .map(|i| (i.kind, i.lookup.clone()))
+        .collect();
+    let mut members = app.identity_cache.known(workspace, refs.iter());
+    let unknown: Vec<NewIdentity> = identities
+        .into_iter()
+        .zip(&refs)
+        .filter(|(_, r)| !members.contains_key(*r))
+        .map(|(i, _)| i)
+        .collect();
+    let cached = members.len();
+    let learnt = if unknown.is_empty() {
+        HashMap::new()
+    } else {
+        resolve_members(tx, principal, &unknown, now).await?
+    };
+    members.extend(learnt.iter().map(|(k, v)| (k.clone(), v.clone())));
     let rows: Vec<NewEvent> = events
         .iter()
         .map(|(_, e)| NewEvent {
@@ -201,6 +237,16 @@ async fn store_events(
     let mut deltas: Vec<(String, ProfileDelta)> =
         deltas.into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
     deltas.sort_by(|a, b| a.0.cmp(&b.0));
-    tx.apply_profile_deltas(&deltas, now).await?;
-    Ok((inserted, rows))
+    let updated = tx.apply_profile_deltas(&deltas, now).await?;
+    if cached > 0 && updated != deltas.len() as u64 {
+        // A remembered member was merged or erased since: the rows above name it, so the
+        // whole group goes again, looking every identity up.
+        app.identity_cache.forget(workspace);
+        return Err(StoreError::Changed("a remembered member"));
+    }
+    Ok(Stored {
+        inserted,
+        rows,
+        learnt,
+    })
 }

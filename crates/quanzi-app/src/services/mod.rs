@@ -17,6 +17,7 @@ pub mod analytics;
 pub mod api_keys;
 pub mod events;
 pub(crate) mod group_commit;
+pub(crate) mod identity_cache;
 pub(crate) mod ingest_queue;
 pub mod jobs;
 pub mod loyalty;

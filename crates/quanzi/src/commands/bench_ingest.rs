@@ -57,7 +57,7 @@ pub async fn run(
     let batches = events / batch;
     let now_ms = app.clock.now().millis();
     let bodies: Vec<Vec<u8>> = (0..batches)
-        .map(|b| body(b, batch, identities, now_ms))
+        .map(|b| body(b, batches, batch, identities, now_ms))
         .collect();
     let bodies = Arc::new(bodies);
 
@@ -87,7 +87,7 @@ pub async fn run(
     // The raw ceiling: the same rows straight into a bare table, same batch size and
     // concurrency, no quanzi logic; then again with the events table's secondary indexes.
     let rows: Vec<Vec<NewEvent>> = (0..batches)
-        .map(|b| raw_rows(b, batch, identities, now_ms))
+        .map(|b| raw_rows(b, batches, batch, identities, now_ms))
         .collect();
     let rows = Arc::new(rows);
     let (written, raw) = raw_insert(&app, &rows, connections, now_ms, false).await?;
@@ -129,13 +129,24 @@ fn event_fields(
     )
 }
 
-fn body(b: usize, batch: usize, identities: usize, now_ms: i64) -> Vec<u8> {
+/// When event `i` of batch `b` happened: the stream moves forward like a live one (batch
+/// after batch, 10 ms of shop time per event, ending now), and one event in five arrives
+/// up to a minute late. A stream whose every batch covered the same window would file each
+/// event at a random place of the by-type-and-time index, which no live shop does.
+fn occurred_at(b: usize, batches: usize, batch: usize, i: usize, now_ms: i64) -> i64 {
+    let position = (b * batch + i) as i64;
+    let total = (batches * batch) as i64;
+    let late = if i % 5 == 0 { (i as i64 * 7_919) % 60_000 } else { 0 };
+    now_ms - (total - position) * 10 - late
+}
+
+fn body(b: usize, batches: usize, batch: usize, identities: usize, now_ms: i64) -> Vec<u8> {
     let events: Vec<String> = (0..batch)
         .map(|i| {
             let (id, kind, device, channel) = event_fields(b, i, identities);
             format!(
                 r#"{{"event_id":"{id}","type":"{kind}","identity":{{"kind":"device_id","value":"{device}"}},"timestamp":{},"channel":"{channel}","campaign_id":"cmp_1","properties":{{"page":"/item/{}"}}}}"#,
-                now_ms - (i as i64) * 1000,
+                occurred_at(b, batches, batch, i, now_ms),
                 i % 100
             )
         })
@@ -176,7 +187,13 @@ async fn raw_insert(
     Ok((written, elapsed))
 }
 
-fn raw_rows(b: usize, batch: usize, identities: usize, now_ms: i64) -> Vec<NewEvent> {
+fn raw_rows(
+    b: usize,
+    batches: usize,
+    batch: usize,
+    identities: usize,
+    now_ms: i64,
+) -> Vec<NewEvent> {
     (0..batch)
         .map(|i| {
             let (id, kind, device, channel) = event_fields(b, i, identities);
@@ -184,7 +201,7 @@ fn raw_rows(b: usize, batch: usize, identities: usize, now_ms: i64) -> Vec<NewEv
                 event_id: id,
                 member_id: device,
                 event_type: kind.to_owned(),
-                occurred_at: Timestamp::from_millis(now_ms - (i as i64) * 1000),
+                occurred_at: Timestamp::from_millis(occurred_at(b, batches, batch, i, now_ms)),
                 properties: format!(r#"{{"page":"/item/{}"}}"#, i % 100),
                 touchpoints: Touchpoints {
                     channel: Some(channel.to_owned()),
