@@ -517,16 +517,17 @@ impl Tx {
     }
 
     /// Adds a batch's worth of activity to each member's profile in one statement per
-    /// chunk (`UPDATE … FROM (VALUES …)`, which both engines understand). Only live members
-    /// (neither merged nor erased) are touched; returns how many were.
+    /// chunk (`UPDATE … FROM (VALUES …)`, which both engines understand); returns how many
+    /// of the members were live (neither merged nor erased). A caller that relied on
+    /// remembered members checks that against what it sent and rolls back on a shortfall.
     pub async fn apply_profile_deltas(
         &mut self,
         deltas: &[(String, ProfileDelta)],
         now: Timestamp,
     ) -> Result<u64> {
-        let mut updated = 0;
+        let mut live = 0;
         for chunk in deltas.chunks(CHUNK) {
-            let sql = format!(
+            let update = format!(
                 "{} members SET
                     first_seen_at = CASE WHEN members.first_seen_at IS NULL OR v.column2 < members.first_seen_at THEN v.column2 ELSE members.first_seen_at END,
                     last_seen_at = CASE WHEN members.last_seen_at IS NULL OR v.column3 > members.last_seen_at THEN v.column3 ELSE members.last_seen_at END,
@@ -537,10 +538,25 @@ impl Tx {
                     acquisition_channel = COALESCE(members.acquisition_channel, v.column6),
                     updated_at = v.column7
                  FROM (VALUES {}) AS v
-                 WHERE members.id = v.column1 AND members.merged_into IS NULL AND members.erased_at IS NULL",
+                 WHERE members.id = v.column1",
                 bulk_update(self.backend()),
                 placeholders(self.backend(), chunk.len(), 7, 0)
             );
+            let sql = match self.backend() {
+                // Only live members are updated, and the count of updated rows says how
+                // many were (SQLite goes by primary key whatever the extra condition).
+                Backend::Sqlite => {
+                    format!("{update} AND members.merged_into IS NULL AND members.erased_at IS NULL")
+                }
+                // Every named member is updated and the live ones are counted after: in
+                // the join, PostgreSQL guessed from `IS NULL` without statistics that almost
+                // no member qualifies and scanned the whole table per value row (2 s per
+                // statement). A shortfall rolls the update back anyway.
+                Backend::Postgres => format!(
+                    "WITH updated AS ({update} RETURNING members.merged_into, members.erased_at)
+                     SELECT CAST(COUNT(*) AS BIGINT) AS live FROM updated WHERE merged_into IS NULL AND erased_at IS NULL"
+                ),
+            };
             let mut query = sqlx::query(&sql);
             for (id, delta) in chunk {
                 query = query
@@ -552,9 +568,14 @@ impl Tx {
                     .bind(delta.channel.clone())
                     .bind(now.millis());
             }
-            updated += query.execute(self.conn()).await?.rows_affected();
+            live += match self.backend() {
+                Backend::Sqlite => query.execute(self.conn()).await?.rows_affected(),
+                Backend::Postgres => {
+                    int(&query.fetch_one(self.conn()).await?, "live")?.max(0) as u64
+                }
+            };
         }
-        Ok(updated)
+        Ok(live)
     }
 
     /// What RFM is computed from: every live member of the workspace who has ordered.
