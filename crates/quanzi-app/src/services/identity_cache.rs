@@ -87,7 +87,10 @@ mod tests {
     use super::*;
 
     fn identity(n: usize) -> IdentityRef {
-        (IdentityKind::DeviceId, LookupKey::from_stored(format!("dev-{n}")))
+        (
+            IdentityKind::DeviceId,
+            LookupKey::from_stored(format!("dev-{n}")),
+        )
     }
 
     #[test]
@@ -116,7 +119,10 @@ mod tests {
             .map(|n| (identity(n), format!("mem_{n}")))
             .collect();
         cache.learn(&ws, first);
-        cache.learn(&ws, HashMap::from([(identity(CAPACITY), "mem_new".to_owned())]));
+        cache.learn(
+            &ws,
+            HashMap::from([(identity(CAPACITY), "mem_new".to_owned())]),
+        );
         let asked = [identity(0), identity(CAPACITY)];
         let known = cache.known(&ws, asked.iter());
         assert_eq!(known.len(), 1, "the old entries were dropped");
