@@ -136,7 +136,7 @@ fn event_fields(
 fn occurred_at(b: usize, batches: usize, batch: usize, i: usize, now_ms: i64) -> i64 {
     let position = (b * batch + i) as i64;
     let total = (batches * batch) as i64;
-    let late = if i % 5 == 0 {
+    let late = if i.is_multiple_of(5) {
         (i as i64 * 7_919) % 60_000
     } else {
         0
