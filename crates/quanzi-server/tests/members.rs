@@ -493,3 +493,47 @@ on_both_backends! {
         assert_eq!(export["events"].as_array().unwrap().len(), 1);
     }
 }
+
+on_both_backends! {
+    merges_racing_ingestion_of_remembered_devices_lose_and_double_count_no_event(backend) {
+        // Phone members first (older, so they survive), then events from devices, which
+        // the ingest writer remembers; then more events for those devices while every
+        // device member is merged into its phone member, all at once.
+        const N: usize = 16;
+        const ROUNDS: usize = 6;
+        let server = TestServer::start(backend).await;
+        let tenant = server.tenant("a").await;
+        let key = &tenant.admin_key;
+        for i in 0..N {
+            identify(&server, key, json!([{"kind": "phone", "value": format!("1390000{i:04}")}])).await;
+        }
+        server.clock.advance(Duration::from_secs(60));
+        let round = |r: usize| {
+            let events: Vec<Value> = (0..N).map(|i| event(&format!("r{r}-{i}"), "device_id", &format!("dev-{i}"), "click")).collect();
+            send_events(&server, key, Value::Array(events))
+        };
+        assert_eq!(round(0).await["accepted"], N);
+        let ingest = futures_util::future::join_all((1..=ROUNDS).map(round));
+        let merges = futures_util::future::join_all((0..N).map(|i| identify(&server, key, json!([
+            {"kind": "phone", "value": format!("1390000{i:04}")},
+            {"kind": "device_id", "value": format!("dev-{i}")},
+        ]))));
+        let (reports, merged) = tokio::join!(ingest, merges);
+        for report in reports {
+            assert_eq!(report["accepted"], N);
+        }
+        for (status, body) in merged {
+            assert!(status == 200, "{status}: {body}");
+        }
+        let mut counted = 0;
+        for i in 0..N {
+            let phone = json(server.as_key(key, Method::GET, &format!("/api/v1/members/lookup?kind=phone&value=1390000{i:04}")).send().await.unwrap()).await;
+            let device = json(server.as_key(key, Method::GET, &format!("/api/v1/members/lookup?kind=device_id&value=dev-{i}")).send().await.unwrap()).await;
+            assert_eq!(device["id"], phone["id"], "the device belongs to its phone member");
+            counted += phone["profile"]["event_count"].as_i64().unwrap();
+        }
+        assert_eq!(counted, ((ROUNDS + 1) * N) as i64, "every event is counted once, on a live member");
+        let workspace = quanzi_domain::ids::WorkspaceId::parse(&tenant.workspace_id).unwrap();
+        assert_eq!(server.app.store.live_member_count(&workspace).await.unwrap(), N as i64);
+    }
+}
