@@ -31,6 +31,12 @@ async fn send_events(server: &TestServer, key: &str, events: Value) -> Value {
     json(response).await
 }
 
+/// The member an identity belongs to (`GET /api/v1/members/lookup`), as JSON.
+async fn lookup(server: &TestServer, key: &str, kind: &str, value: &str) -> Value {
+    let path = format!("/api/v1/members/lookup?kind={kind}&value={value}");
+    json(server.as_key(key, Method::GET, &path).send().await.unwrap()).await
+}
+
 fn event(id: &str, kind: &str, value: &str, event_type: &str) -> Value {
     json!({"event_id": id, "type": event_type, "identity": {"kind": kind, "value": value}, "channel": "wechat"})
 }
@@ -49,7 +55,7 @@ on_both_backends! {
         assert_eq!(status, 200);
         assert_eq!(again["member"]["id"], id.as_str());
         assert_eq!(again["member"]["identities"].as_array().unwrap().len(), 2);
-        let found = json(server.as_key(&tenant.admin_key, Method::GET, "/api/v1/members/lookup?kind=phone&value=13812341234").send().await.unwrap()).await;
+        let found = lookup(&server, &tenant.admin_key, "phone", "13812341234").await;
         assert_eq!(found["id"], id.as_str());
         let (_, field) = error_of(server.as_key(&tenant.admin_key, Method::POST, "/api/v1/members/identify")
             .json(&json!({"identities": [{"kind": "qq", "value": "1"}]})).send().await.unwrap(), 400).await;
@@ -129,7 +135,7 @@ on_both_backends! {
         }
         let mut ids = HashSet::new();
         for i in 0..N {
-            let found = json(server.as_key(key, Method::GET, &format!("/api/v1/members/lookup?kind=device_id&value=dev-{i}")).send().await.unwrap()).await;
+            let found = lookup(&server, key, "device_id", &format!("dev-{i}")).await;
             ids.insert(found["id"].as_str().unwrap().to_owned());
         }
         assert_eq!(ids.len(), 1, "one member holds every identity");
@@ -163,7 +169,7 @@ on_both_backends! {
         assert_eq!(accepted, 55);
         let workspace = quanzi_domain::ids::WorkspaceId::parse(&tenant.workspace_id).unwrap();
         assert_eq!(server.app.store.count_events(&workspace).await.unwrap(), 55);
-        let member = json(server.as_key(&tenant.admin_key, Method::GET, "/api/v1/members/lookup?kind=wechat_openid&value=o-new").send().await.unwrap()).await;
+        let member = lookup(&server, &tenant.admin_key, "wechat_openid", "o-new").await;
         assert_eq!(member["profile"]["event_count"], 5);
         assert_eq!(member["profile"]["acquisition_channel"], "wechat");
     }
@@ -196,7 +202,7 @@ on_both_backends! {
             (7, "events[7].event_id".to_owned()),
             (8, "events[8].properties".to_owned()),
         ]);
-        let member = json(server.as_key(&tenant.admin_key, Method::GET, "/api/v1/members/lookup?kind=phone&value=13800000001").send().await.unwrap()).await;
+        let member = lookup(&server, &tenant.admin_key, "phone", "13800000001").await;
         assert_eq!(member["profile"]["first_seen_at"], "2019-12-31T16:00:00.000Z", "late events count");
         let too_many: Vec<Value> = (0..1001).map(|i| event(&format!("x{i}"), "device_id", "d", "click")).collect();
         let (_, field) = error_of(server.as_key(&tenant.admin_key, Method::POST, "/api/v1/events")
@@ -250,7 +256,7 @@ on_both_backends! {
         assert_eq!(first_amount + rest["refund"]["amount_fen"].as_i64().unwrap(), 3600, "refunds add up to what was paid");
         error_of(refund(json!({"external_id": "R-4"})).await.unwrap(), 400).await;
 
-        let member = json(server.as_key(key, Method::GET, "/api/v1/members/lookup?kind=phone&value=13700001111").send().await.unwrap()).await;
+        let member = lookup(&server, key, "phone", "13700001111").await;
         assert_eq!(member["profile"]["gmv_fen"], 3600);
         assert_eq!(member["profile"]["refund_fen"], 3600);
         assert_eq!(member["profile"]["acquisition_channel"], "douyin");
@@ -299,7 +305,7 @@ on_both_backends! {
         }
         assert_eq!(accepted, 5, "only the five units can be refunded");
         assert_eq!(refunded, 5 * 333 - 15, "and together they return exactly what was paid");
-        let member = json(server.as_key(key, Method::GET, "/api/v1/members/lookup?kind=external_id&value=u-9").send().await.unwrap()).await;
+        let member = lookup(&server, key, "external_id", "u-9").await;
         assert_eq!(member["profile"]["order_count"], 1);
         assert_eq!(member["profile"]["refund_fen"], refunded);
     }
@@ -315,7 +321,7 @@ on_both_backends! {
                 "items": [{"sku": "s", "quantity": 1, "unit_price_fen": fen}]});
             assert_eq!(server.as_key(key, Method::POST, "/api/v1/orders").json(&order).send().await.unwrap().status(), 201);
         }
-        let before = json(server.as_key(key, Method::GET, "/api/v1/members/lookup?kind=external_id&value=u-4").send().await.unwrap()).await;
+        let before = lookup(&server, key, "external_id", "u-4").await;
         assert!(before["rfm"].is_null());
         assert_eq!(before["lifecycle_stage"], "new");
         let job = json(server.as_key(key, Method::POST, "/api/v1/members/rfm/refresh").send().await.unwrap()).await;
@@ -324,21 +330,21 @@ on_both_backends! {
             let request = server.as_key(key, Method::GET, &format!("/api/v1/jobs/{job_id}")).send();
             async move { json(request.await.unwrap()).await["state"] == "done" }
         }).await;
-        let best = json(server.as_key(key, Method::GET, "/api/v1/members/lookup?kind=external_id&value=u-4").send().await.unwrap()).await;
+        let best = lookup(&server, key, "external_id", "u-4").await;
         assert_eq!(best["rfm"]["monetary"], 5);
-        let least = json(server.as_key(key, Method::GET, "/api/v1/members/lookup?kind=external_id&value=u-0").send().await.unwrap()).await;
+        let least = lookup(&server, key, "external_id", "u-0").await;
         assert_eq!(least["rfm"]["monetary"], 1);
         assert_eq!(least["rfm"]["frequency"], best["rfm"]["frequency"], "equal order counts score equally");
 
         server.clock.advance(Duration::from_secs(8 * 86_400));
         send_events(&server, key, json!([event("later", "external_id", "u-4", "share")])).await;
-        let growing = json(server.as_key(key, Method::GET, "/api/v1/members/lookup?kind=external_id&value=u-4").send().await.unwrap()).await;
+        let growing = lookup(&server, key, "external_id", "u-4").await;
         assert_eq!(growing["lifecycle_stage"], "growing");
         server.clock.advance(Duration::from_secs(31 * 86_400));
-        let quiet = json(server.as_key(key, Method::GET, "/api/v1/members/lookup?kind=external_id&value=u-4").send().await.unwrap()).await;
+        let quiet = lookup(&server, key, "external_id", "u-4").await;
         assert_eq!(quiet["lifecycle_stage"], "churn_risk");
         server.clock.advance(Duration::from_secs(60 * 86_400));
-        let dormant = json(server.as_key(key, Method::GET, "/api/v1/members/lookup?kind=external_id&value=u-4").send().await.unwrap()).await;
+        let dormant = lookup(&server, key, "external_id", "u-4").await;
         assert_eq!(dormant["lifecycle_stage"], "dormant");
     }
 }
@@ -463,10 +469,7 @@ on_both_backends! {
         let (_, older) = identify(&server, key, json!([{"kind": "wechat_openid", "value": "o-1"}])).await;
         server.clock.advance(Duration::from_secs(60));
         send_events(&server, key, json!([event("d1", "device_id", "dev-1", "click"), event("d2", "device_id", "dev-2", "click")])).await;
-        let device = |value: &'static str| {
-            let request = server.as_key(key, Method::GET, &format!("/api/v1/members/lookup?kind=device_id&value={value}")).send();
-            async move { json(request.await.unwrap()).await }
-        };
+        let device = |value| lookup(&server, key, "device_id", value);
         let newer = device("dev-1").await["id"].as_str().unwrap().to_owned();
         let (_, merged) = identify(&server, key, json!([{"kind": "wechat_openid", "value": "o-1"}, {"kind": "device_id", "value": "dev-1"}])).await;
         assert_eq!(merged["merged"], json!([newer]));
@@ -527,8 +530,8 @@ on_both_backends! {
         }
         let mut counted = 0;
         for i in 0..N {
-            let phone = json(server.as_key(key, Method::GET, &format!("/api/v1/members/lookup?kind=phone&value=1390000{i:04}")).send().await.unwrap()).await;
-            let device = json(server.as_key(key, Method::GET, &format!("/api/v1/members/lookup?kind=device_id&value=dev-{i}")).send().await.unwrap()).await;
+            let phone = lookup(&server, key, "phone", &format!("1390000{i:04}")).await;
+            let device = lookup(&server, key, "device_id", &format!("dev-{i}")).await;
             assert_eq!(device["id"], phone["id"], "the device belongs to its phone member");
             counted += phone["profile"]["event_count"].as_i64().unwrap();
         }
