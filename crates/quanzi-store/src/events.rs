@@ -6,8 +6,12 @@ use quanzi_domain::members::Touchpoints;
 use quanzi_domain::time::Timestamp;
 use sqlx::any::AnyRow;
 
+use crate::connect::Backend;
 use crate::error::Result;
-use crate::rows::{bind_touchpoints, text, touchpoints, ts, AnyQuery};
+use crate::pg_arrays::{int_array, text_array};
+use crate::rows::{
+    bind_touchpoints, text, touchpoint_values, touchpoints, ts, AnyQuery, TOUCHPOINT_COLUMNS,
+};
 use crate::sql::{bulk_insert, placeholders, CHUNK};
 use crate::{Store, Tx};
 
@@ -75,6 +79,9 @@ impl Tx {
         events: &[NewEvent],
         now: Timestamp,
     ) -> Result<Vec<String>> {
+        if self.backend() == Backend::Postgres {
+            return self.insert_events_unnest(workspace, events, now).await;
+        }
         let mut inserted = Vec::with_capacity(events.len());
         for chunk in events.chunks(CHUNK) {
             let sql = format!(
@@ -91,6 +98,60 @@ impl Tx {
             }
         }
         Ok(inserted)
+    }
+
+    /// PostgreSQL: every event in one prepared statement over one array per column (see
+    /// `pg_arrays`).
+    async fn insert_events_unnest(
+        &mut self,
+        workspace: &WorkspaceId,
+        events: &[NewEvent],
+        now: Timestamp,
+    ) -> Result<Vec<String>> {
+        if events.is_empty() {
+            return Ok(Vec::new());
+        }
+        let touchpoint_columns = TOUCHPOINT_COLUMNS.join(", ");
+        let touchpoint_arrays: Vec<String> = (0..TOUCHPOINT_COLUMNS.len())
+            .map(|i| format!("CAST(${} AS text[])", i + 8))
+            .collect();
+        let sql = format!(
+            "INSERT INTO events ({COLUMNS})
+             SELECT $1, v.event_id, v.member_id, v.type, v.occurred_at, $2, v.properties, {}
+             FROM UNNEST(CAST($3 AS text[]), CAST($4 AS text[]), CAST($5 AS text[]), CAST($6 AS bigint[]),
+                         CAST($7 AS text[]), {})
+                  AS v(event_id, member_id, type, occurred_at, properties, {touchpoint_columns})
+             ON CONFLICT (workspace_id, event_id) DO NOTHING RETURNING event_id",
+            TOUCHPOINT_COLUMNS.map(|c| format!("v.{c}")).join(", "),
+            touchpoint_arrays.join(", "),
+        );
+        let mut query = sqlx::query(&sql)
+            .bind(workspace.as_str())
+            .bind(now.millis())
+            .bind(text_array(events.iter().map(|e| Some(e.event_id.as_str()))))
+            .bind(text_array(
+                events.iter().map(|e| Some(e.member_id.as_str())),
+            ))
+            .bind(text_array(
+                events.iter().map(|e| Some(e.event_type.as_str())),
+            ))
+            .bind(int_array(
+                events.iter().map(|e| Some(e.occurred_at.millis())),
+            ))
+            .bind(text_array(
+                events.iter().map(|e| Some(e.properties.as_str())),
+            ));
+        for i in 0..TOUCHPOINT_COLUMNS.len() {
+            query = query.bind(text_array(
+                events.iter().map(|e| touchpoint_values(&e.touchpoints)[i]),
+            ));
+        }
+        query
+            .fetch_all(self.conn())
+            .await?
+            .iter()
+            .map(|row| text(row, "event_id"))
+            .collect()
     }
 }
 

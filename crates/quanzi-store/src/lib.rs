@@ -38,6 +38,7 @@ mod members;
 pub mod migrate;
 mod operators;
 mod orders;
+mod pg_arrays;
 mod probes;
 mod promotions;
 mod rows;

@@ -17,6 +17,7 @@ use quanzi_domain::time::Timestamp;
 use crate::connect::Backend;
 use crate::error::{Result, StoreError};
 use crate::inline_reads::sqlite;
+use crate::pg_arrays::{int_array, text_array};
 use crate::rows::{int, opt_int, opt_text, opt_ts, text, ts, Columns};
 use crate::sql::{bulk_insert, bulk_update, param, placeholders, CHUNK};
 use crate::{Store, Tx};
@@ -516,8 +517,8 @@ impl Tx {
         member(&row)
     }
 
-    /// Adds a batch's worth of activity to each member's profile in one statement per
-    /// chunk (`UPDATE … FROM (VALUES …)`, which both engines understand); returns how many
+    /// Adds a batch's worth of activity to each member's profile (SQLite: one
+    /// `UPDATE … FROM (VALUES …)` per chunk; PostgreSQL: one over arrays); returns how many
     /// of the members were live (neither merged nor erased). A caller that relied on
     /// remembered members checks that against what it sent and rolls back on a shortfall.
     pub async fn apply_profile_deltas(
@@ -525,6 +526,9 @@ impl Tx {
         deltas: &[(String, ProfileDelta)],
         now: Timestamp,
     ) -> Result<u64> {
+        if self.backend() == Backend::Postgres {
+            return self.apply_profile_deltas_unnest(deltas, now).await;
+        }
         let mut live = 0;
         for chunk in deltas.chunks(CHUNK) {
             let update = format!(
@@ -539,24 +543,13 @@ impl Tx {
                     updated_at = v.column7
                  FROM (VALUES {}) AS v
                  WHERE members.id = v.column1",
-                bulk_update(self.backend()),
-                placeholders(self.backend(), chunk.len(), 7, 0)
+                bulk_update(Backend::Sqlite),
+                placeholders(Backend::Sqlite, chunk.len(), 7, 0)
             );
-            let sql = match self.backend() {
-                // Only live members are updated, and the count of updated rows says how
-                // many were (SQLite goes by primary key whatever the extra condition).
-                Backend::Sqlite => {
-                    format!("{update} AND members.merged_into IS NULL AND members.erased_at IS NULL")
-                }
-                // Every named member is updated and the live ones are counted after: in
-                // the join, PostgreSQL guessed from `IS NULL` without statistics that almost
-                // no member qualifies and scanned the whole table per value row (2 s per
-                // statement). A shortfall rolls the update back anyway.
-                Backend::Postgres => format!(
-                    "WITH updated AS ({update} RETURNING members.merged_into, members.erased_at)
-                     SELECT CAST(COUNT(*) AS BIGINT) AS live FROM updated WHERE merged_into IS NULL AND erased_at IS NULL"
-                ),
-            };
+            // Only live members are updated, and the count of updated rows says how many
+            // were (SQLite goes by primary key whatever the extra condition).
+            let sql =
+                format!("{update} AND members.merged_into IS NULL AND members.erased_at IS NULL");
             let mut query = sqlx::query(&sql);
             for (id, delta) in chunk {
                 query = query
@@ -568,14 +561,57 @@ impl Tx {
                     .bind(delta.channel.clone())
                     .bind(now.millis());
             }
-            live += match self.backend() {
-                Backend::Sqlite => query.execute(self.conn()).await?.rows_affected(),
-                Backend::Postgres => {
-                    int(&query.fetch_one(self.conn()).await?, "live")?.max(0) as u64
-                }
-            };
+            live += query.execute(self.conn()).await?.rows_affected();
         }
         Ok(live)
+    }
+
+    /// PostgreSQL: every delta in one statement over one array per column (see
+    /// `pg_arrays`). Unprepared, so it is planned for the arrays it gets: a plan cached on
+    /// an empty members table would scan the whole table once it has grown. Every named
+    /// member is updated and the live ones counted after: in the join, PostgreSQL guessed
+    /// from `IS NULL` without statistics that almost no member qualifies and scanned the
+    /// whole table per row (2 s per statement). A shortfall rolls the update back anyway.
+    async fn apply_profile_deltas_unnest(
+        &mut self,
+        deltas: &[(String, ProfileDelta)],
+        now: Timestamp,
+    ) -> Result<u64> {
+        if deltas.is_empty() {
+            return Ok(0);
+        }
+        let millis = |pick: fn(&ProfileDelta) -> Option<Timestamp>| {
+            int_array(deltas.iter().map(|(_, d)| pick(d).map(Timestamp::millis)))
+        };
+        let row = sqlx::query(
+            "WITH updated AS (
+                UPDATE members SET
+                    first_seen_at = CASE WHEN members.first_seen_at IS NULL OR v.first_seen_at < members.first_seen_at THEN v.first_seen_at ELSE members.first_seen_at END,
+                    last_seen_at = CASE WHEN members.last_seen_at IS NULL OR v.last_seen_at > members.last_seen_at THEN v.last_seen_at ELSE members.last_seen_at END,
+                    last_interaction_at = CASE WHEN v.last_interaction_at IS NULL THEN members.last_interaction_at
+                        WHEN members.last_interaction_at IS NULL OR v.last_interaction_at > members.last_interaction_at THEN v.last_interaction_at
+                        ELSE members.last_interaction_at END,
+                    event_count = members.event_count + v.events,
+                    acquisition_channel = COALESCE(members.acquisition_channel, v.channel),
+                    updated_at = $1
+                FROM UNNEST(CAST($2 AS text[]), CAST($3 AS bigint[]), CAST($4 AS bigint[]), CAST($5 AS bigint[]),
+                            CAST($6 AS bigint[]), CAST($7 AS text[]))
+                     AS v(id, first_seen_at, last_seen_at, last_interaction_at, events, channel)
+                WHERE members.id = v.id
+                RETURNING members.merged_into, members.erased_at)
+             SELECT CAST(COUNT(*) AS BIGINT) AS live FROM updated WHERE merged_into IS NULL AND erased_at IS NULL",
+        )
+        .persistent(false)
+        .bind(now.millis())
+        .bind(text_array(deltas.iter().map(|(id, _)| Some(id.as_str()))))
+        .bind(millis(|d| d.first_seen_at))
+        .bind(millis(|d| d.last_seen_at))
+        .bind(millis(|d| d.last_interaction_at))
+        .bind(int_array(deltas.iter().map(|(_, d)| Some(d.events))))
+        .bind(text_array(deltas.iter().map(|(_, d)| d.channel.as_deref())))
+        .fetch_one(self.conn())
+        .await?;
+        Ok(int(&row, "live")?.max(0) as u64)
     }
 
     /// What RFM is computed from: every live member of the workspace who has ordered.

@@ -9,11 +9,12 @@ use quanzi_domain::auth::{Role, Scopes, Secret};
 use quanzi_domain::idempotency::{IdempotencyKey, RequestFingerprint};
 use quanzi_domain::ids::{ApiKeyId, JobId, OperatorId, WorkspaceId};
 use quanzi_domain::jobs::{AfterFailure, JobKind, JobState};
+use quanzi_domain::members::Touchpoints;
 use quanzi_domain::time::Timestamp;
 use quanzi_store::testkit::TestDb;
 use quanzi_store::{
-    Backend, ClaimOutcome, NewApiKey, NewAuditEntry, NewJob, NewOperator, Store, StoreError,
-    StoredResponse, WorkspaceRow,
+    Backend, ClaimOutcome, NewApiKey, NewAuditEntry, NewEvent, NewJob, NewOperator, Store,
+    StoreError, StoredResponse, WorkspaceRow,
 };
 
 /// Generates `mod $name { sqlite, postgres }`, running the body against a fresh store.
@@ -347,6 +348,53 @@ conformance! {
         let page = store.audit_log(&ws, None, 10).await.unwrap();
         assert_eq!(page.items.iter().map(|e| e.target.as_str()).collect::<Vec<_>>(), vec!["key_2", "key_1"]);
         assert!(store.audit_log(&other, None, 10).await.unwrap().items.is_empty());
+    }
+
+    events_keep_any_text_exactly_and_skip_stored_ids(store) {
+        // PostgreSQL sends bulk events as array literals: quoting must survive every text.
+        let ws = workspace(&store, "events").await;
+        let texts = ["NULL", "", r#"say "hi" \ bye"#, "a,b{c}", " 杭州 ", r#"{"page":"/item/1"}"#];
+        let event = |i: usize| NewEvent {
+            event_id: format!("{}-{i}", texts[i % texts.len()]),
+            member_id: "mbr_1".into(),
+            event_type: texts[(i + 1) % texts.len()].into(),
+            occurred_at: Timestamp::from_millis(T0.millis() + i as i64),
+            properties: texts[(i + 5) % texts.len()].into(),
+            touchpoints: Touchpoints {
+                channel: (i % 2 == 0).then(|| texts[(i + 2) % texts.len()].to_owned()),
+                content_id: Some(texts[(i + 3) % texts.len()].to_owned()),
+                ..Touchpoints::default()
+            },
+        };
+        let first: Vec<NewEvent> = (0..6).map(event).collect();
+        let mut tx = store.begin().await.unwrap();
+        let mut inserted = tx.insert_events(&ws, &first, T0).await.unwrap();
+        tx.commit().await.unwrap();
+        inserted.sort();
+        let mut ids: Vec<String> = first.iter().map(|e| e.event_id.clone()).collect();
+        ids.sort();
+        assert_eq!(inserted, ids);
+
+        // Again with two new ones: only the new ones are inserted.
+        let second: Vec<NewEvent> = (4..8).map(event).collect();
+        let mut tx = store.begin().await.unwrap();
+        let mut inserted = tx.insert_events(&ws, &second, T0).await.unwrap();
+        tx.commit().await.unwrap();
+        inserted.sort();
+        let mut new_ids = vec![event(6).event_id, event(7).event_id];
+        new_ids.sort();
+        assert_eq!(inserted, new_ids);
+
+        let mut stored = store.member_events(&ws, "mbr_1", None, 100).await.unwrap();
+        stored.sort_by_key(|e| e.occurred_at);
+        assert_eq!(stored.len(), 8);
+        for (i, row) in stored.iter().enumerate() {
+            let sent = event(i);
+            assert_eq!(
+                (&row.event_id, &row.event_type, &row.properties, &row.touchpoints, row.occurred_at, row.received_at),
+                (&sent.event_id, &sent.event_type, &sent.properties, &sent.touchpoints, sent.occurred_at, T0)
+            );
+        }
     }
 
     a_rolled_back_transaction_leaves_nothing(store) {
