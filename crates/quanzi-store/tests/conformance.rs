@@ -361,7 +361,7 @@ conformance! {
             occurred_at: Timestamp::from_millis(T0.millis() + i as i64),
             properties: texts[(i + 5) % texts.len()].into(),
             touchpoints: Touchpoints {
-                channel: (i % 2 == 0).then(|| texts[(i + 2) % texts.len()].to_owned()),
+                channel: i.is_multiple_of(2).then(|| texts[(i + 2) % texts.len()].to_owned()),
                 content_id: Some(texts[(i + 3) % texts.len()].to_owned()),
                 ..Touchpoints::default()
             },
