@@ -434,6 +434,40 @@ on_both_backends! {
 }
 
 on_both_backends! {
+    overlapping_batches_sent_at_once_store_and_count_each_event_once(backend) {
+        // Twelve batches at once, overlapping in event ids (in opposite orders) and in
+        // new devices: on PostgreSQL two writers store groups side by side.
+        let server = TestServer::start(backend).await;
+        let tenant = server.tenant("a").await;
+        let sends = (0..12).map(|round: usize| {
+            let mut ids: Vec<usize> = (round * 40..round * 40 + 100).collect();
+            if round % 2 == 1 {
+                ids.reverse();
+            }
+            let events: Vec<Value> = ids.iter().map(|i| event(&format!("e-{i}"), "device_id", &format!("d-{}", i % 30), "click")).collect();
+            server.as_key(&tenant.admin_key, Method::POST, "/api/v1/events").json(&json!({"events": events})).send()
+        });
+        let mut accepted = 0;
+        for response in futures_util::future::join_all(sends).await {
+            let response = response.unwrap();
+            assert_eq!(response.status(), 200);
+            let report = json(response).await;
+            accepted += report["accepted"].as_u64().unwrap();
+            assert_eq!(report["accepted"].as_u64().unwrap() + report["duplicates"].as_u64().unwrap(), 100);
+        }
+        let distinct = 11 * 40 + 100;
+        assert_eq!(accepted, distinct, "every event id accepted exactly once");
+        let ws = quanzi_domain::ids::WorkspaceId::parse(&tenant.workspace_id).unwrap();
+        assert_eq!(server.app.store.count_events(&ws).await.unwrap(), distinct as i64);
+        assert_eq!(server.app.store.live_member_count(&ws).await.unwrap(), 30, "one member per device");
+        let mut counted = 0;
+        for device in 0..30 {
+            let member = lookup(&server, &tenant.admin_key, "device_id", &format!("d-{device}")).await;
+            counted += member["profile"]["event_count"].as_u64().unwrap();
+        }
+        assert_eq!(counted, distinct, "each stored event counted once on its member");
+    }
+
     concurrent_batches_of_two_workspaces_with_the_same_event_ids_stay_apart(backend) {
         let server = TestServer::start(backend).await;
         let a = server.tenant("a").await;

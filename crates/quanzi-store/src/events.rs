@@ -111,6 +111,11 @@ impl Tx {
         if events.is_empty() {
             return Ok(Vec::new());
         }
+        // By event id, so that concurrent writers inserting the same ids (a batch sent
+        // again while the first is in flight) wait for each other rather than deadlock.
+        let mut sorted: Vec<&NewEvent> = events.iter().collect();
+        sorted.sort_by(|a, b| a.event_id.cmp(&b.event_id));
+        let events = sorted;
         let touchpoint_columns = TOUCHPOINT_COLUMNS.join(", ");
         let touchpoint_arrays: Vec<String> = (0..TOUCHPOINT_COLUMNS.len())
             .map(|i| format!("CAST(${} AS text[])", i + 8))

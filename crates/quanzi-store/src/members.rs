@@ -194,14 +194,33 @@ impl Tx {
         ids: &[String],
         exclusive: bool,
     ) -> Result<HashMap<String, String>> {
-        let mut sorted: Vec<String> = ids.to_vec();
-        sorted.sort();
-        sorted.dedup();
         let lock = match (self.backend(), exclusive) {
             (Backend::Sqlite, _) => "",
             (Backend::Postgres, true) => "FOR UPDATE",
             (Backend::Postgres, false) => "FOR SHARE",
         };
+        self.follow_to_live_members(workspace, ids, lock).await
+    }
+
+    /// As [`Tx::lock_live_members`], without locking: what the members are as this
+    /// transaction sees them.
+    pub async fn live_members(
+        &mut self,
+        workspace: &WorkspaceId,
+        ids: &[String],
+    ) -> Result<HashMap<String, String>> {
+        self.follow_to_live_members(workspace, ids, "").await
+    }
+
+    async fn follow_to_live_members(
+        &mut self,
+        workspace: &WorkspaceId,
+        ids: &[String],
+        lock: &str,
+    ) -> Result<HashMap<String, String>> {
+        let mut sorted: Vec<String> = ids.to_vec();
+        sorted.sort();
+        sorted.dedup();
         let mut next_of: HashMap<String, Option<String>> = HashMap::new();
         let mut pending = sorted;
         while !pending.is_empty() {
@@ -312,6 +331,10 @@ impl Tx {
         identities: &[NewIdentity],
         now: Timestamp,
     ) -> Result<HashMap<IdentityRef, String>> {
+        // In one order, so that concurrent writers creating the same identities wait for
+        // each other rather than deadlock.
+        let mut identities = identities.to_vec();
+        identities.sort_by(|a, b| (a.kind.as_str(), &a.lookup).cmp(&(b.kind.as_str(), &b.lookup)));
         let mut created = HashMap::new();
         for chunk in identities.chunks(CHUNK) {
             let ids: Vec<String> = chunk

@@ -1,10 +1,13 @@
-//! The writer loop both group-commit queues share (event ingestion and ledger batches):
-//! take everything waiting up to a size limit, store it in one go, answer every caller
-//! with its part, and survive a panic in the store step.
+//! The writer loop the group-commit queues share (event ingestion, ledger batches, flash
+//! sales): take everything waiting up to a size limit, store it in one go, answer every
+//! caller with its part, and survive a panic in the store step. A queue may run several
+//! writers over one receiver, each storing its own group in its own transaction.
+
+use std::sync::Arc;
 
 use futures_util::future::BoxFuture;
 use futures_util::FutureExt;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, Mutex};
 
 use crate::App;
 
@@ -20,26 +23,49 @@ pub(crate) trait Submission: Send + 'static {
 pub(crate) type StoreGroup<S> =
     for<'a> fn(&'a App, &'a [S]) -> BoxFuture<'a, Result<Vec<<S as Submission>::Answer>, String>>;
 
-/// Runs until every sender is gone. `what` names the queue in logs and errors.
-pub(crate) async fn writer<S: Submission>(
+/// Starts `writers` writers over one receiver; each runs until every sender is gone.
+/// `what` names the queue in logs and errors.
+pub(crate) fn spawn<S: Submission>(
     app: App,
-    mut receiver: mpsc::Receiver<S>,
+    receiver: mpsc::Receiver<S>,
+    writers: usize,
     limit: usize,
     what: &'static str,
     store: StoreGroup<S>,
 ) {
-    while let Some(first) = receiver.recv().await {
-        let mut size = first.size();
-        let mut group = vec![first];
-        while size < limit {
-            match receiver.try_recv() {
-                Ok(next) => {
-                    size += next.size();
-                    group.push(next);
+    let receiver = Arc::new(Mutex::new(receiver));
+    for _ in 0..writers.max(1) {
+        tokio::spawn(writer(app.clone(), receiver.clone(), limit, what, store));
+    }
+}
+
+async fn writer<S: Submission>(
+    app: App,
+    receiver: Arc<Mutex<mpsc::Receiver<S>>>,
+    limit: usize,
+    what: &'static str,
+    store: StoreGroup<S>,
+) {
+    loop {
+        // One writer gathers at a time; the others store their groups meanwhile.
+        let group = {
+            let mut receiver = receiver.lock().await;
+            let Some(first) = receiver.recv().await else {
+                return;
+            };
+            let mut size = first.size();
+            let mut group = vec![first];
+            while size < limit {
+                match receiver.try_recv() {
+                    Ok(next) => {
+                        size += next.size();
+                        group.push(next);
+                    }
+                    Err(_) => break,
                 }
-                Err(_) => break,
             }
-        }
+            group
+        };
         // A panic must not take the writer down: every later batch on this node would
         // fail. The group's callers get an error and the loop goes on.
         let outcome = match std::panic::AssertUnwindSafe(store(&app, &group))

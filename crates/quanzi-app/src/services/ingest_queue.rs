@@ -11,10 +11,10 @@ use futures_util::FutureExt;
 use quanzi_domain::ids::WorkspaceId;
 use quanzi_domain::members::{Identity, IncomingEvent, LookupKey, PiiKey};
 use quanzi_domain::time::Timestamp;
-use quanzi_store::{IdentityRef, NewEvent, NewIdentity, ProfileDelta, StoreError, Tx};
+use quanzi_store::{Backend, IdentityRef, NewEvent, NewIdentity, ProfileDelta, StoreError, Tx};
 use tokio::sync::{mpsc, oneshot};
 
-use super::members::resolve_members;
+use super::members::resolve_members_unlocked;
 use crate::principal::Principal;
 use crate::services::group_commit;
 use crate::App;
@@ -44,17 +44,30 @@ impl group_commit::Submission for Submission {
 
 pub(crate) type Queue = mpsc::Sender<Submission>;
 
-/// Starts the writer task; it ends when every sender is gone.
+/// Starts the writer tasks; they end when every sender is gone.
 pub(crate) fn start(app: App) -> Queue {
     let (sender, receiver) = mpsc::channel::<Submission>(256);
-    tokio::spawn(group_commit::writer(
+    let writers = writers(app.store.backend());
+    group_commit::spawn(
         app,
         receiver,
+        writers,
         GROUP_LIMIT,
         "ingest",
         |app, group| store_group(app, group).boxed(),
-    ));
+    );
     sender
+}
+
+/// SQLite has one writer at a time anyway. On PostgreSQL a single writer left both the
+/// database and quanzi half idle, each waiting on the other's turn (statements, encoding,
+/// the commit's flush); two groups in flight overlap them. Writers cannot deadlock on
+/// members: the only member locks they take are the profile update's, in id order.
+fn writers(backend: Backend) -> usize {
+    match backend {
+        Backend::Sqlite => 1,
+        Backend::Postgres => 2,
+    }
 }
 
 /// Stores a group, retrying lost races; returns (accepted, duplicates) per submission.
@@ -195,7 +208,7 @@ async fn store_events(
     let learnt = if unknown.is_empty() {
         HashMap::new()
     } else {
-        resolve_members(tx, principal, &unknown, now).await?
+        resolve_members_unlocked(tx, principal, &unknown, now).await?
     };
     members.extend(learnt.iter().map(|(k, v)| (k.clone(), v.clone())));
     let rows: Vec<NewEvent> = events
@@ -238,11 +251,14 @@ async fn store_events(
         deltas.into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
     deltas.sort_by(|a, b| a.0.cmp(&b.0));
     let updated = tx.apply_profile_deltas(&deltas, now).await?;
-    if cached > 0 && updated != deltas.len() as u64 {
-        // A remembered member was merged or erased since: the rows above name it, so the
-        // whole group goes again, looking every identity up.
-        app.identity_cache.forget(workspace);
-        return Err(StoreError::Changed("a remembered member"));
+    if updated != deltas.len() as u64 {
+        // A member was merged or erased since it was remembered or looked up (nothing is
+        // locked before this update): the rows above name it, so the whole group goes
+        // again, looking every identity up.
+        if cached > 0 {
+            app.identity_cache.forget(workspace);
+        }
+        return Err(StoreError::Changed("a member"));
     }
     Ok(Stored {
         inserted,

@@ -347,8 +347,51 @@ pub async fn timeline(
 }
 
 /// Resolves each identity to its live member, creating members for unknown identities, in
-/// bulk inside `tx`. Used by event ingestion and orders.
+/// bulk inside `tx`, and share-locks those members until commit, so that no merge moves
+/// them meanwhile. Used by orders.
 pub(crate) async fn resolve_members(
+    tx: &mut Tx,
+    principal: &Principal,
+    identities: &[NewIdentity],
+    now: quanzi_domain::time::Timestamp,
+) -> Result<HashMap<IdentityRef, String>, StoreError> {
+    let found = find_or_create_owners(tx, principal, identities, now).await?;
+    let owners: Vec<String> = found.values().cloned().collect();
+    let live = tx
+        .lock_live_members(&principal.workspace_id, &owners, false)
+        .await?;
+    Ok(to_live(found, &live))
+}
+
+/// As [`resolve_members`], but without locks: the caller must find out itself whether a
+/// member was merged or erased before it committed (event ingestion counts the live
+/// members its profile update touched). Share locks taken here, before the sorted
+/// profile update, would let two concurrent ingest writers deadlock.
+pub(crate) async fn resolve_members_unlocked(
+    tx: &mut Tx,
+    principal: &Principal,
+    identities: &[NewIdentity],
+    now: quanzi_domain::time::Timestamp,
+) -> Result<HashMap<IdentityRef, String>, StoreError> {
+    let found = find_or_create_owners(tx, principal, identities, now).await?;
+    let owners: Vec<String> = found.values().cloned().collect();
+    let live = tx.live_members(&principal.workspace_id, &owners).await?;
+    Ok(to_live(found, &live))
+}
+
+fn to_live(
+    found: HashMap<IdentityRef, String>,
+    live: &HashMap<String, String>,
+) -> HashMap<IdentityRef, String> {
+    found
+        .into_iter()
+        .map(|(identity, owner)| (identity, live[&owner].clone()))
+        .collect()
+}
+
+/// The member each identity belongs to (perhaps merged since), creating one member per
+/// identity nobody has yet.
+async fn find_or_create_owners(
     tx: &mut Tx,
     principal: &Principal,
     identities: &[NewIdentity],
@@ -377,15 +420,7 @@ pub(crate) async fn resolve_members(
             found.extend(tx.find_identities(ws, &still).await?);
         }
     }
-    let owners: Vec<String> = found.values().cloned().collect();
-    let live = tx.lock_live_members(ws, &owners, false).await?;
-    Ok(found
-        .into_iter()
-        .map(|(k, m)| {
-            let l = live[&m].clone();
-            (k, l)
-        })
-        .collect())
+    Ok(found)
 }
 
 /// Queues a recomputation of the workspace's RFM scores (they are also recomputed daily).

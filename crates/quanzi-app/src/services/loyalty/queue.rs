@@ -42,13 +42,9 @@ pub(crate) type Queue = mpsc::Sender<Submission>;
 /// Starts the writer task; it ends when every sender is gone.
 pub(crate) fn start(app: App) -> Queue {
     let (sender, receiver) = mpsc::channel::<Submission>(1024);
-    tokio::spawn(group_commit::writer(
-        app,
-        receiver,
-        GROUP_LIMIT,
-        "ledger",
-        |app, group| store_group(app, group).boxed(),
-    ));
+    group_commit::spawn(app, receiver, 1, GROUP_LIMIT, "ledger", |app, group| {
+        store_group(app, group).boxed()
+    });
     sender
 }
 

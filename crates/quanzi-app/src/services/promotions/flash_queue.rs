@@ -43,13 +43,9 @@ pub(crate) type Queue = mpsc::Sender<Submission>;
 
 pub(crate) fn start(app: App) -> Queue {
     let (sender, receiver) = mpsc::channel::<Submission>(GROUP_LIMIT);
-    tokio::spawn(group_commit::writer(
-        app,
-        receiver,
-        GROUP_LIMIT,
-        "flash-sale",
-        |app, group| store_group(app, group).boxed(),
-    ));
+    group_commit::spawn(app, receiver, 1, GROUP_LIMIT, "flash-sale", |app, group| {
+        store_group(app, group).boxed()
+    });
     sender
 }
 
