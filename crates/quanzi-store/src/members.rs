@@ -599,6 +599,12 @@ impl Tx {
     /// member is updated and the live ones counted after: in the join, PostgreSQL guessed
     /// from `IS NULL` without statistics that almost no member qualifies and scanned the
     /// whole table per row (2 s per statement). A shortfall rolls the update back anyway.
+    ///
+    /// The update runs as key probes in the order of the (sorted) arrays, hash and merge
+    /// joins switched off for it alone: concurrent writers then lock member rows in one
+    /// order. Left to itself, PostgreSQL hashed the whole members table for a group that
+    /// named a few percent of it, locked rows in the table's physical order, and two
+    /// writers deadlocked (it was slower too: 33 ms against 23 ms for 2,000 of 50,000).
     async fn apply_profile_deltas_unnest(
         &mut self,
         deltas: &[(String, ProfileDelta)],
@@ -610,6 +616,12 @@ impl Tx {
         let millis = |pick: fn(&ProfileDelta) -> Option<Timestamp>| {
             int_array(deltas.iter().map(|(_, d)| pick(d).map(Timestamp::millis)))
         };
+        let before = sqlx::query(
+            "SELECT current_setting('enable_hashjoin') AS hash, current_setting('enable_mergejoin') AS merge,
+                    set_config('enable_hashjoin', 'off', true), set_config('enable_mergejoin', 'off', true)",
+        )
+        .fetch_one(self.conn())
+        .await?;
         let row = sqlx::query(
             "WITH updated AS (
                 UPDATE members SET
@@ -638,6 +650,11 @@ impl Tx {
         .bind(text_array(deltas.iter().map(|(_, d)| d.channel.as_deref())))
         .fetch_one(self.conn())
         .await?;
+        sqlx::query("SELECT set_config('enable_hashjoin', $1, true), set_config('enable_mergejoin', $2, true)")
+            .bind(text(&before, "hash")?)
+            .bind(text(&before, "merge")?)
+            .execute(self.conn())
+            .await?;
         Ok(int(&row, "live")?.max(0) as u64)
     }
 
