@@ -496,6 +496,9 @@ on_both_backends! {
         // Retention by acquisition channel names the channel column.
         let retention = page(&server, &client, &second_session, "/console/analytics/retention?by=channel&period=day").await;
         assert!(retention.contains("<th>拆分</th>"), "{retention}");
+        // The definition line speaks the console's language.
+        assert!(retention.contains("留存口径") && retention.contains("按会员首个起始事件的拆分值拆分"), "{retention}");
+        assert!(!retention.contains("retention of"), "{retention}");
         let unknown = page(&server, &client, &second_session, "/console/analytics/retention?by=secret_column").await;
         assert!(!unknown.contains("<th>拆分</th>"), "an unlisted column is ignored");
     }

@@ -8,10 +8,12 @@ use axum::response::Response;
 use maud::{html, Markup};
 use quanzi_app::services::analytics::retention::{self, RetentionQuery};
 use quanzi_app::services::workspaces::time_zone;
+use quanzi_domain::analytics::retention::{CohortKind, Period, RetentionDefinition, RetentionMode};
 use quanzi_domain::calendar::LocalDate;
 use serde::Deserialize;
 
 use super::format::{count, percent};
+use super::lang::Lang;
 use super::layout;
 use super::session::Console;
 use super::widgets::{export_link, respond};
@@ -133,7 +135,7 @@ async fn render(
                     @for k in 0..=periods as usize { (cell(c.rate(k), c.retained().get(k).copied().flatten())) }
                 } }
             } }
-            p.note { (t.definition().describe(|code| result.events.name(code).to_owned())) }
+            p.note { (definition_line(lang, t.definition(), |code| result.events.name(code).to_owned())) }
         }
     };
     Ok(layout::page(console, lang.pick("留存", "Retention"), body))
@@ -145,4 +147,46 @@ pub async fn page(
     Query(q): Query<RetentionParams>,
 ) -> Response {
     respond(&console, render(&state, &console, q).await)
+}
+
+/// What was computed, in the console's language (the API's `definition` stays English).
+fn definition_line(
+    lang: Lang,
+    definition: &RetentionDefinition,
+    name: impl Fn(u32) -> String,
+) -> String {
+    if lang == Lang::En {
+        return definition.describe(name);
+    }
+    let spec = definition.spec();
+    let cohorts = match spec.kind() {
+        CohortKind::FirstTime => "首次同期群：按会员首次起始事件所在的",
+        CohortKind::Recurring => "循环同期群：按每个有起始事件的",
+    };
+    let period = match spec.period() {
+        Period::Day => "天",
+        Period::Week => "周",
+        Period::Month => "月",
+    };
+    let mode = match spec.mode() {
+        RetentionMode::On => "只算当期回访",
+        RetentionMode::Unbounded => "当期或之后回访都算",
+    };
+    let mut text = format!(
+        "留存口径：`{}` → `{}`；{cohorts}{period}分组；第 0–{} {period}（时区 {}），{mode}；{} 位会员，计入 {} / {} 条事件",
+        name(spec.start()),
+        name(spec.return_event()),
+        spec.periods(),
+        spec.offset(),
+        definition.members(),
+        definition.events_considered(),
+        definition.events_total(),
+    );
+    if let Some(last) = definition.last_period() {
+        text.push_str(&format!("；最后一期始于 {last}"));
+    }
+    if spec.breakdown() {
+        text.push_str("；按会员首个起始事件的拆分值拆分");
+    }
+    text
 }
