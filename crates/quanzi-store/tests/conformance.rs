@@ -397,6 +397,46 @@ conformance! {
         }
     }
 
+    random_event_texts_come_back_exactly(store) {
+        // Property: whatever text an event holds (drawn from the characters array literals
+        // give meaning to, and others), it is stored and read back unchanged.
+        use rand::{Rng, SeedableRng};
+        let ws = workspace(&store, "random texts").await;
+        let alphabet: Vec<char> = "\"\\{},; \t\nNULLnul'()[]a1-杭😀".chars().collect();
+        let mut rng = rand::rngs::StdRng::seed_from_u64(7);
+        let mut text = |rng: &mut rand::rngs::StdRng| -> String {
+            let len = rng.gen_range(0..12);
+            (0..len).map(|_| alphabet[rng.gen_range(0..alphabet.len())]).collect()
+        };
+        let events: Vec<NewEvent> = (0..300)
+            .map(|i| NewEvent {
+                event_id: format!("{i}:{}", text(&mut rng)),
+                member_id: "mbr_r".into(),
+                event_type: text(&mut rng),
+                occurred_at: Timestamp::from_millis(T0.millis() + i),
+                properties: text(&mut rng),
+                touchpoints: Touchpoints {
+                    channel: rng.gen_bool(0.5).then(|| text(&mut rng)),
+                    utm_term: rng.gen_bool(0.5).then(|| text(&mut rng)),
+                    content_id: rng.gen_bool(0.5).then(|| text(&mut rng)),
+                    ..Touchpoints::default()
+                },
+            })
+            .collect();
+        let mut tx = store.begin().await.unwrap();
+        assert_eq!(tx.insert_events(&ws, &events, T0).await.unwrap().len(), events.len());
+        tx.commit().await.unwrap();
+        let mut stored = store.member_events(&ws, "mbr_r", None, 500).await.unwrap();
+        stored.sort_by_key(|e| e.occurred_at);
+        assert_eq!(stored.len(), events.len());
+        for (row, sent) in stored.iter().zip(&events) {
+            assert_eq!(
+                (&row.event_id, &row.event_type, &row.properties, &row.touchpoints),
+                (&sent.event_id, &sent.event_type, &sent.properties, &sent.touchpoints)
+            );
+        }
+    }
+
     a_rolled_back_transaction_leaves_nothing(store) {
         let ws = WorkspaceId::generate(T0);
         let mut tx = store.begin().await.unwrap();
