@@ -404,7 +404,7 @@ conformance! {
         let ws = workspace(&store, "random texts").await;
         let alphabet: Vec<char> = "\"\\{},; \t\nNULLnul'()[]a1-杭😀".chars().collect();
         let mut rng = rand::rngs::StdRng::seed_from_u64(7);
-        let mut text = |rng: &mut rand::rngs::StdRng| -> String {
+        let text = |rng: &mut rand::rngs::StdRng| -> String {
             let len = rng.gen_range(0..12);
             (0..len).map(|_| alphabet[rng.gen_range(0..alphabet.len())]).collect()
         };
