@@ -1,6 +1,8 @@
 //! Behaviour events: inserted in multi-row statements, deduplicated by the workspace's
 //! `(workspace_id, event_id)` primary key.
 
+use std::sync::LazyLock;
+
 use quanzi_domain::ids::WorkspaceId;
 use quanzi_domain::members::Touchpoints;
 use quanzi_domain::time::Timestamp;
@@ -9,9 +11,7 @@ use sqlx::any::AnyRow;
 use crate::connect::Backend;
 use crate::error::Result;
 use crate::pg_arrays::{int_array, text_array};
-use crate::rows::{
-    bind_touchpoints, text, touchpoint_values, touchpoints, ts, AnyQuery, TOUCHPOINT_COLUMNS,
-};
+use crate::rows::{bind_touchpoints, text, touchpoints, ts, AnyQuery};
 use crate::sql::{bulk_insert, placeholders, CHUNK};
 use crate::{Store, Tx};
 
@@ -39,6 +39,26 @@ pub struct EventRow {
 const WIDTH: usize = 17;
 const COLUMNS: &str = "workspace_id, event_id, member_id, type, occurred_at, received_at, properties, channel, \
      utm_source, utm_medium, utm_campaign, utm_content, utm_term, link_code, kol_id, campaign_id, content_id";
+
+/// PostgreSQL's event insert: one array per column, `$1` the workspace and `$2` the time
+/// received (see `pg_arrays`).
+static UNNEST_INSERT: LazyLock<String> = LazyLock::new(|| {
+    let touchpoints = Touchpoints::FIELDS;
+    let arrays: Vec<String> = (0..touchpoints.len())
+        .map(|i| format!("CAST(${} AS text[])", i + 8))
+        .collect();
+    format!(
+        "INSERT INTO events ({COLUMNS})
+         SELECT $1, v.event_id, v.member_id, v.type, v.occurred_at, $2, v.properties, {}
+         FROM UNNEST(CAST($3 AS text[]), CAST($4 AS text[]), CAST($5 AS text[]), CAST($6 AS bigint[]),
+                     CAST($7 AS text[]), {})
+              AS v(event_id, member_id, type, occurred_at, properties, {})
+         ON CONFLICT (workspace_id, event_id) DO NOTHING RETURNING event_id",
+        touchpoints.map(|c| format!("v.{c}")).join(", "),
+        arrays.join(", "),
+        touchpoints.join(", "),
+    )
+});
 
 fn event(row: &AnyRow) -> Result<EventRow> {
     Ok(EventRow {
@@ -116,21 +136,7 @@ impl Tx {
         let mut sorted: Vec<&NewEvent> = events.iter().collect();
         sorted.sort_by(|a, b| a.event_id.cmp(&b.event_id));
         let events = sorted;
-        let touchpoint_columns = TOUCHPOINT_COLUMNS.join(", ");
-        let touchpoint_arrays: Vec<String> = (0..TOUCHPOINT_COLUMNS.len())
-            .map(|i| format!("CAST(${} AS text[])", i + 8))
-            .collect();
-        let sql = format!(
-            "INSERT INTO events ({COLUMNS})
-             SELECT $1, v.event_id, v.member_id, v.type, v.occurred_at, $2, v.properties, {}
-             FROM UNNEST(CAST($3 AS text[]), CAST($4 AS text[]), CAST($5 AS text[]), CAST($6 AS bigint[]),
-                         CAST($7 AS text[]), {})
-                  AS v(event_id, member_id, type, occurred_at, properties, {touchpoint_columns})
-             ON CONFLICT (workspace_id, event_id) DO NOTHING RETURNING event_id",
-            TOUCHPOINT_COLUMNS.map(|c| format!("v.{c}")).join(", "),
-            touchpoint_arrays.join(", "),
-        );
-        let mut query = sqlx::query(&sql)
+        let mut query = sqlx::query(&UNNEST_INSERT)
             .bind(workspace.as_str())
             .bind(now.millis())
             .bind(text_array(events.iter().map(|e| Some(e.event_id.as_str()))))
@@ -146,10 +152,10 @@ impl Tx {
             .bind(text_array(
                 events.iter().map(|e| Some(e.properties.as_str())),
             ));
-        for i in 0..TOUCHPOINT_COLUMNS.len() {
-            query = query.bind(text_array(
-                events.iter().map(|e| touchpoint_values(&e.touchpoints)[i]),
-            ));
+        let touchpoints: Vec<[Option<&str>; 10]> =
+            events.iter().map(|e| e.touchpoints.values()).collect();
+        for i in 0..Touchpoints::FIELDS.len() {
+            query = query.bind(text_array(touchpoints.iter().map(|t| t[i])));
         }
         query
             .fetch_all(self.conn())

@@ -6,34 +6,35 @@
 //! The driver layer (`sqlx::Any`) binds no arrays, so each array travels as its text form
 //! (`{"a","b",NULL}`) and the statement casts it: `CAST($2 AS text[])`.
 
+use std::fmt::Write;
+
 /// The array literal of optional texts: every element quoted, `"` and `\` escaped, and
 /// `None` as an unquoted `NULL` (a quoted "NULL" stays the four-letter text).
 pub(crate) fn text_array<'a>(values: impl IntoIterator<Item = Option<&'a str>>) -> String {
-    let mut out = String::from("{");
-    for (i, value) in values.into_iter().enumerate() {
-        if i > 0 {
-            out.push(',');
-        }
-        match value {
-            None => out.push_str("NULL"),
-            Some(text) => {
-                out.push('"');
-                for c in text.chars() {
-                    if c == '"' || c == '\\' {
-                        out.push('\\');
-                    }
-                    out.push(c);
-                }
-                out.push('"');
+    literal(values, |out, text: &str| {
+        out.push('"');
+        for c in text.chars() {
+            if c == '"' || c == '\\' {
+                out.push('\\');
             }
+            out.push(c);
         }
-    }
-    out.push('}');
-    out
+        out.push('"');
+    })
 }
 
 /// The array literal of optional integers.
 pub(crate) fn int_array(values: impl IntoIterator<Item = Option<i64>>) -> String {
+    literal(values, |out, n: i64| {
+        let _ = write!(out, "{n}"); // writing to a String cannot fail
+    })
+}
+
+/// `{a,b,NULL}`: the elements comma-separated in braces, `None` as `NULL`.
+fn literal<T>(
+    values: impl IntoIterator<Item = Option<T>>,
+    element: impl Fn(&mut String, T),
+) -> String {
     let mut out = String::from("{");
     for (i, value) in values.into_iter().enumerate() {
         if i > 0 {
@@ -41,7 +42,7 @@ pub(crate) fn int_array(values: impl IntoIterator<Item = Option<i64>>) -> String
         }
         match value {
             None => out.push_str("NULL"),
-            Some(n) => out.push_str(&n.to_string()),
+            Some(value) => element(&mut out, value),
         }
     }
     out.push('}');

@@ -82,42 +82,12 @@ pub(crate) fn touchpoints(row: &AnyRow) -> Result<quanzi_domain::members::Touchp
 
 pub(crate) type AnyQuery<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>;
 
-/// The ten touchpoint column names, in the order of [`touchpoint_values`].
-pub(crate) const TOUCHPOINT_COLUMNS: [&str; 10] = [
-    "channel",
-    "utm_source",
-    "utm_medium",
-    "utm_campaign",
-    "utm_content",
-    "utm_term",
-    "link_code",
-    "kol_id",
-    "campaign_id",
-    "content_id",
-];
-
-/// The ten touchpoint values in the order of [`TOUCHPOINT_COLUMNS`].
-pub(crate) fn touchpoint_values(t: &quanzi_domain::members::Touchpoints) -> [Option<&str>; 10] {
-    [
-        t.channel.as_deref(),
-        t.utm_source.as_deref(),
-        t.utm_medium.as_deref(),
-        t.utm_campaign.as_deref(),
-        t.utm_content.as_deref(),
-        t.utm_term.as_deref(),
-        t.link_code.as_deref(),
-        t.kol_id.as_deref(),
-        t.campaign_id.as_deref(),
-        t.content_id.as_deref(),
-    ]
-}
-
-/// Binds the ten touchpoint columns in the order of [`TOUCHPOINT_COLUMNS`].
+/// Binds the ten touchpoint columns in the order of `Touchpoints::FIELDS`.
 pub(crate) fn bind_touchpoints<'q>(
     query: AnyQuery<'q>,
     t: &'q quanzi_domain::members::Touchpoints,
 ) -> AnyQuery<'q> {
-    touchpoint_values(t)
+    t.values()
         .into_iter()
         .fold(query, |query, value| query.bind(value))
 }

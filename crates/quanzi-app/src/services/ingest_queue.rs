@@ -14,7 +14,7 @@ use quanzi_domain::time::Timestamp;
 use quanzi_store::{Backend, IdentityRef, NewEvent, NewIdentity, ProfileDelta, StoreError, Tx};
 use tokio::sync::{mpsc, oneshot};
 
-use super::members::resolve_members_unlocked;
+use super::members::{resolve_members, Hold};
 use crate::principal::Principal;
 use crate::services::group_commit;
 use crate::App;
@@ -208,7 +208,7 @@ async fn store_events(
     let learnt = if unknown.is_empty() {
         HashMap::new()
     } else {
-        resolve_members_unlocked(tx, principal, &unknown, now).await?
+        resolve_members(tx, principal, &unknown, now, Hold::Unlocked).await?
     };
     members.extend(learnt.iter().map(|(k, v)| (k.clone(), v.clone())));
     let rows: Vec<NewEvent> = events

@@ -346,47 +346,37 @@ pub async fn timeline(
     Ok((member, entries))
 }
 
+/// How [`resolve_members`] holds the members it resolved until commit.
+pub(crate) enum Hold {
+    /// Share-locked, so that no merge moves them meanwhile (orders).
+    Shared,
+    /// Not locked: the caller finds out itself whether a member was merged or erased before
+    /// it committed (event ingestion counts the live members its profile update touched).
+    /// Share locks taken before the sorted profile update would let two concurrent ingest
+    /// writers deadlock.
+    Unlocked,
+}
+
 /// Resolves each identity to its live member, creating members for unknown identities, in
-/// bulk inside `tx`, and share-locks those members until commit, so that no merge moves
-/// them meanwhile. Used by orders.
+/// bulk inside `tx`. Used by event ingestion and orders.
 pub(crate) async fn resolve_members(
     tx: &mut Tx,
     principal: &Principal,
     identities: &[NewIdentity],
     now: quanzi_domain::time::Timestamp,
+    hold: Hold,
 ) -> Result<HashMap<IdentityRef, String>, StoreError> {
     let found = find_or_create_owners(tx, principal, identities, now).await?;
     let owners: Vec<String> = found.values().cloned().collect();
-    let live = tx
-        .lock_live_members(&principal.workspace_id, &owners, false)
-        .await?;
-    Ok(to_live(found, &live))
-}
-
-/// As [`resolve_members`], but without locks: the caller must find out itself whether a
-/// member was merged or erased before it committed (event ingestion counts the live
-/// members its profile update touched). Share locks taken here, before the sorted
-/// profile update, would let two concurrent ingest writers deadlock.
-pub(crate) async fn resolve_members_unlocked(
-    tx: &mut Tx,
-    principal: &Principal,
-    identities: &[NewIdentity],
-    now: quanzi_domain::time::Timestamp,
-) -> Result<HashMap<IdentityRef, String>, StoreError> {
-    let found = find_or_create_owners(tx, principal, identities, now).await?;
-    let owners: Vec<String> = found.values().cloned().collect();
-    let live = tx.live_members(&principal.workspace_id, &owners).await?;
-    Ok(to_live(found, &live))
-}
-
-fn to_live(
-    found: HashMap<IdentityRef, String>,
-    live: &HashMap<String, String>,
-) -> HashMap<IdentityRef, String> {
-    found
+    let ws = &principal.workspace_id;
+    let live = match hold {
+        Hold::Shared => tx.lock_live_members(ws, &owners, false).await?,
+        Hold::Unlocked => tx.live_members(ws, &owners).await?,
+    };
+    Ok(found
         .into_iter()
         .map(|(identity, owner)| (identity, live[&owner].clone()))
-        .collect()
+        .collect())
 }
 
 /// The member each identity belongs to (perhaps merged since), creating one member per

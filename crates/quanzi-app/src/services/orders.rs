@@ -13,7 +13,7 @@ use quanzi_store::{NewIdentity, OrderItemRow, OrderRow, RefundRow};
 use sha2::{Digest, Sha256};
 
 use super::events::RawTime;
-use super::members::resolve_members;
+use super::members::{resolve_members, Hold};
 use crate::principal::Principal;
 use crate::{App, Error, Result};
 
@@ -159,7 +159,14 @@ pub async fn record(app: &App, principal: &Principal, input: OrderInput) -> Resu
             });
         }
         let members = retry_on_race!(
-            resolve_members(&mut tx, principal, std::slice::from_ref(&buyer), now).await
+            resolve_members(
+                &mut tx,
+                principal,
+                std::slice::from_ref(&buyer),
+                now,
+                Hold::Shared
+            )
+            .await
         );
         let row = OrderRow {
             id: format!("ord_{}", new_id_body(now)),

@@ -78,25 +78,41 @@ pub struct Touchpoints {
 }
 
 impl Touchpoints {
+    /// The field names, which are also the API's fields and the tables' columns, in the
+    /// order of [`Touchpoints::values`].
+    pub const FIELDS: [&'static str; 10] = [
+        "channel",
+        "utm_source",
+        "utm_medium",
+        "utm_campaign",
+        "utm_content",
+        "utm_term",
+        "link_code",
+        "kol_id",
+        "campaign_id",
+        "content_id",
+    ];
+
+    /// The values in the order of [`Touchpoints::FIELDS`].
+    pub fn values(&self) -> [Option<&str>; 10] {
+        [
+            self.channel.as_deref(),
+            self.utm_source.as_deref(),
+            self.utm_medium.as_deref(),
+            self.utm_campaign.as_deref(),
+            self.utm_content.as_deref(),
+            self.utm_term.as_deref(),
+            self.link_code.as_deref(),
+            self.kol_id.as_deref(),
+            self.campaign_id.as_deref(),
+            self.content_id.as_deref(),
+        ]
+    }
+
     /// Checks every field is at most 256 characters (empty strings count as absent).
     pub fn checked(self) -> Result<Self, InvalidInput> {
-        let fields = [
-            ("channel", &self.channel),
-            ("utm_source", &self.utm_source),
-            ("utm_medium", &self.utm_medium),
-            ("utm_campaign", &self.utm_campaign),
-            ("utm_content", &self.utm_content),
-            ("utm_term", &self.utm_term),
-            ("link_code", &self.link_code),
-            ("kol_id", &self.kol_id),
-            ("campaign_id", &self.campaign_id),
-            ("content_id", &self.content_id),
-        ];
-        for (name, value) in fields {
-            if value
-                .as_ref()
-                .is_some_and(|v| v.chars().count() > 256 || v.chars().any(char::is_control))
-            {
+        for (name, value) in Self::FIELDS.into_iter().zip(self.values()) {
+            if value.is_some_and(|v| v.chars().count() > 256 || v.chars().any(char::is_control)) {
                 return Err(InvalidInput::new(
                     name,
                     "must be at most 256 characters without control characters",

@@ -3,7 +3,7 @@ use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use quanzi_app::services::orders::{self, OrderInput, RecordedOrder, RefundInput};
-use quanzi_domain::members::NewOrderItem;
+use quanzi_domain::members::{NewOrderItem, Touchpoints};
 use quanzi_store::RefundRow;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -177,19 +177,7 @@ pub async fn create(
     let paid_at = time(raw.get("paid_at"), "paid_at").map_err(|(f, m)| bad(f, m))?;
     let mut body_only = raw.clone();
     if let Some(map) = body_only.as_object_mut() {
-        for field in [
-            "channel",
-            "utm_source",
-            "utm_medium",
-            "utm_campaign",
-            "utm_content",
-            "utm_term",
-            "link_code",
-            "kol_id",
-            "campaign_id",
-            "content_id",
-            "paid_at",
-        ] {
+        for field in Touchpoints::FIELDS.into_iter().chain(["paid_at"]) {
             map.remove(field);
         }
     }
