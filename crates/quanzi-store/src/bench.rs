@@ -21,13 +21,14 @@ impl Store {
             "CREATE TABLE bench_raw_events (workspace_id TEXT NOT NULL, event_id TEXT NOT NULL, member_id TEXT NOT NULL,
                 type TEXT NOT NULL, occurred_at BIGINT NOT NULL, received_at BIGINT NOT NULL, properties TEXT NOT NULL,
                 channel TEXT, utm_source TEXT, utm_medium TEXT, utm_campaign TEXT, utm_content TEXT, utm_term TEXT,
-                link_code TEXT, kol_id TEXT, campaign_id TEXT, content_id TEXT, PRIMARY KEY (workspace_id, event_id))",
+                link_code TEXT, kol_id TEXT, campaign_id TEXT, content_id TEXT, member_key BIGINT NOT NULL,
+                PRIMARY KEY (workspace_id, event_id))",
         )
         .execute(self.writer())
         .await?;
         if indexed {
             for index in [
-                "CREATE INDEX bench_raw_events_member ON bench_raw_events (workspace_id, member_id, occurred_at)",
+                "CREATE INDEX bench_raw_events_member ON bench_raw_events (member_key, occurred_at)",
                 "CREATE INDEX bench_raw_events_type ON bench_raw_events (workspace_id, type, occurred_at, member_id)",
             ] {
                 sqlx::query(index).execute(self.writer()).await?;
@@ -53,7 +54,7 @@ impl Store {
                 let sql = format!(
                     "{} INTO bench_raw_events VALUES {}",
                     bulk_insert(backend),
-                    placeholders(backend, chunk.len(), 17, 0)
+                    placeholders(backend, chunk.len(), 18, 0)
                 );
                 let mut query = sqlx::query(&sql);
                 for e in chunk {
@@ -146,19 +147,22 @@ impl Store {
                 }
                 let n = (count - i).min(CHUNK);
                 let sql = format!(
-                    "INSERT INTO events (workspace_id, event_id, member_id, type, occurred_at, received_at, properties)
-                     SELECT v.column1, v.column2, v.column3, v.column4, v.column5, v.column5, '{{}}' FROM (VALUES {}) AS v",
-                    placeholders(backend, n, 5, 0)
+                    "INSERT INTO events (workspace_id, event_id, member_id, type, occurred_at, received_at, properties, member_key)
+                     SELECT v.column1, v.column2, v.column3, v.column4, v.column5, v.column5, '{{}}', v.column6 FROM (VALUES {}) AS v",
+                    placeholders(backend, n, 6, 0)
                 );
                 let mut query = sqlx::query(&sql);
                 for k in i..i + n {
                     let h = (k as i64).wrapping_mul(0x9E37_79B9) & 0x7fff_ffff;
+                    let member = format!("mem_b{:09}", h as usize % members);
+                    let key = crate::member_key::member_key(&member);
                     query = query
                         .bind(workspace.as_str())
                         .bind(format!("e{k}"))
-                        .bind(format!("mem_b{:09}", h as usize % members))
+                        .bind(member)
                         .bind(TYPES[(h / 7) as usize % TYPES.len()])
-                        .bind(now.millis() - (h % (90 * 86_400)) * 1000);
+                        .bind(now.millis() - (h % (90 * 86_400)) * 1000)
+                        .bind(key);
                 }
                 query.execute(tx.conn()).await?;
                 i += n;

@@ -10,6 +10,7 @@ use sqlx::any::AnyRow;
 
 use crate::connect::Backend;
 use crate::error::Result;
+use crate::member_key::member_key;
 use crate::pg_arrays::{int_array, text_array};
 use crate::rows::{bind_touchpoints, text, touchpoints, ts, AnyQuery};
 use crate::sql::{bulk_insert, placeholders, CHUNK};
@@ -36,23 +37,25 @@ pub struct EventRow {
     pub touchpoints: Touchpoints,
 }
 
-const WIDTH: usize = 17;
 const COLUMNS: &str = "workspace_id, event_id, member_id, type, occurred_at, received_at, properties, channel, \
      utm_source, utm_medium, utm_campaign, utm_content, utm_term, link_code, kol_id, campaign_id, content_id";
+/// What an insert writes: the columns read back, and the member's key (see `member_key`).
+const INSERT_WIDTH: usize = 18;
+static INSERT_COLUMNS: LazyLock<String> = LazyLock::new(|| format!("{COLUMNS}, member_key"));
 
 /// PostgreSQL's event insert: one array per column, `$1` the workspace and `$2` the time
 /// received (see `pg_arrays`).
 static UNNEST_INSERT: LazyLock<String> = LazyLock::new(|| {
     let touchpoints = Touchpoints::FIELDS;
     let arrays: Vec<String> = (0..touchpoints.len())
-        .map(|i| format!("CAST(${} AS text[])", i + 8))
+        .map(|i| format!("CAST(${} AS text[])", i + 9))
         .collect();
     format!(
-        "INSERT INTO events ({COLUMNS})
-         SELECT $1, v.event_id, v.member_id, v.type, v.occurred_at, $2, v.properties, {}
+        "INSERT INTO events ({COLUMNS}, member_key)
+         SELECT $1, v.event_id, v.member_id, v.type, v.occurred_at, $2, v.properties, {}, v.member_key
          FROM UNNEST(CAST($3 AS text[]), CAST($4 AS text[]), CAST($5 AS text[]), CAST($6 AS bigint[]),
-                     CAST($7 AS text[]), {})
-              AS v(event_id, member_id, type, occurred_at, properties, {})
+                     CAST($7 AS text[]), CAST($8 AS bigint[]), {})
+              AS v(event_id, member_id, type, occurred_at, properties, member_key, {})
          ON CONFLICT (workspace_id, event_id) DO NOTHING RETURNING event_id",
         touchpoints.map(|c| format!("v.{c}")).join(", "),
         arrays.join(", "),
@@ -72,7 +75,7 @@ fn event(row: &AnyRow) -> Result<EventRow> {
     })
 }
 
-/// Binds one event's 17 columns in `COLUMNS` order.
+/// Binds one event's 18 columns in `INSERT_COLUMNS` order.
 pub(crate) fn bind_event<'q>(
     query: AnyQuery<'q>,
     workspace: &'q str,
@@ -87,7 +90,7 @@ pub(crate) fn bind_event<'q>(
         .bind(e.occurred_at.millis())
         .bind(received_at.millis())
         .bind(&e.properties);
-    bind_touchpoints(query, &e.touchpoints)
+    bind_touchpoints(query, &e.touchpoints).bind(member_key(&e.member_id))
 }
 
 impl Tx {
@@ -105,9 +108,10 @@ impl Tx {
         let mut inserted = Vec::with_capacity(events.len());
         for chunk in events.chunks(CHUNK) {
             let sql = format!(
-                "{} INTO events ({COLUMNS}) VALUES {} ON CONFLICT (workspace_id, event_id) DO NOTHING RETURNING event_id",
+                "{} INTO events ({}) VALUES {} ON CONFLICT (workspace_id, event_id) DO NOTHING RETURNING event_id",
                 bulk_insert(self.backend()),
-                placeholders(self.backend(), chunk.len(), WIDTH, 0)
+                *INSERT_COLUMNS,
+                placeholders(self.backend(), chunk.len(), INSERT_WIDTH, 0)
             );
             let mut query = sqlx::query(&sql);
             for e in chunk {
@@ -151,6 +155,9 @@ impl Tx {
             ))
             .bind(text_array(
                 events.iter().map(|e| Some(e.properties.as_str())),
+            ))
+            .bind(int_array(
+                events.iter().map(|e| Some(member_key(&e.member_id))),
             ));
         let touchpoints: Vec<[Option<&str>; 10]> =
             events.iter().map(|e| e.touchpoints.values()).collect();
@@ -176,12 +183,14 @@ impl Store {
         limit: u32,
     ) -> Result<Vec<EventRow>> {
         let sql = format!(
-            "SELECT {COLUMNS} FROM events WHERE workspace_id = $1 AND member_id = $2 AND occurred_at < $3
-             ORDER BY occurred_at DESC, event_id DESC LIMIT $4"
+            "SELECT {COLUMNS} FROM events
+             WHERE member_key = $1 AND member_id = $2 AND workspace_id = $3 AND occurred_at < $4
+             ORDER BY occurred_at DESC, event_id DESC LIMIT $5"
         );
         sqlx::query(&sql)
-            .bind(workspace.as_str())
+            .bind(member_key(member))
             .bind(member)
+            .bind(workspace.as_str())
             .bind(before.map(Timestamp::millis).unwrap_or(i64::MAX))
             .bind(i64::from(limit.clamp(1, 500)))
             .fetch_all(self.reader())

@@ -34,6 +34,7 @@ mod inline_reads;
 mod jobs;
 mod login_attempts;
 mod loyalty;
+mod member_key;
 mod members;
 pub mod migrate;
 mod operators;

@@ -17,6 +17,7 @@ use quanzi_domain::time::Timestamp;
 use crate::connect::Backend;
 use crate::error::{Result, StoreError};
 use crate::inline_reads::sqlite;
+use crate::member_key::member_key;
 use crate::pg_arrays::{int_array, text_array};
 use crate::rows::{int, opt_int, opt_text, opt_ts, text, ts, Columns};
 use crate::sql::{bulk_insert, bulk_update, param, placeholders, CHUNK};
@@ -440,7 +441,7 @@ impl Tx {
             .bind(merged)
             .execute(self.conn())
             .await?;
-        for table in ["member_identities", "events", "orders"] {
+        for table in ["member_identities", "orders"] {
             let sql = format!(
                 "UPDATE {table} SET member_id = $1 WHERE workspace_id = $2 AND member_id = $3"
             );
@@ -451,6 +452,17 @@ impl Tx {
                 .execute(self.conn())
                 .await?;
         }
+        sqlx::query(
+            "UPDATE events SET member_id = $1, member_key = $2
+             WHERE member_key = $3 AND member_id = $4 AND workspace_id = $5",
+        )
+        .bind(survivor)
+        .bind(member_key(survivor))
+        .bind(member_key(merged))
+        .bind(merged)
+        .bind(workspace.as_str())
+        .execute(self.conn())
+        .await?;
         self.merge_promotions(workspace, survivor, merged).await?;
         let row = sqlx::query(&format!(
             "SELECT {MEMBER_COLUMNS} FROM members WHERE id = $1"
@@ -770,7 +782,6 @@ impl Tx {
             "DELETE FROM member_consents WHERE workspace_id = $1 AND member_id = $2",
             "DELETE FROM segment_members WHERE workspace_id = $1 AND member_id = $2",
             "DELETE FROM member_tags WHERE workspace_id = $1 AND member_id = $2",
-            "UPDATE events SET properties = '{}' WHERE workspace_id = $1 AND member_id = $2",
         ] {
             sqlx::query(sql)
                 .bind(workspace.as_str())
@@ -778,6 +789,15 @@ impl Tx {
                 .execute(self.conn())
                 .await?;
         }
+        sqlx::query(
+            "UPDATE events SET properties = '{}'
+             WHERE member_key = $1 AND member_id = $2 AND workspace_id = $3",
+        )
+        .bind(member_key(member))
+        .bind(member)
+        .bind(workspace.as_str())
+        .execute(self.conn())
+        .await?;
         sqlx::query("UPDATE members SET traits = '{}', erased_at = $1, updated_at = $1 WHERE workspace_id = $2 AND id = $3")
             .bind(now.millis())
             .bind(workspace.as_str())

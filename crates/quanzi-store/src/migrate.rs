@@ -1,20 +1,26 @@
 //! Embedded migrations, one numbered set per engine, applied in order inside a transaction
 //! each. On PostgreSQL an advisory lock lets several nodes start at once safely.
 
-use sqlx::{Connection, Executor};
+use futures_util::future::BoxFuture;
+use sqlx::{AnyConnection, Connection, Executor};
 
 use crate::connect::{Backend, Store};
 use crate::error::{Result, StoreError};
 
 /// One schema change. Most are portable SQL shared by both engines; one that needs
 /// engine-specific SQL will name a file per engine (`migrations/sqlite/…`,
-/// `migrations/postgres/…`) instead of the shared one.
+/// `migrations/postgres/…`) instead of the shared one. A change to stored data that SQL
+/// cannot express runs as a data step in Rust, after the SQL, in the same transaction.
 pub struct Migration {
     pub version: i64,
     pub name: &'static str,
     pub sqlite: &'static str,
     pub postgres: &'static str,
+    pub data: Option<DataStep>,
 }
+
+/// A migration's data step: runs on the migration's transaction.
+pub type DataStep = for<'c> fn(&'c mut AnyConnection) -> BoxFuture<'c, Result<()>>;
 
 macro_rules! shared {
     ($version:literal, $name:literal) => {
@@ -23,6 +29,13 @@ macro_rules! shared {
             name: $name,
             sqlite: include_str!(concat!("../migrations/", $name, ".sql")),
             postgres: include_str!(concat!("../migrations/", $name, ".sql")),
+            data: None,
+        }
+    };
+    ($version:literal, $name:literal, $data:expr) => {
+        Migration {
+            data: Some($data),
+            ..shared!($version, $name)
         }
     };
 }
@@ -34,6 +47,7 @@ macro_rules! per_engine {
             name: $name,
             sqlite: include_str!(concat!("../migrations/sqlite/", $name, ".sql")),
             postgres: include_str!(concat!("../migrations/postgres/", $name, ".sql")),
+            data: None,
         }
     };
 }
@@ -52,6 +66,10 @@ pub const MIGRATIONS: &[Migration] = &[
     shared!(11, "0011_analytics"),
     shared!(12, "0012_coupon_granted_by_order"),
     per_engine!(13, "0013_room_for_updates"),
+    shared!(14, "0014_events_member_key", |conn| {
+        Box::pin(crate::member_key::fill_member_keys(conn))
+    }),
+    shared!(15, "0015_events_member_key_index"),
 ];
 
 /// An arbitrary constant naming quanzi's migration lock among PostgreSQL advisory locks.
@@ -60,6 +78,12 @@ const PG_MIGRATION_LOCK: i64 = 0x7175_616e_7a69;
 impl Store {
     /// Applies every migration not applied yet; returns how many ran.
     pub async fn migrate(&self) -> Result<usize> {
+        self.migrate_to(i64::MAX).await
+    }
+
+    /// Applies the migrations not applied yet up to version `last` (tests of a migration
+    /// start from the schema before it).
+    pub async fn migrate_to(&self, last: i64) -> Result<usize> {
         let backend = self.backend();
         let mut conn = self.writer().acquire().await?;
         if self.backend() == Backend::Postgres {
@@ -68,7 +92,7 @@ impl Store {
                 .execute(&mut *conn)
                 .await?;
         }
-        let result = apply(&mut conn, backend).await;
+        let result = apply(&mut conn, backend, last).await;
         if self.backend() == Backend::Postgres {
             sqlx::query("SELECT pg_advisory_unlock($1)")
                 .bind(PG_MIGRATION_LOCK)
@@ -79,7 +103,7 @@ impl Store {
     }
 }
 
-async fn apply(conn: &mut sqlx::AnyConnection, backend: Backend) -> Result<usize> {
+async fn apply(conn: &mut AnyConnection, backend: Backend, last: i64) -> Result<usize> {
     conn.execute(
         "CREATE TABLE IF NOT EXISTS schema_migrations (
             version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)",
@@ -89,7 +113,10 @@ async fn apply(conn: &mut sqlx::AnyConnection, backend: Backend) -> Result<usize
         .fetch_all(&mut *conn)
         .await?;
     let mut ran = 0;
-    for migration in MIGRATIONS.iter().filter(|m| !applied.contains(&m.version)) {
+    for migration in MIGRATIONS
+        .iter()
+        .filter(|m| m.version <= last && !applied.contains(&m.version))
+    {
         let sql = match backend {
             Backend::Sqlite => migration.sqlite,
             Backend::Postgres => migration.postgres,
@@ -98,6 +125,11 @@ async fn apply(conn: &mut sqlx::AnyConnection, backend: Backend) -> Result<usize
         tx.execute(sql)
             .await
             .map_err(|err| StoreError::Migration(format!("{} failed: {err}", migration.name)))?;
+        if let Some(data) = migration.data {
+            data(&mut tx).await.map_err(|err| {
+                StoreError::Migration(format!("{} (data step) failed: {err}", migration.name))
+            })?;
+        }
         sqlx::query(
             "INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)",
         )

@@ -88,6 +88,13 @@ impl TestDb {
         self.store_with(&StoreOptions::default()).await
     }
 
+    /// Opens the database without migrating it.
+    pub async fn open(&self) -> Store {
+        Store::connect(&self.url, &StoreOptions::default())
+            .await
+            .expect("open test store")
+    }
+
     /// Opens and migrates the database with these options.
     pub async fn store_with(&self, options: &StoreOptions) -> Store {
         let store = Store::connect(&self.url, options)
@@ -174,14 +181,15 @@ pub async fn write_member_facts(
     .await?;
     for (i, (event_type, at)) in facts.events.iter().enumerate() {
         sqlx::query(
-            "INSERT INTO events (workspace_id, event_id, member_id, type, occurred_at, received_at, properties)
-             VALUES ($1, $2, $3, $4, $5, $5, '{}')",
+            "INSERT INTO events (workspace_id, event_id, member_id, type, occurred_at, received_at, properties, member_key)
+             VALUES ($1, $2, $3, $4, $5, $5, '{}', $6)",
         )
         .bind(workspace.as_str())
         .bind(format!("{id}-e{i}"))
         .bind(id)
         .bind(event_type)
         .bind(at.millis())
+        .bind(crate::member_key::member_key(id))
         .execute(tx.conn())
         .await?;
     }
@@ -248,4 +256,31 @@ pub async fn workspace(store: &Store, name: &str, at: Timestamp) -> WorkspaceId 
     tx.insert_workspace(&row).await.expect("insert workspace");
     tx.commit().await.expect("commit");
     row.id
+}
+
+/// Writes `count` events per member the way a store at schema version 13 did, before
+/// events carried a member key (for the test of migration 14).
+pub async fn insert_events_as_of_schema_13(
+    store: &Store,
+    workspace: &WorkspaceId,
+    members: &[(&str, usize)],
+    at: Timestamp,
+) {
+    let mut tx = store.begin().await.expect("begin");
+    for (member, count) in members {
+        for i in 0..*count {
+            sqlx::query(
+                "INSERT INTO events (workspace_id, event_id, member_id, type, occurred_at, received_at, properties)
+                 VALUES ($1, $2, $3, 'page_view', $4, $4, '{}')",
+            )
+            .bind(workspace.as_str())
+            .bind(format!("{member}-old-{i}"))
+            .bind(*member)
+            .bind(at.millis() + i as i64)
+            .execute(tx.conn())
+            .await
+            .expect("insert an old event");
+        }
+    }
+    tx.commit().await.expect("commit");
 }
