@@ -43,6 +43,19 @@ const COLUMNS: &str = "workspace_id, event_id, member_id, type, occurred_at, rec
 const INSERT_WIDTH: usize = 18;
 static INSERT_COLUMNS: LazyLock<String> = LazyLock::new(|| format!("{COLUMNS}, member_key"));
 
+/// SQLite's insert of `rows` events, skipping event ids already stored.
+fn sqlite_insert(rows: usize) -> String {
+    format!(
+        "{} INTO events ({}) VALUES {} ON CONFLICT (workspace_id, event_id) DO NOTHING",
+        bulk_insert(Backend::Sqlite),
+        *INSERT_COLUMNS,
+        placeholders(Backend::Sqlite, rows, INSERT_WIDTH, 0)
+    )
+}
+
+/// The one for a full chunk, the usual case, built once.
+static SQLITE_FULL_INSERT: LazyLock<String> = LazyLock::new(|| sqlite_insert(CHUNK));
+
 /// PostgreSQL's event insert: one array per column, `$1` the workspace and `$2` the time
 /// received (see `pg_arrays`).
 static UNNEST_INSERT: LazyLock<String> = LazyLock::new(|| {
@@ -105,23 +118,35 @@ impl Tx {
         if self.backend() == Backend::Postgres {
             return self.insert_events_unnest(workspace, events, now).await;
         }
-        let mut inserted = Vec::with_capacity(events.len());
+        // SQLite numbers new rows above the largest rowid (this transaction is the only
+        // writer), so the rows inserted here are those above it now. They are read back only
+        // when some event was a duplicate: returning every id from the inserts cost more
+        // than the rest of their work in quanzi.
+        let before: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(rowid), 0) FROM events")
+            .fetch_one(self.conn())
+            .await?;
+        let mut count = 0;
         for chunk in events.chunks(CHUNK) {
-            let sql = format!(
-                "{} INTO events ({}) VALUES {} ON CONFLICT (workspace_id, event_id) DO NOTHING RETURNING event_id",
-                bulk_insert(self.backend()),
-                *INSERT_COLUMNS,
-                placeholders(self.backend(), chunk.len(), INSERT_WIDTH, 0)
-            );
-            let mut query = sqlx::query(&sql);
+            let sql = if chunk.len() == CHUNK {
+                SQLITE_FULL_INSERT.as_str()
+            } else {
+                &sqlite_insert(chunk.len())
+            };
+            let mut query = sqlx::query(sql);
             for e in chunk {
                 query = bind_event(query, workspace.as_str(), e, now);
             }
-            for row in query.fetch_all(self.conn()).await? {
-                inserted.push(text(&row, "event_id")?);
-            }
+            count += query.execute(self.conn()).await?.rows_affected() as usize;
         }
-        Ok(inserted)
+        if count == events.len() {
+            return Ok(events.iter().map(|e| e.event_id.clone()).collect());
+        }
+        Ok(
+            sqlx::query_scalar("SELECT event_id FROM events WHERE rowid > $1")
+                .bind(before)
+                .fetch_all(self.conn())
+                .await?,
+        )
     }
 
     /// PostgreSQL: every event in one prepared statement over one array per column (see

@@ -16,15 +16,25 @@ pub(crate) fn param(backend: Backend, n: usize) -> String {
 /// `($1, $2), ($3, $4), …` (or `(?, ?), …`) for `rows` tuples of `width` parameters
 /// numbered after `offset`.
 pub(crate) fn placeholders(backend: Backend, rows: usize, width: usize, offset: usize) -> String {
-    (0..rows)
-        .map(|r| {
-            let cols: Vec<String> = (0..width)
-                .map(|c| param(backend, offset + r * width + c + 1))
-                .collect();
-            format!("({})", cols.join(", "))
-        })
-        .collect::<Vec<_>>()
-        .join(", ")
+    use std::fmt::Write;
+    // Written into one buffer: statements of thousands of parameters are built per batch.
+    let mut sql = String::with_capacity(rows * (width * 4 + 4));
+    for r in 0..rows {
+        sql.push_str(if r == 0 { "(" } else { ", (" });
+        for c in 0..width {
+            if c > 0 {
+                sql.push_str(", ");
+            }
+            match backend {
+                Backend::Sqlite => sql.push('?'),
+                Backend::Postgres => {
+                    let _ = write!(sql, "${}", offset + r * width + c + 1);
+                }
+            }
+        }
+        sql.push(')');
+    }
+    sql
 }
 
 /// `INSERT` for a multi-row statement inside a larger transaction; `INSERT OR FAIL` on
@@ -97,4 +107,20 @@ pub(crate) async fn select_in<T>(
         }
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn placeholders_number_rows_after_the_offset() {
+        assert_eq!(
+            placeholders(Backend::Postgres, 2, 3, 1),
+            "($2, $3, $4), ($5, $6, $7)"
+        );
+        assert_eq!(placeholders(Backend::Sqlite, 2, 2, 0), "(?, ?), (?, ?)");
+        assert_eq!(placeholders(Backend::Sqlite, 1, 1, 0), "(?)");
+        assert_eq!(placeholders(Backend::Postgres, 0, 3, 0), "");
+    }
 }

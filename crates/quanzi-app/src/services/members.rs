@@ -366,27 +366,33 @@ pub(crate) async fn resolve_members(
     now: quanzi_domain::time::Timestamp,
     hold: Hold,
 ) -> Result<HashMap<IdentityRef, String>, StoreError> {
-    let found = find_or_create_owners(tx, principal, identities, now).await?;
+    let (found, created) = find_or_create_owners(tx, principal, identities, now).await?;
     let owners: Vec<String> = found.values().cloned().collect();
     let ws = &principal.workspace_id;
-    let live = match hold {
+    let mut live = match hold {
         Hold::Shared => tx.lock_live_members(ws, &owners, false).await?,
         Hold::Unlocked => tx.live_members(ws, &owners).await?,
     };
+    // Members this transaction created are live and already locked by it.
+    live.extend(created.values().map(|id| (id.clone(), id.clone())));
     Ok(found
         .into_iter()
-        .map(|(identity, owner)| (identity, live[&owner].clone()))
+        .chain(created)
+        .map(|(identity, owner)| {
+            let member = live[&owner].clone();
+            (identity, member)
+        })
         .collect())
 }
 
-/// The member each identity belongs to (perhaps merged since), creating one member per
-/// identity nobody has yet.
+/// The member each identity belonged to before (perhaps merged since), and the members
+/// created now, one per identity nobody had yet.
 async fn find_or_create_owners(
     tx: &mut Tx,
     principal: &Principal,
     identities: &[NewIdentity],
     now: quanzi_domain::time::Timestamp,
-) -> Result<HashMap<IdentityRef, String>, StoreError> {
+) -> Result<(HashMap<IdentityRef, String>, HashMap<IdentityRef, String>), StoreError> {
     let ws = &principal.workspace_id;
     let refs: Vec<IdentityRef> = identities
         .iter()
@@ -398,19 +404,20 @@ async fn find_or_create_owners(
         .filter(|i| !found.contains_key(&(i.kind, i.lookup.clone())))
         .cloned()
         .collect();
-    if !missing.is_empty() {
-        found.extend(tx.create_members_for(ws, &missing, now).await?);
-        let still: Vec<IdentityRef> = refs
-            .iter()
-            .filter(|r| !found.contains_key(*r))
-            .cloned()
-            .collect();
-        if !still.is_empty() {
-            // Created by a concurrent transaction between our lookup and our insert.
-            found.extend(tx.find_identities(ws, &still).await?);
-        }
+    if missing.is_empty() {
+        return Ok((found, HashMap::new()));
     }
-    Ok(found)
+    let created = tx.create_members_for(ws, &missing, now).await?;
+    let still: Vec<IdentityRef> = refs
+        .iter()
+        .filter(|r| !found.contains_key(*r) && !created.contains_key(*r))
+        .cloned()
+        .collect();
+    if !still.is_empty() {
+        // Created by a concurrent transaction between our lookup and our insert.
+        found.extend(tx.find_identities(ws, &still).await?);
+    }
+    Ok((found, created))
 }
 
 /// Queues a recomputation of the workspace's RFM scores (they are also recomputed daily).
