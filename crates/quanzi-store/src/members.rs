@@ -346,32 +346,10 @@ impl Tx {
                 .iter()
                 .map(|_| format!("mem_{}", new_id_body(now)))
                 .collect();
-            let sql = format!(
-                "{} INTO member_identities (workspace_id, kind, lookup_key, member_id, display, created_at)
-                 VALUES {} ON CONFLICT (workspace_id, kind, lookup_key) DO NOTHING RETURNING kind, lookup_key, member_id",
-                bulk_insert(self.backend()),
-                placeholders(self.backend(), chunk.len(), 6, 0)
-            );
-            let mut query = sqlx::query(&sql);
-            for (identity, id) in chunk.iter().zip(&ids) {
-                query = query
-                    .bind(workspace.as_str())
-                    .bind(identity.kind.as_str())
-                    .bind(identity.lookup.as_str())
-                    .bind(id)
-                    .bind(&identity.display)
-                    .bind(now.millis());
-            }
-            let rows = query.fetch_all(self.conn()).await?;
-            let mut members = Vec::with_capacity(rows.len());
-            for row in rows {
-                let kind = IdentityKind::parse(&text(&row, "kind")?)?;
-                let member = text(&row, "member_id")?;
-                created.insert(
-                    (kind, LookupKey::from_stored(text(&row, "lookup_key")?)),
-                    member.clone(),
-                );
-                members.push(member);
+            let mut members = Vec::with_capacity(chunk.len());
+            for (identity, member) in self.insert_identities(workspace, chunk, ids, now).await? {
+                members.push(member.clone());
+                created.insert(identity, member);
             }
             for members in members.chunks(CHUNK) {
                 let sql = format!(
@@ -388,6 +366,67 @@ impl Tx {
             }
         }
         Ok(created)
+    }
+
+    /// Inserts the identities nobody holds yet, each for the member id beside it; returns
+    /// those inserted (the others were inserted meanwhile by a concurrent transaction).
+    async fn insert_identities(
+        &mut self,
+        workspace: &WorkspaceId,
+        identities: &[NewIdentity],
+        members: Vec<String>,
+        now: Timestamp,
+    ) -> Result<Vec<(IdentityRef, String)>> {
+        let backend = self.backend();
+        let sql = format!(
+            "{} INTO member_identities (workspace_id, kind, lookup_key, member_id, display, created_at)
+             VALUES {} ON CONFLICT (workspace_id, kind, lookup_key) DO NOTHING{}",
+            bulk_insert(backend),
+            placeholders(backend, identities.len(), 6, 0),
+            match backend {
+                Backend::Postgres => " RETURNING kind, lookup_key, member_id",
+                Backend::Sqlite => "",
+            }
+        );
+        let mut query = sqlx::query(&sql);
+        for (identity, id) in identities.iter().zip(&members) {
+            query = query
+                .bind(workspace.as_str())
+                .bind(identity.kind.as_str())
+                .bind(identity.lookup.as_str())
+                .bind(id)
+                .bind(&identity.display)
+                .bind(now.millis());
+        }
+        let rows = if backend == Backend::Sqlite {
+            // As for events (see `insert_events`): new rows are numbered above the largest
+            // rowid, and are read back only when some identity was there already.
+            let before: i64 =
+                sqlx::query_scalar("SELECT COALESCE(MAX(rowid), 0) FROM member_identities")
+                    .fetch_one(self.conn())
+                    .await?;
+            let inserted = query.execute(self.conn()).await?.rows_affected() as usize;
+            if inserted == identities.len() {
+                return Ok(identities
+                    .iter()
+                    .map(|i| (i.kind, i.lookup.clone()))
+                    .zip(members)
+                    .collect());
+            }
+            sqlx::query("SELECT kind, lookup_key, member_id FROM member_identities WHERE rowid > $1")
+                .bind(before)
+                .fetch_all(self.conn())
+                .await?
+        } else {
+            query.fetch_all(self.conn()).await?
+        };
+        rows.iter()
+            .map(|row| {
+                let kind = IdentityKind::parse(&text(row, "kind")?)?;
+                let lookup = LookupKey::from_stored(text(row, "lookup_key")?);
+                Ok(((kind, lookup), text(row, "member_id")?))
+            })
+            .collect()
     }
 
     /// Merges `merged` into `survivor` (both locked and live): identities, events, orders

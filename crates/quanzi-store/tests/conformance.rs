@@ -9,11 +9,11 @@ use quanzi_domain::auth::{Role, Scopes, Secret};
 use quanzi_domain::idempotency::{IdempotencyKey, RequestFingerprint};
 use quanzi_domain::ids::{ApiKeyId, JobId, OperatorId, WorkspaceId};
 use quanzi_domain::jobs::{AfterFailure, JobKind, JobState};
-use quanzi_domain::members::Touchpoints;
+use quanzi_domain::members::{IdentityKind, LookupKey, Touchpoints};
 use quanzi_domain::time::Timestamp;
 use quanzi_store::testkit::TestDb;
 use quanzi_store::{
-    Backend, ClaimOutcome, NewApiKey, NewAuditEntry, NewEvent, NewJob, NewOperator, Store,
+    Backend, ClaimOutcome, NewApiKey, NewAuditEntry, NewEvent, NewIdentity, NewJob, NewOperator, Store,
     StoreError, StoredResponse, WorkspaceRow,
 };
 
@@ -394,6 +394,40 @@ conformance! {
                 (&row.event_id, &row.event_type, &row.properties, &row.touchpoints, row.occurred_at, row.received_at),
                 (&sent.event_id, &sent.event_type, &sent.properties, &sent.touchpoints, sent.occurred_at, T0)
             );
+        }
+    }
+
+    identities_are_created_once_when_some_exist_already_or_repeat(store) {
+        // The insert reports which identities it created; on SQLite it reads them back only
+        // when the count falls short, which this provokes twice over.
+        let ws = workspace(&store, "identities").await;
+        let device = |key: &str| NewIdentity {
+            kind: IdentityKind::DeviceId,
+            lookup: LookupKey::from_stored(key.to_owned()),
+            display: key.to_owned(),
+        };
+        let as_ref = |key: &str| (IdentityKind::DeviceId, LookupKey::from_stored(key.to_owned()));
+        let mut tx = store.begin().await.unwrap();
+        let first = tx.create_members_for(&ws, &[device("a")], T0).await.unwrap();
+        let second = tx
+            .create_members_for(&ws, &[device("a"), device("b"), device("b"), device("c")], T0)
+            .await
+            .unwrap();
+        let found = tx
+            .find_identities(&ws, &[as_ref("a"), as_ref("b"), as_ref("c")])
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        assert_eq!(first.len(), 1);
+        let mut created: Vec<&LookupKey> = second.keys().map(|(_, key)| key).collect();
+        created.sort_by_key(|key| key.as_str().to_owned());
+        assert_eq!(created, [&as_ref("b").1, &as_ref("c").1]);
+        assert_eq!(found[&as_ref("a")], first[&as_ref("a")]);
+        assert_eq!(found[&as_ref("b")], second[&as_ref("b")]);
+        assert_eq!(found[&as_ref("c")], second[&as_ref("c")]);
+        assert_ne!(second[&as_ref("b")], second[&as_ref("c")]);
+        for member in second.values() {
+            store.member(&ws, member).await.expect("a created member exists");
         }
     }
 
