@@ -413,10 +413,12 @@ impl Tx {
                     .zip(members)
                     .collect());
             }
-            sqlx::query("SELECT kind, lookup_key, member_id FROM member_identities WHERE rowid > $1")
-                .bind(before)
-                .fetch_all(self.conn())
-                .await?
+            sqlx::query(
+                "SELECT kind, lookup_key, member_id FROM member_identities WHERE rowid > $1",
+            )
+            .bind(before)
+            .fetch_all(self.conn())
+            .await?
         } else {
             query.fetch_all(self.conn()).await?
         };

@@ -13,8 +13,8 @@ use quanzi_domain::members::{IdentityKind, LookupKey, Touchpoints};
 use quanzi_domain::time::Timestamp;
 use quanzi_store::testkit::TestDb;
 use quanzi_store::{
-    Backend, ClaimOutcome, NewApiKey, NewAuditEntry, NewEvent, NewIdentity, NewJob, NewOperator, Store,
-    StoreError, StoredResponse, WorkspaceRow,
+    Backend, ClaimOutcome, NewApiKey, NewAuditEntry, NewEvent, NewIdentity, NewJob, NewOperator,
+    Store, StoreError, StoredResponse, WorkspaceRow,
 };
 
 /// Generates `mod $name { sqlite, postgres }`, running the body against a fresh store.
