@@ -4,6 +4,7 @@ use quanzi_domain::ids::WorkspaceId;
 use quanzi_domain::time::Timestamp;
 
 use crate::error::{Result, StoreError};
+use crate::inline_reads::sqlite;
 use crate::rows::{int, text};
 use crate::{Store, Tx};
 
@@ -18,6 +19,20 @@ pub struct CheckinRow {
 
 impl Store {
     pub async fn loyalty_settings(&self, workspace: &WorkspaceId) -> Result<Option<String>> {
+        if let Some(inline) = self.inline_reads() {
+            // Read for every group of ingested events (its earning rules): on SQLite it
+            // skips the connection thread, a hand-off that cost the writer 1.5 ms a group.
+            return inline.read(|conn| {
+                let mut statement = conn
+                    .prepare_cached("SELECT settings FROM loyalty_settings WHERE workspace_id = ?1")
+                    .map_err(sqlite)?;
+                let mut rows = statement.query([workspace.as_str()]).map_err(sqlite)?;
+                match rows.next().map_err(sqlite)? {
+                    Some(row) => Ok(Some(row.get(0).map_err(sqlite)?)),
+                    None => Ok(None),
+                }
+            });
+        }
         let row = sqlx::query("SELECT settings FROM loyalty_settings WHERE workspace_id = $1")
             .bind(workspace.as_str())
             .fetch_optional(self.reader())
