@@ -118,14 +118,7 @@ impl Tx {
         if self.backend() == Backend::Postgres {
             return self.insert_events_unnest(workspace, events, now).await;
         }
-        // SQLite numbers new rows above the largest rowid (this transaction is the only
-        // writer; it would pick at random only past rowid 2^63 - 1), so the rows inserted
-        // here are those above it now. They are read back only when some event was a
-        // duplicate: returning every id from the inserts cost more than the rest of their
-        // work in quanzi.
-        let before: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(rowid), 0) FROM events")
-            .fetch_one(self.conn())
-            .await?;
+        let before = self.sqlite_rowid_mark("events").await?;
         let mut count = 0;
         for chunk in events.chunks(CHUNK) {
             let sql = if chunk.len() == CHUNK {

@@ -335,11 +335,14 @@ impl Tx {
         // On PostgreSQL in one order, so that concurrent writers creating the same
         // identities wait for each other rather than deadlock. (SQLite has one writer, and
         // inserting in key order measured slower there.)
-        let mut identities = identities.to_vec();
-        if self.backend() == Backend::Postgres {
+        let mut sorted;
+        let identities = if self.backend() == Backend::Postgres {
+            sorted = identities.to_vec();
+            sorted.sort_by(|a, b| (a.kind.as_str(), &a.lookup).cmp(&(b.kind.as_str(), &b.lookup)));
+            &sorted
+        } else {
             identities
-                .sort_by(|a, b| (a.kind.as_str(), &a.lookup).cmp(&(b.kind.as_str(), &b.lookup)));
-        }
+        };
         let mut created = HashMap::new();
         for chunk in identities.chunks(CHUNK) {
             let ids: Vec<String> = chunk
@@ -399,12 +402,7 @@ impl Tx {
                 .bind(now.millis());
         }
         let rows = if backend == Backend::Sqlite {
-            // As for events (see `insert_events`): new rows are numbered above the largest
-            // rowid, and are read back only when some identity was there already.
-            let before: i64 =
-                sqlx::query_scalar("SELECT COALESCE(MAX(rowid), 0) FROM member_identities")
-                    .fetch_one(self.conn())
-                    .await?;
+            let before = self.sqlite_rowid_mark("member_identities").await?;
             let inserted = query.execute(self.conn()).await?.rows_affected() as usize;
             if inserted == identities.len() {
                 return Ok(identities
@@ -611,26 +609,19 @@ impl Tx {
         }
         let mut live = 0;
         for chunk in deltas.chunks(CHUNK) {
-            let update = format!(
-                "{} members SET
-                    first_seen_at = CASE WHEN members.first_seen_at IS NULL OR v.column2 < members.first_seen_at THEN v.column2 ELSE members.first_seen_at END,
-                    last_seen_at = CASE WHEN members.last_seen_at IS NULL OR v.column3 > members.last_seen_at THEN v.column3 ELSE members.last_seen_at END,
-                    last_interaction_at = CASE WHEN v.column4 IS NULL THEN members.last_interaction_at
-                        WHEN members.last_interaction_at IS NULL OR v.column4 > members.last_interaction_at THEN v.column4
-                        ELSE members.last_interaction_at END,
-                    event_count = members.event_count + v.column5,
-                    acquisition_channel = COALESCE(members.acquisition_channel, v.column6),
-                    updated_at = v.column7
-                 FROM (VALUES {}) AS v
-                 WHERE members.id = v.column1",
-                bulk_update(Backend::Sqlite),
-                placeholders(Backend::Sqlite, chunk.len(), 7, 0)
-            );
             // Only live members are updated, and the count of updated rows says how many
             // were (SQLite goes by primary key whatever the extra condition).
-            let sql =
-                format!("{update} AND members.merged_into IS NULL AND members.erased_at IS NULL");
-            let mut query = sqlx::query(&sql);
+            let sql = format!(
+                "{} members SET {}
+                 FROM (SELECT column1 AS id, column2 AS first_seen_at, column3 AS last_seen_at,
+                              column4 AS last_interaction_at, column5 AS events, column6 AS channel
+                       FROM (VALUES {})) AS v
+                 WHERE members.id = v.id AND members.merged_into IS NULL AND members.erased_at IS NULL",
+                bulk_update(Backend::Sqlite),
+                profile_set("?"),
+                placeholders(Backend::Sqlite, chunk.len(), 6, 0)
+            );
+            let mut query = sqlx::query(&sql).bind(now.millis());
             for (id, delta) in chunk {
                 query = query
                     .bind(id)
@@ -638,8 +629,7 @@ impl Tx {
                     .bind(delta.last_seen_at.map(Timestamp::millis))
                     .bind(delta.last_interaction_at.map(Timestamp::millis))
                     .bind(delta.events)
-                    .bind(delta.channel.clone())
-                    .bind(now.millis());
+                    .bind(delta.channel.clone());
             }
             live += query.execute(self.conn()).await?.rows_affected();
         }
@@ -675,34 +665,28 @@ impl Tx {
         )
         .fetch_one(self.conn())
         .await?;
-        let row = sqlx::query(
+        let sql = format!(
             "WITH updated AS (
-                UPDATE members SET
-                    first_seen_at = CASE WHEN members.first_seen_at IS NULL OR v.first_seen_at < members.first_seen_at THEN v.first_seen_at ELSE members.first_seen_at END,
-                    last_seen_at = CASE WHEN members.last_seen_at IS NULL OR v.last_seen_at > members.last_seen_at THEN v.last_seen_at ELSE members.last_seen_at END,
-                    last_interaction_at = CASE WHEN v.last_interaction_at IS NULL THEN members.last_interaction_at
-                        WHEN members.last_interaction_at IS NULL OR v.last_interaction_at > members.last_interaction_at THEN v.last_interaction_at
-                        ELSE members.last_interaction_at END,
-                    event_count = members.event_count + v.events,
-                    acquisition_channel = COALESCE(members.acquisition_channel, v.channel),
-                    updated_at = $1
+                UPDATE members SET {}
                 FROM UNNEST(CAST($2 AS text[]), CAST($3 AS bigint[]), CAST($4 AS bigint[]), CAST($5 AS bigint[]),
                             CAST($6 AS bigint[]), CAST($7 AS text[]))
                      AS v(id, first_seen_at, last_seen_at, last_interaction_at, events, channel)
                 WHERE members.id = v.id
                 RETURNING members.merged_into, members.erased_at)
              SELECT CAST(COUNT(*) AS BIGINT) AS live FROM updated WHERE merged_into IS NULL AND erased_at IS NULL",
-        )
-        .persistent(false)
-        .bind(now.millis())
-        .bind(text_array(deltas.iter().map(|(id, _)| Some(id.as_str()))))
-        .bind(millis(|d| d.first_seen_at))
-        .bind(millis(|d| d.last_seen_at))
-        .bind(millis(|d| d.last_interaction_at))
-        .bind(int_array(deltas.iter().map(|(_, d)| Some(d.events))))
-        .bind(text_array(deltas.iter().map(|(_, d)| d.channel.as_deref())))
-        .fetch_one(self.conn())
-        .await?;
+            profile_set("$1")
+        );
+        let row = sqlx::query(&sql)
+            .persistent(false)
+            .bind(now.millis())
+            .bind(text_array(deltas.iter().map(|(id, _)| Some(id.as_str()))))
+            .bind(millis(|d| d.first_seen_at))
+            .bind(millis(|d| d.last_seen_at))
+            .bind(millis(|d| d.last_interaction_at))
+            .bind(int_array(deltas.iter().map(|(_, d)| Some(d.events))))
+            .bind(text_array(deltas.iter().map(|(_, d)| d.channel.as_deref())))
+            .fetch_one(self.conn())
+            .await?;
         sqlx::query("SELECT set_config('enable_hashjoin', $1, true), set_config('enable_mergejoin', $2, true)")
             .bind(text(&before, "hash")?)
             .bind(text(&before, "merge")?)
@@ -916,6 +900,21 @@ impl Store {
         .await?;
         Ok(rows.into_iter().collect())
     }
+}
+
+/// The profile update's `SET` clause, over a joined `v(id, first_seen_at, last_seen_at,
+/// last_interaction_at, events, channel)` and `now` as the placeholder given.
+fn profile_set(now: &str) -> String {
+    format!(
+        "first_seen_at = CASE WHEN members.first_seen_at IS NULL OR v.first_seen_at < members.first_seen_at THEN v.first_seen_at ELSE members.first_seen_at END,
+         last_seen_at = CASE WHEN members.last_seen_at IS NULL OR v.last_seen_at > members.last_seen_at THEN v.last_seen_at ELSE members.last_seen_at END,
+         last_interaction_at = CASE WHEN v.last_interaction_at IS NULL THEN members.last_interaction_at
+             WHEN members.last_interaction_at IS NULL OR v.last_interaction_at > members.last_interaction_at THEN v.last_interaction_at
+             ELSE members.last_interaction_at END,
+         event_count = members.event_count + v.events,
+         acquisition_channel = COALESCE(members.acquisition_channel, v.channel),
+         updated_at = {now}"
+    )
 }
 
 impl Store {

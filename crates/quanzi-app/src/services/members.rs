@@ -369,19 +369,15 @@ pub(crate) async fn resolve_members(
     let (found, created) = find_or_create_owners(tx, principal, identities, now).await?;
     let owners: Vec<String> = found.values().cloned().collect();
     let ws = &principal.workspace_id;
-    let mut live = match hold {
+    let live = match hold {
         Hold::Shared => tx.lock_live_members(ws, &owners, false).await?,
         Hold::Unlocked => tx.live_members(ws, &owners).await?,
     };
     // Members this transaction created are live and already locked by it.
-    live.extend(created.values().map(|id| (id.clone(), id.clone())));
     Ok(found
         .into_iter()
+        .map(|(identity, owner)| (identity, live[&owner].clone()))
         .chain(created)
-        .map(|(identity, owner)| {
-            let member = live[&owner].clone();
-            (identity, member)
-        })
         .collect())
 }
 
