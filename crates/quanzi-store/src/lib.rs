@@ -75,8 +75,8 @@ pub use members::{
 pub use operators::{MembershipRow, NewOperator, OperatorRow};
 pub use orders::{OrderItemRow, OrderRow, RefundRow};
 pub use promotions::{
-    CouponLock, CouponRow, CouponTemplateRow, CouponTemplateUsage, FlashSaleRow, FlashSkuRow,
-    PromotionRow, ReservationRow, ReserveRefusal, SoldUnit,
+    CouponLock, CouponRow, CouponTemplateRow, CouponTemplateUsage, FlashAttempt, FlashOutcome,
+    FlashSaleRow, FlashSkuRow, PromotionRow, ReservationRow, ReserveRefusal, SoldUnit,
 };
 pub use segments::SegmentRow;
 pub use sessions::{NewSession, SessionRow};

@@ -284,3 +284,51 @@ pub async fn insert_events_as_of_schema_13(
     }
     tx.commit().await.expect("commit");
 }
+
+/// Every member's held units in a flash sale, by member (the counters the per-member
+/// limit is checked against), for tests that compare them with the reservations.
+pub async fn flash_holds(
+    store: &Store,
+    workspace: &WorkspaceId,
+    sale: &str,
+) -> std::collections::BTreeMap<String, i64> {
+    let mut tx = store.begin().await.expect("begin");
+    let rows = sqlx::query(
+        "SELECT member_id, held FROM flash_member_counts WHERE workspace_id = $1 AND sale_id = $2",
+    )
+    .bind(workspace.as_str())
+    .bind(sale)
+    .fetch_all(tx.conn())
+    .await
+    .expect("read holds");
+    rows.iter()
+        .map(|r| {
+            (
+                crate::rows::text(r, "member_id").expect("member_id"),
+                crate::rows::int(r, "held").expect("held"),
+            )
+        })
+        .collect()
+}
+
+/// Locks one flash-sale stock bucket in `tx` as another node's transaction holding it
+/// would (PostgreSQL), for tests of what a group does around a busy bucket.
+pub async fn lock_flash_bucket(
+    tx: &mut crate::Tx,
+    workspace: &WorkspaceId,
+    sale: &str,
+    sku: &str,
+    bucket: i64,
+) {
+    sqlx::query(
+        "SELECT remaining FROM flash_stock
+         WHERE workspace_id = $1 AND sale_id = $2 AND sku = $3 AND bucket = $4 FOR UPDATE",
+    )
+    .bind(workspace.as_str())
+    .bind(sale)
+    .bind(sku)
+    .bind(bucket)
+    .fetch_one(tx.conn())
+    .await
+    .expect("lock a bucket");
+}

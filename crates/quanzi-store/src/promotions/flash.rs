@@ -4,7 +4,7 @@
 //! limit allows: the member's held units (`held + q <= limit`), a stock bucket
 //! (`remaining >= q`, also a CHECK) and the reservation row. A step that fails undoes the
 //! steps before it in the same transaction, so many attempts can share one transaction
-//! (group commit) without a failed one spoiling the rest. Reservations end once: the
+//! (group commit, `flash_group`) without a failed one spoiling the rest. Reservations end once: the
 //! move out of `reserved` is a conditional update, and only the caller that made it
 //! returns the stock.
 
@@ -12,9 +12,10 @@ use quanzi_domain::ids::WorkspaceId;
 use quanzi_domain::time::Timestamp;
 use sqlx::any::AnyRow;
 
+use super::flash_group::Taken;
 use crate::connect::Backend;
 use crate::error::{Result, StoreError};
-use crate::rows::{int, opt_text, opt_ts, text, ts};
+use crate::rows::{int, opt_int, opt_text, opt_ts, text, ts};
 use crate::{Store, Tx};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -299,17 +300,17 @@ impl Tx {
         Ok(())
     }
 
-    /// Stores `row` (its SKU, member and quantity) as a reservation taking stock, or says
-    /// why not (and changes nothing). `first_bucket` is where this buyer starts looking,
-    /// so buyers spread over buckets.
-    pub async fn reserve_flash_stock(
+    /// Adds `quantity` to the member's units held in the sale, if the per-member limit
+    /// allows; false (and nothing changed) when it does not. Either way the member's hold
+    /// row stays locked until the transaction ends (PostgreSQL locks the conflicting row
+    /// even when the update's condition fails).
+    pub(crate) async fn hold_flash_units(
         &mut self,
         workspace: &WorkspaceId,
         sale: &FlashSaleRow,
-        first_bucket: i64,
-        row: &ReservationRow,
-    ) -> Result<std::result::Result<i64, ReserveRefusal>> {
-        let (sku, member, quantity) = (row.sku.as_str(), row.member_id.as_str(), row.quantity);
+        member: &str,
+        quantity: i64,
+    ) -> Result<bool> {
         let held = sqlx::query(
             "INSERT INTO flash_member_counts (workspace_id, sale_id, member_id, held)
              VALUES ($1, $2, $3, $4)
@@ -325,24 +326,14 @@ impl Tx {
         .bind(sale.per_member_limit)
         .fetch_optional(self.conn())
         .await?;
-        if held.is_none() {
-            return Ok(Err(ReserveRefusal::LimitReached));
-        }
-        let Some(bucket) = self
-            .take_flash_bucket(
-                workspace,
-                &sale.id,
-                sku,
-                quantity,
-                first_bucket,
-                sale.buckets,
-            )
-            .await?
-        else {
-            self.release_flash_hold(workspace, &sale.id, member, quantity)
-                .await?;
-            return Ok(Err(ReserveRefusal::SoldOut));
-        };
+        Ok(held.is_some())
+    }
+
+    pub(crate) async fn insert_flash_reservation(
+        &mut self,
+        workspace: &WorkspaceId,
+        row: &ReservationRow,
+    ) -> std::result::Result<(), sqlx::Error> {
         sqlx::query(&format!(
             "INSERT INTO flash_reservations ({RESERVATION_COLUMNS}, workspace_id)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
@@ -352,7 +343,7 @@ impl Tx {
         .bind(row.sku.as_str())
         .bind(row.member_id.as_str())
         .bind(row.quantity)
-        .bind(bucket)
+        .bind(row.bucket)
         .bind(row.status.as_str())
         .bind(row.order_id.as_deref())
         .bind(row.reserved_at.millis())
@@ -360,18 +351,20 @@ impl Tx {
         .bind(row.settled_at.map(Timestamp::millis))
         .bind(workspace.as_str())
         .execute(self.conn())
-        .await
-        .map_err(StoreError::unique("flash_reservation"))?;
-        Ok(Ok(bucket))
+        .await?;
+        Ok(())
     }
 
     /// Takes `quantity` from the first bucket, in this buyer's order, that has it.
     ///
     /// On PostgreSQL a bucket locked by another transaction is skipped first (`SKIP
-    /// LOCKED`), so buyers on different nodes spread over buckets instead of queueing;
-    /// only when every bucket with stock is busy does the buyer wait for one. "Sold out"
-    /// is answered when no committed bucket has the quantity.
-    async fn take_flash_bucket(
+    /// LOCKED`), so buyers on different nodes spread over buckets instead of queueing.
+    /// Only when every bucket with stock is busy does the buyer wait, and then only for
+    /// buckets above `floor`, the highest this transaction holds of the SKU (-1 for
+    /// none): see `flash_group` for why. "Sold out" is answered when no committed bucket
+    /// has the quantity.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) async fn take_flash_bucket(
         &mut self,
         workspace: &WorkspaceId,
         sale: &str,
@@ -379,20 +372,23 @@ impl Tx {
         quantity: i64,
         first_bucket: i64,
         buckets: i64,
-    ) -> Result<Option<i64>> {
-        let modes: &[&str] = match self.backend() {
-            Backend::Postgres => &["FOR UPDATE SKIP LOCKED", "FOR UPDATE"],
-            Backend::Sqlite => &[""],
-        };
-        // Each blocking round either takes stock or sees a bucket emptied by another
-        // buyer; more rounds than buckets cannot be needed.
+        floor: i64,
+    ) -> Result<Taken> {
+        // Each waiting round either takes stock or sees a bucket emptied by another
+        // buyer; more rounds than buckets are not expected, and past them the attempt is
+        // put off rather than called sold out.
         for round in 0..=buckets {
-            let lock = modes[(round as usize).min(modes.len() - 1)];
+            let (lock, above) = match (self.backend(), round) {
+                (Backend::Sqlite, _) => ("", -1),
+                (Backend::Postgres, 0) => ("FOR UPDATE SKIP LOCKED", -1),
+                (Backend::Postgres, _) => ("FOR UPDATE", floor),
+            };
             let taken = sqlx::query(&format!(
                 "UPDATE flash_stock SET remaining = remaining - $1
                  WHERE workspace_id = $2 AND sale_id = $3 AND sku = $4 AND remaining >= $1
                    AND bucket = (SELECT bucket FROM flash_stock
-                                 WHERE workspace_id = $2 AND sale_id = $3 AND sku = $4 AND remaining >= $1
+                                 WHERE workspace_id = $2 AND sale_id = $3 AND sku = $4
+                                   AND remaining >= $1 AND bucket > $7
                                  ORDER BY (bucket + $5 - $6) % $5 LIMIT 1 {lock})
                  RETURNING bucket"
             ))
@@ -402,32 +398,35 @@ impl Tx {
             .bind(sku)
             .bind(buckets)
             .bind(first_bucket)
+            .bind(above)
             .fetch_optional(self.conn())
             .await?;
             if let Some(row) = taken {
-                return Ok(Some(int(&row, "bucket")?));
+                return Ok(Taken::Bucket(int(&row, "bucket")?));
             }
             if self.backend() == Backend::Sqlite {
-                return Ok(None);
+                return Ok(Taken::SoldOut);
             }
-            let any_left = sqlx::query(
-                "SELECT 1 AS one FROM flash_stock
-                 WHERE workspace_id = $1 AND sale_id = $2 AND sku = $3 AND remaining >= $4 LIMIT 1",
+            let top = sqlx::query(
+                "SELECT MAX(bucket) AS top FROM flash_stock
+                 WHERE workspace_id = $1 AND sale_id = $2 AND sku = $3 AND remaining >= $4",
             )
             .bind(workspace.as_str())
             .bind(sale)
             .bind(sku)
             .bind(quantity)
-            .fetch_optional(self.conn())
+            .fetch_one(self.conn())
             .await?;
-            if any_left.is_none() {
-                return Ok(None);
+            match opt_int(&top, "top")? {
+                None => return Ok(Taken::SoldOut),
+                Some(top) if top <= floor => return Ok(Taken::OnlyBelow),
+                Some(_) => {}
             }
         }
-        Ok(None)
+        Ok(Taken::OnlyBelow)
     }
 
-    async fn release_flash_hold(
+    pub(crate) async fn release_flash_hold(
         &mut self,
         workspace: &WorkspaceId,
         sale: &str,
@@ -472,6 +471,9 @@ impl Tx {
             return Ok(None);
         };
         let ended = reservation(&ended)?;
+        // The hold before the bucket: the lock order of `flash_group`.
+        self.release_flash_hold(workspace, &ended.sale_id, &ended.member_id, ended.quantity)
+            .await?;
         sqlx::query(
             "UPDATE flash_stock SET remaining = remaining + $1
              WHERE workspace_id = $2 AND sale_id = $3 AND sku = $4 AND bucket = $5",
@@ -483,8 +485,6 @@ impl Tx {
         .bind(ended.bucket)
         .execute(self.conn())
         .await?;
-        self.release_flash_hold(workspace, &ended.sale_id, &ended.member_id, ended.quantity)
-            .await?;
         Ok(Some(ended))
     }
 

@@ -7,13 +7,19 @@
 //! took its rows before the cancellation did — the cancellation waits for it to commit
 //! and then sees its reservations — or after, in which case its last read sees the sale
 //! cancelled and it rolls back. On SQLite the single writer orders them anyway.
+//!
+//! The stock rows are locked in byte order of SKU (`COLLATE "C"`, whatever the
+//! database's collation), then bucket: the order groups wait in (`flash_group`). The
+//! cancellation takes no other row, so it never holds a bucket while waiting for a
+//! member's hold; releasing the sale's reservations happens afterwards, each in its own
+//! transaction.
 
 use quanzi_domain::ids::WorkspaceId;
 
 use crate::connect::Backend;
 use crate::error::Result;
 use crate::rows::text;
-use crate::Tx;
+use crate::{Store, Tx};
 
 impl Tx {
     /// Marks an active sale `cancelled`; false when it is unknown or not active.
@@ -21,7 +27,7 @@ impl Tx {
         if self.backend() == Backend::Postgres {
             sqlx::query(
                 "SELECT bucket FROM flash_stock WHERE workspace_id = $1 AND sale_id = $2
-                 ORDER BY sku, bucket FOR UPDATE",
+                 ORDER BY sku COLLATE \"C\", bucket FOR UPDATE",
             )
             .bind(workspace.as_str())
             .bind(id)
@@ -39,23 +45,6 @@ impl Tx {
         Ok(cancelled.is_some())
     }
 
-    /// The sale's reservations still waiting for payment.
-    pub async fn unpaid_flash_reservations(
-        &mut self,
-        workspace: &WorkspaceId,
-        sale: &str,
-    ) -> Result<Vec<String>> {
-        let rows = sqlx::query(
-            "SELECT id FROM flash_reservations
-             WHERE workspace_id = $1 AND sale_id = $2 AND status = 'reserved' ORDER BY id",
-        )
-        .bind(workspace.as_str())
-        .bind(sale)
-        .fetch_all(self.conn())
-        .await?;
-        rows.iter().map(|r| text(r, "id")).collect()
-    }
-
     /// Whether the sale still takes reservations, read after this transaction took its
     /// stock (see the module comment for why the order matters).
     pub async fn flash_sale_is_open(
@@ -71,5 +60,24 @@ impl Tx {
         .fetch_optional(self.conn())
         .await?;
         Ok(open.is_some())
+    }
+}
+
+impl Store {
+    /// The sale's reservations still waiting for payment.
+    pub async fn unpaid_flash_reservations(
+        &self,
+        workspace: &WorkspaceId,
+        sale: &str,
+    ) -> Result<Vec<String>> {
+        let rows = sqlx::query(
+            "SELECT id FROM flash_reservations
+             WHERE workspace_id = $1 AND sale_id = $2 AND status = 'reserved' ORDER BY id",
+        )
+        .bind(workspace.as_str())
+        .bind(sale)
+        .fetch_all(self.reader())
+        .await?;
+        rows.iter().map(|r| text(r, "id")).collect()
     }
 }

@@ -11,6 +11,7 @@ use quanzi_domain::ids::{new_id_body, WorkspaceId};
 use quanzi_domain::input::InvalidInput;
 use quanzi_domain::promotions::compliance::{check_original_price, PriceCheck};
 use quanzi_domain::promotions::flash::{bucket_order, phase, split_stock, FlashSale, Phase};
+use quanzi_domain::time::Timestamp;
 use quanzi_store::{FlashSaleRow, FlashSkuRow, NewAuditEntry, ReservationRow, ReserveRefusal};
 use tokio::sync::oneshot;
 
@@ -19,6 +20,10 @@ use super::redis_gate::RedisGate;
 use crate::principal::Principal;
 use crate::services::{audit_details, members};
 use crate::{App, Error, Result};
+
+/// Tries at ending one reservation before giving up (PostgreSQL can pick it as a
+/// deadlock victim against a member merge).
+const ENDING_ATTEMPTS: usize = 8;
 
 /// What to do when a SKU's crossed-out price is above what it really sold for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -373,9 +378,7 @@ pub async fn cancel(app: &App, principal: &Principal, id: &str) -> Result<Reserv
     principal.require_any(&[Scope::Storefront, Scope::Admin])?;
     let ws = &principal.workspace_id;
     let now = app.clock.now();
-    let mut tx = app.store.begin().await?;
-    let ended = tx.end_flash_reservation(ws, id, "cancelled", now).await?;
-    tx.commit().await?;
+    let ended = end_reservation(app, ws, id, "cancelled", now).await?;
     if let Some(row) = &ended {
         give_back_to_gate(app, ws, row).await;
     }
@@ -425,15 +428,32 @@ pub async fn expire_due(app: &App, limit: i64) -> Result<usize> {
     let mut expired = 0;
     for (workspace, id) in due {
         let ws = WorkspaceId::from_trusted(workspace);
-        let mut tx = app.store.begin().await?;
-        if tx
-            .end_flash_reservation(&ws, &id, "expired", now)
+        if end_reservation(app, &ws, &id, "expired", now)
             .await?
             .is_some()
         {
             expired += 1;
         }
-        tx.commit().await?;
     }
     Ok(expired)
+}
+
+/// Ends a reservation that is still `reserved` (`expired` or `cancelled`) in its own
+/// transaction, going round again when it loses a race; None when it had already ended.
+pub(crate) async fn end_reservation(
+    app: &App,
+    ws: &WorkspaceId,
+    id: &str,
+    status: &str,
+    now: Timestamp,
+) -> Result<Option<ReservationRow>> {
+    for _ in 0..ENDING_ATTEMPTS {
+        let mut tx = app.store.begin().await?;
+        let ended = retry_on_race!(tx.end_flash_reservation(ws, id, status, now).await);
+        retry_on_race!(tx.commit().await);
+        return Ok(ended);
+    }
+    Err(Error::Internal(anyhow::anyhow!(
+        "ending a flash-sale reservation kept losing races"
+    )))
 }

@@ -28,9 +28,10 @@ pub async fn cancel_sale(
 ) -> Result<Cancelled> {
     principal.require_console(Role::Operator, Scope::Admin)?;
     let ws = &principal.workspace_id;
-    // On PostgreSQL the cancellation can lose a deadlock to a reservation group waiting
-    // on a bucket it locked, or to the sweep ending a reservation: it goes round again.
-    let mut done = None;
+    // On PostgreSQL the cancellation can lose a deadlock to a member merge holding a
+    // bucket it needs (reservation groups and the sweep keep its lock order and cannot):
+    // it goes round again.
+    let mut done = false;
     for _ in 0..ATTEMPTS {
         let now = app.clock.now();
         let mut tx = app.store.begin().await?;
@@ -46,40 +47,49 @@ pub async fn cancel_sale(
                 format!("this flash sale is already {}", row.status),
             ));
         }
-        let mut released = 0;
-        if release_reservations {
-            for reservation in retry_on_race!(tx.unpaid_flash_reservations(ws, id).await) {
-                if retry_on_race!(
-                    tx.end_flash_reservation(ws, &reservation, "cancelled", now)
-                        .await
-                )
-                .is_some()
-                {
-                    released += 1;
-                }
-            }
-        }
         retry_on_race!(
             tx.audit(&NewAuditEntry {
                 workspace_id: ws.clone(),
                 actor: principal.actor_ref(),
                 action: "flash_sale.cancel",
                 target: id.to_owned(),
-                details: audit_details(&[("released_reservations", &released.to_string())]),
+                details: audit_details(&[(
+                    "release_reservations",
+                    &release_reservations.to_string(),
+                )]),
                 at: now,
             })
             .await
         );
         retry_on_race!(tx.commit().await);
-        done = Some(released);
+        done = true;
         break;
     }
-    let Some(released) = done else {
+    if !done {
         return Err(Error::Internal(anyhow::anyhow!(
             "cancelling a flash sale kept losing races"
         )));
-    };
+    }
     app.flash_cache.forget_sale(ws.as_str(), id);
+    // No reservation can be added any more, so the unpaid ones are a closed list. Each is
+    // ended in its own transaction, as the sweep ends them: holding the sale's buckets
+    // while waiting for members' holds could deadlock with a reservation group. Should
+    // this stop half-way, the rest expire with their payment time as usual.
+    let released = if release_reservations {
+        let unpaid = app.store.unpaid_flash_reservations(ws, id).await?;
+        let mut released = 0;
+        for reservation in unpaid {
+            if super::flash::end_reservation(app, ws, &reservation, "cancelled", app.clock.now())
+                .await?
+                .is_some()
+            {
+                released += 1;
+            }
+        }
+        released
+    } else {
+        0
+    };
     let (row, skus) = app
         .store
         .flash_sale(ws, id)

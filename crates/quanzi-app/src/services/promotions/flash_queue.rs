@@ -6,7 +6,9 @@
 
 use futures_util::FutureExt;
 use quanzi_domain::ids::WorkspaceId;
-use quanzi_store::{FlashSaleRow, ReservationRow, ReserveRefusal, StoreError};
+use quanzi_store::{
+    FlashAttempt, FlashOutcome, FlashSaleRow, ReservationRow, ReserveRefusal, StoreError,
+};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::services::group_commit;
@@ -49,10 +51,35 @@ pub(crate) fn start(app: App) -> Queue {
     sender
 }
 
+/// Stores the group in as many transactions as it takes: each answers some attempts and
+/// may put others off to the next (see `quanzi_store`'s `flash_group`). Each one answers
+/// at least its first attempt needing stock, which may wait for any bucket, so the loop
+/// ends.
 async fn store_group(app: &App, group: &[Submission]) -> Result<Vec<Answer>, String> {
+    let mut answers: Vec<Option<Answer>> = vec![None; group.len()];
+    let mut pending: Vec<usize> = (0..group.len()).collect();
+    while !pending.is_empty() {
+        let outcomes = store_round(app, group, &pending).await?;
+        let mut put_off = Vec::new();
+        for (i, outcome) in pending.into_iter().zip(outcomes) {
+            match outcome {
+                Some(answer) => answers[i] = Some(answer),
+                None => put_off.push(i),
+            }
+        }
+        pending = put_off;
+    }
+    Ok(answers.into_iter().flatten().collect())
+}
+
+async fn store_round(
+    app: &App,
+    group: &[Submission],
+    pending: &[usize],
+) -> Result<Vec<Option<Answer>>, String> {
     let mut last = None;
     for _ in 0..ATTEMPTS {
-        match store_group_once(app, group).await {
+        match store_round_once(app, group, pending).await {
             Ok(answers) => return Ok(answers),
             Err(err) if err.is_transient() => last = Some(err),
             Err(err) => return Err(err.to_string()),
@@ -63,31 +90,54 @@ async fn store_group(app: &App, group: &[Submission]) -> Result<Vec<Answer>, Str
     ))
 }
 
-/// Stores the group in one transaction. Before committing it reads, for every sale it
-/// took stock from, whether the sale is still open; a sale cancelled meanwhile has its
-/// attempts refused and the rest is stored again without them (see
-/// `quanzi_store`'s `flash_cancel` for why that read comes last).
-async fn store_group_once(app: &App, group: &[Submission]) -> Result<Vec<Answer>, StoreError> {
+/// Stores the `pending` attempts in one transaction (None: put off to the next). Before
+/// committing it reads, for every sale it took stock from, whether the sale is still
+/// open; a sale cancelled meanwhile has its attempts refused and the rest is stored
+/// again without them (see `quanzi_store`'s `flash_cancel` for why that read comes last).
+async fn store_round_once(
+    app: &App,
+    group: &[Submission],
+    pending: &[usize],
+) -> Result<Vec<Option<Answer>>, StoreError> {
     let mut cancelled: Vec<&str> = Vec::new();
     loop {
+        let attempts: Vec<FlashAttempt> = pending
+            .iter()
+            .map(|&i| &group[i])
+            .filter(|s| !cancelled.contains(&s.sale.id.as_str()))
+            .map(|s| FlashAttempt {
+                workspace: &s.workspace,
+                sale: &s.sale,
+                first_bucket: s.first_bucket,
+                row: &s.row,
+            })
+            .collect();
         let mut tx = app.store.begin().await?;
-        let mut answers = Vec::with_capacity(group.len());
+        let mut outcomes = tx.reserve_flash_group(&attempts).await?.into_iter();
+        let answers: Vec<Option<Answer>> = pending
+            .iter()
+            .map(|&i| {
+                let s = &group[i];
+                if cancelled.contains(&s.sale.id.as_str()) {
+                    return Some(Err(ReserveRefusal::SaleCancelled));
+                }
+                match outcomes.next() {
+                    Some(FlashOutcome::Reserved(bucket)) => Some(Ok(ReservationRow {
+                        bucket,
+                        ..s.row.clone()
+                    })),
+                    Some(FlashOutcome::Refused(why)) => Some(Err(why)),
+                    Some(FlashOutcome::Deferred) | None => None,
+                }
+            })
+            .collect();
         let mut took_from: Vec<(&WorkspaceId, &str)> = Vec::new();
-        for s in group {
-            if cancelled.contains(&s.sale.id.as_str()) {
-                answers.push(Err(ReserveRefusal::SaleCancelled));
-                continue;
+        for (&i, answer) in pending.iter().zip(&answers) {
+            let s = &group[i];
+            let key = (&s.workspace, s.sale.id.as_str());
+            if matches!(answer, Some(Ok(_))) && !took_from.contains(&key) {
+                took_from.push(key);
             }
-            let outcome = tx
-                .reserve_flash_stock(&s.workspace, &s.sale, s.first_bucket, &s.row)
-                .await?;
-            if outcome.is_ok() && !took_from.contains(&(&s.workspace, s.sale.id.as_str())) {
-                took_from.push((&s.workspace, s.sale.id.as_str()));
-            }
-            answers.push(outcome.map(|bucket| ReservationRow {
-                bucket,
-                ..s.row.clone()
-            }));
         }
         let mut closed = Vec::new();
         for (workspace, sale) in took_from {
