@@ -219,54 +219,10 @@ impl Tx {
         ids: &[String],
         lock: &str,
     ) -> Result<HashMap<String, String>> {
-        let mut sorted: Vec<String> = ids.to_vec();
-        sorted.sort();
-        sorted.dedup();
-        let mut next_of: HashMap<String, Option<String>> = HashMap::new();
-        let mut pending = sorted;
-        while !pending.is_empty() {
-            for chunk in pending.chunks(CHUNK) {
-                // By primary key alone, checking the workspace on the rows: with a workspace
-                // condition PostgreSQL may scan the whole workspace through its index.
-                let sql = format!(
-                    "SELECT id, workspace_id, merged_into FROM members WHERE id IN ({}) ORDER BY id {lock}",
-                    (0..chunk.len()).map(|i| param(self.backend(), i + 1)).collect::<Vec<_>>().join(", ")
-                );
-                let mut query = sqlx::query(&sql);
-                for id in chunk {
-                    query = query.bind(id);
-                }
-                for row in query.fetch_all(self.conn()).await? {
-                    if text(&row, "workspace_id")? == workspace.as_str() {
-                        next_of.insert(text(&row, "id")?, opt_text(&row, "merged_into")?);
-                    }
-                }
-            }
-            let mut follow: Vec<String> = next_of
-                .values()
-                .flatten()
-                .filter(|id| !next_of.contains_key(*id))
-                .cloned()
-                .collect();
-            follow.sort();
-            follow.dedup();
-            pending = follow;
-        }
-        let mut live = HashMap::new();
-        for id in ids {
-            let mut current = id.clone();
-            let mut hops = 0;
-            loop {
-                match next_of.get(&current) {
-                    Some(Some(next)) if hops < 64 => {
-                        current = next.clone();
-                        hops += 1;
-                    }
-                    Some(_) => break,
-                    None => return Err(StoreError::NotFound),
-                }
-            }
-            live.insert(id.clone(), current);
+        let backend = self.backend();
+        let live = follow_merges(self.conn(), backend, workspace, ids, lock).await?;
+        if ids.iter().any(|id| !live.contains_key(id)) {
+            return Err(StoreError::NotFound);
         }
         Ok(live)
     }
@@ -546,15 +502,27 @@ impl Tx {
         .bind(merged)
         .execute(self.conn())
         .await?;
-        // Members merged into the merged one earlier now point straight at the survivor.
-        sqlx::query(
-            "UPDATE members SET merged_into = $1 WHERE workspace_id = $2 AND merged_into = $3",
-        )
-        .bind(survivor)
-        .bind(workspace.as_str())
-        .bind(merged)
-        .execute(self.conn())
-        .await?;
+        // Members merged into the merged one earlier now point straight at the survivor,
+        // keeping chains short. Not those another transaction has locked on PostgreSQL:
+        // one following a chain locks the merged member before the live one this merge
+        // holds, and waiting for it would close a cycle. They keep pointing at the merged
+        // member, one step more for readers, who all follow chains to their end.
+        let repoint = match self.backend() {
+            Backend::Sqlite => {
+                "UPDATE members SET merged_into = $1 WHERE workspace_id = $2 AND merged_into = $3"
+            }
+            Backend::Postgres => {
+                "UPDATE members SET merged_into = $1 WHERE id IN
+                     (SELECT id FROM members WHERE workspace_id = $2 AND merged_into = $3
+                      FOR UPDATE SKIP LOCKED)"
+            }
+        };
+        sqlx::query(repoint)
+            .bind(survivor)
+            .bind(workspace.as_str())
+            .bind(merged)
+            .execute(self.conn())
+            .await?;
         sqlx::query("INSERT INTO member_merges (id, workspace_id, survivor_id, merged_id, via, at) VALUES ($1, $2, $3, $4, $5, $6)")
             .bind(format!("mrg_{}", new_id_body(now)))
             .bind(workspace.as_str())
@@ -881,25 +849,74 @@ impl Store {
         Ok(rows.into_iter().collect())
     }
 
-    /// The live member behind each of these ids (a merged member's survivor); unknown ids
-    /// are left out. Merges re-point earlier merges, so one step reaches the survivor.
+    /// The live member behind each of these ids (a merged member's survivor, at the end
+    /// of its chain); unknown ids are left out.
     pub async fn live_member_ids(
         &self,
         workspace: &WorkspaceId,
         ids: &[String],
     ) -> Result<HashMap<String, String>> {
         let mut conn = self.reader().acquire().await?;
-        let rows = crate::sql::select_in(
-            &mut conn,
-            self.backend(),
-            "SELECT id, COALESCE(merged_into, id) AS live FROM members WHERE workspace_id = {ws} AND id IN {keys}",
-            workspace,
-            ids,
-            |row| Ok((text(row, "id")?, text(row, "live")?)),
-        )
-        .await?;
-        Ok(rows.into_iter().collect())
+        follow_merges(&mut conn, self.backend(), workspace, ids, "").await
     }
+}
+
+/// Follows merges from `ids` to the live members, reading (and locking with `lock`) one
+/// link of every chain per round: each id found maps to the live member it now is
+/// (itself, or the survivor at the end of its chain); unknown ids are left out.
+async fn follow_merges(
+    conn: &mut sqlx::AnyConnection,
+    backend: Backend,
+    workspace: &WorkspaceId,
+    ids: &[String],
+    lock: &str,
+) -> Result<HashMap<String, String>> {
+    let mut sorted: Vec<String> = ids.to_vec();
+    sorted.sort();
+    sorted.dedup();
+    let mut next_of: HashMap<String, Option<String>> = HashMap::new();
+    let mut pending = sorted;
+    while !pending.is_empty() {
+        for chunk in pending.chunks(CHUNK) {
+            // By primary key alone, checking the workspace on the rows: with a workspace
+            // condition PostgreSQL may scan the whole workspace through its index.
+            let sql = format!(
+                    "SELECT id, workspace_id, merged_into FROM members WHERE id IN ({}) ORDER BY id {lock}",
+                    (0..chunk.len()).map(|i| param(backend, i + 1)).collect::<Vec<_>>().join(", ")
+                );
+            let mut query = sqlx::query(&sql);
+            for id in chunk {
+                query = query.bind(id);
+            }
+            for row in query.fetch_all(&mut *conn).await? {
+                if text(&row, "workspace_id")? == workspace.as_str() {
+                    next_of.insert(text(&row, "id")?, opt_text(&row, "merged_into")?);
+                }
+            }
+        }
+        let mut follow: Vec<String> = next_of
+            .values()
+            .flatten()
+            .filter(|id| !next_of.contains_key(*id))
+            .cloned()
+            .collect();
+        follow.sort();
+        follow.dedup();
+        pending = follow;
+    }
+    let mut live = HashMap::new();
+    'ids: for id in ids {
+        let mut current = id.clone();
+        for _ in 0..64 {
+            match next_of.get(&current) {
+                None => continue 'ids,
+                Some(None) => break,
+                Some(Some(next)) => current = next.clone(),
+            }
+        }
+        live.insert(id.clone(), current);
+    }
+    Ok(live)
 }
 
 /// The profile update's `SET` clause, over a joined `v(id, first_seen_at, last_seen_at,

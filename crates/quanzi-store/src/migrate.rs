@@ -70,6 +70,7 @@ pub const MIGRATIONS: &[Migration] = &[
         Box::pin(crate::member_key::fill_member_keys(conn))
     }),
     shared!(15, "0015_events_member_key_index"),
+    shared!(16, "0016_members_merged_into_index"),
 ];
 
 /// An arbitrary constant naming quanzi's migration lock among PostgreSQL advisory locks.

@@ -332,3 +332,13 @@ pub async fn lock_flash_bucket(
     .await
     .expect("lock a bucket");
 }
+
+/// Locks one member's row in `tx` (`FOR UPDATE`, PostgreSQL) as a transaction following a
+/// merge chain through it would, for tests of what a merge does around it.
+pub async fn lock_member(tx: &mut crate::Tx, id: &str) {
+    sqlx::query("SELECT id FROM members WHERE id = $1 FOR UPDATE")
+        .bind(id)
+        .fetch_one(tx.conn())
+        .await
+        .expect("lock a member");
+}
