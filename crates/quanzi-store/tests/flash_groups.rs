@@ -80,8 +80,8 @@ struct Tally {
 
 /// One node's writer: groups of random attempts, each stored in as many transactions as
 /// it takes (put-off attempts go again in the next one). After each group it expires
-/// the new reservations except those whose id ends in 7, one transaction each as the
-/// payment-timeout sweep does: stock keeps coming back, so every group empties buckets
+/// the new reservations except those whose id ends in 7 (even writers in one
+/// transaction, odd ones one transaction each): stock keeps coming back, so every group empties buckets
 /// while the others hold theirs, and the sale still sells out slowly.
 /// Writer 0 cancels the sale when it is done, while the others may still be writing.
 async fn write_groups(store: Store, ws: WorkspaceId, writer: u64) -> Tally {
@@ -147,15 +147,30 @@ async fn write_groups(store: Store, ws: WorkspaceId, writer: u64) -> Tally {
         let mine = format!("rsv_{writer}_{g}_");
         let expiring = |id: &&String| id.starts_with(&mine) && !id.ends_with("_17");
         let to_expire: Vec<String> = tally.reserved.iter().filter(expiring).cloned().collect();
-        for id in to_expire {
+        if writer.is_multiple_of(2) {
+            // All at once, as the sweep and a cancellation end them.
             let mut tx = store.begin().await.unwrap();
             let ended = tx
-                .end_flash_reservation(&ws, &id, "expired", T0)
+                .end_flash_reservations(&ws, &to_expire, "expired", T0)
                 .await
-                .unwrap_or_else(|err| panic!("ending {id}: {err:?}"));
+                .unwrap_or_else(|err| panic!("writer {writer}, group {g}: {err:?}"));
             tx.commit().await.unwrap();
-            assert!(ended.is_some(), "{id} was reserved");
-            tally.expired += 1;
+            let ended: Vec<String> = ended.into_iter().map(|r| r.id).collect();
+            let mut expected = to_expire.clone();
+            expected.sort();
+            assert_eq!(ended, expected, "each was reserved");
+            tally.expired += ended.len();
+        } else {
+            for id in to_expire {
+                let mut tx = store.begin().await.unwrap();
+                let ended = tx
+                    .end_flash_reservation(&ws, &id, "expired", T0)
+                    .await
+                    .unwrap_or_else(|err| panic!("ending {id}: {err:?}"));
+                tx.commit().await.unwrap();
+                assert!(ended.is_some(), "{id} was reserved");
+                tally.expired += 1;
+            }
         }
     }
     if writer == 0 {

@@ -8,6 +8,8 @@
 //! move out of `reserved` is a conditional update, and only the caller that made it
 //! returns the stock.
 
+use std::collections::BTreeMap;
+
 use quanzi_domain::ids::WorkspaceId;
 use quanzi_domain::time::Timestamp;
 use sqlx::any::AnyRow;
@@ -16,6 +18,7 @@ use super::flash_group::Taken;
 use crate::connect::Backend;
 use crate::error::{Result, StoreError};
 use crate::rows::{int, opt_int, opt_text, opt_ts, text, ts};
+use crate::sql::{in_list, keep_prepared, param, CHUNK};
 use crate::{Store, Tx};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -360,9 +363,11 @@ impl Tx {
     /// On PostgreSQL a bucket locked by another transaction is skipped first (`SKIP
     /// LOCKED`), so buyers on different nodes spread over buckets instead of queueing.
     /// Only when every bucket with stock is busy does the buyer wait, and then only for
-    /// buckets above `floor`, the highest this transaction holds of the SKU (-1 for
-    /// none): see `flash_group` for why. "Sold out" is answered when no committed bucket
-    /// has the quantity.
+    /// buckets above `held_up_to`, the highest of the SKU this transaction may hold (-1
+    /// for none), in ascending order: see `flash_group` for why. `held_up_to` is raised
+    /// to what this call may have locked — a row waited for and then found emptied stays
+    /// locked though not taken. "Sold out" is answered when no committed bucket has the
+    /// quantity.
     #[allow(clippy::too_many_arguments)]
     pub(crate) async fn take_flash_bucket(
         &mut self,
@@ -372,40 +377,53 @@ impl Tx {
         quantity: i64,
         first_bucket: i64,
         buckets: i64,
-        floor: i64,
+        held_up_to: &mut i64,
     ) -> Result<Taken> {
+        let backend = self.backend();
         // Each waiting round either takes stock or sees a bucket emptied by another
         // buyer; more rounds than buckets are not expected, and past them the attempt is
         // put off rather than called sold out.
         for round in 0..=buckets {
-            let (lock, above) = match (self.backend(), round) {
-                (Backend::Sqlite, _) => ("", -1),
-                (Backend::Postgres, 0) => ("FOR UPDATE SKIP LOCKED", -1),
-                (Backend::Postgres, _) => ("FOR UPDATE", floor),
+            let waiting = backend == Backend::Postgres && round > 0;
+            // Waiting, buckets are locked in ascending order; otherwise from this buyer's
+            // first bucket round.
+            let (lock, above, order) = match (backend, waiting) {
+                (Backend::Sqlite, _) => ("", -1, "(bucket + $6 - $7) % $6"),
+                (Backend::Postgres, false) => {
+                    ("FOR UPDATE SKIP LOCKED", -1, "(bucket + $6 - $7) % $6")
+                }
+                (Backend::Postgres, true) => ("FOR UPDATE", *held_up_to, "bucket"),
             };
-            let taken = sqlx::query(&format!(
+            let sql = format!(
                 "UPDATE flash_stock SET remaining = remaining - $1
                  WHERE workspace_id = $2 AND sale_id = $3 AND sku = $4 AND remaining >= $1
                    AND bucket = (SELECT bucket FROM flash_stock
                                  WHERE workspace_id = $2 AND sale_id = $3 AND sku = $4
-                                   AND remaining >= $1 AND bucket > $7
-                                 ORDER BY (bucket + $5 - $6) % $5 LIMIT 1 {lock})
+                                   AND remaining >= $1 AND bucket > $5
+                                 ORDER BY {order} LIMIT 1 {lock})
                  RETURNING bucket"
-            ))
-            .bind(quantity)
-            .bind(workspace.as_str())
-            .bind(sale)
-            .bind(sku)
-            .bind(buckets)
-            .bind(first_bucket)
-            .bind(above)
-            .fetch_optional(self.conn())
-            .await?;
-            if let Some(row) = taken {
-                return Ok(Taken::Bucket(int(&row, "bucket")?));
+            );
+            let mut query = sqlx::query(&sql)
+                .bind(quantity)
+                .bind(workspace.as_str())
+                .bind(sale)
+                .bind(sku)
+                .bind(above);
+            if !waiting {
+                query = query.bind(buckets).bind(first_bucket);
             }
-            if self.backend() == Backend::Sqlite {
+            let taken = query.fetch_optional(self.conn()).await?;
+            if let Some(row) = taken {
+                let bucket = int(&row, "bucket")?;
+                *held_up_to = (*held_up_to).max(bucket);
+                return Ok(Taken::Bucket(bucket));
+            }
+            if backend == Backend::Sqlite {
                 return Ok(Taken::SoldOut);
+            }
+            if waiting {
+                // It may have waited for, and kept, any bucket above the old mark.
+                *held_up_to = buckets - 1;
             }
             let top = sqlx::query(
                 "SELECT MAX(bucket) AS top FROM flash_stock
@@ -419,7 +437,7 @@ impl Tx {
             .await?;
             match opt_int(&top, "top")? {
                 None => return Ok(Taken::SoldOut),
-                Some(top) if top <= floor => return Ok(Taken::OnlyBelow),
+                Some(top) if top <= *held_up_to => return Ok(Taken::OnlyBelow),
                 Some(_) => {}
             }
         }
@@ -456,36 +474,93 @@ impl Tx {
         status: &str,
         now: Timestamp,
     ) -> Result<Option<ReservationRow>> {
-        let ended = sqlx::query(&format!(
-            "UPDATE flash_reservations SET status = $1, settled_at = $2
-             WHERE workspace_id = $3 AND id = $4 AND status = 'reserved'
-             RETURNING {RESERVATION_COLUMNS}"
-        ))
-        .bind(status)
-        .bind(now.millis())
-        .bind(workspace.as_str())
-        .bind(id)
-        .fetch_optional(self.conn())
-        .await?;
-        let Some(ended) = ended else {
-            return Ok(None);
-        };
-        let ended = reservation(&ended)?;
-        // The hold before the bucket: the lock order of `flash_group`.
-        self.release_flash_hold(workspace, &ended.sale_id, &ended.member_id, ended.quantity)
+        let ended = self
+            .end_flash_reservations(workspace, &[id.to_owned()], status, now)
             .await?;
-        sqlx::query(
-            "UPDATE flash_stock SET remaining = remaining + $1
-             WHERE workspace_id = $2 AND sale_id = $3 AND sku = $4 AND bucket = $5",
-        )
-        .bind(ended.quantity)
-        .bind(workspace.as_str())
-        .bind(ended.sale_id.as_str())
-        .bind(ended.sku.as_str())
-        .bind(ended.bucket)
-        .execute(self.conn())
-        .await?;
-        Ok(Some(ended))
+        Ok(ended.into_iter().next())
+    }
+
+    /// Ends those of `ids` still `reserved` at once (see `end_flash_reservation`) and
+    /// returns them, by id. Rows are locked in the order of `flash_group`: the
+    /// reservations by id, then the holds they release by (sale, member), then the
+    /// buckets they refill by (sale, SKU, bucket), each statement waiting only for rows
+    /// after those it holds.
+    pub async fn end_flash_reservations(
+        &mut self,
+        workspace: &WorkspaceId,
+        ids: &[String],
+        status: &str,
+        now: Timestamp,
+    ) -> Result<Vec<ReservationRow>> {
+        let mut ids = ids.to_vec();
+        ids.sort_unstable();
+        ids.dedup();
+        let backend = self.backend();
+        let mut ended = Vec::new();
+        for chunk in ids.chunks(CHUNK) {
+            if backend == Backend::Postgres {
+                let sql = format!(
+                    "SELECT id FROM flash_reservations WHERE workspace_id = $1 AND id IN {}
+                     ORDER BY id COLLATE \"C\" FOR UPDATE",
+                    in_list(backend, chunk.len(), 1)
+                );
+                let mut lock = sqlx::query(&sql)
+                    .persistent(keep_prepared(backend))
+                    .bind(workspace.as_str());
+                for id in chunk {
+                    lock = lock.bind(id.as_str());
+                }
+                lock.fetch_all(self.conn()).await?;
+            }
+            // Every placeholder from `param`: SQLite numbers anonymous ones by position
+            // only among themselves, so they cannot follow `$1`.
+            let p = |n| param(backend, n);
+            let sql = format!(
+                "UPDATE flash_reservations SET status = {}, settled_at = {}
+                 WHERE workspace_id = {} AND status = 'reserved' AND id IN {}
+                 RETURNING {RESERVATION_COLUMNS}",
+                p(1),
+                p(2),
+                p(3),
+                in_list(backend, chunk.len(), 3)
+            );
+            let mut end = sqlx::query(&sql)
+                .persistent(keep_prepared(backend))
+                .bind(status)
+                .bind(now.millis())
+                .bind(workspace.as_str());
+            for id in chunk {
+                end = end.bind(id.as_str());
+            }
+            for row in end.fetch_all(self.conn()).await? {
+                ended.push(reservation(&row)?);
+            }
+        }
+        let mut holds: BTreeMap<(&str, &str), i64> = BTreeMap::new();
+        let mut stock: BTreeMap<(&str, &str, i64), i64> = BTreeMap::new();
+        for r in &ended {
+            *holds.entry((&r.sale_id, &r.member_id)).or_default() += r.quantity;
+            *stock.entry((&r.sale_id, &r.sku, r.bucket)).or_default() += r.quantity;
+        }
+        for ((sale, member), quantity) in holds {
+            self.release_flash_hold(workspace, sale, member, quantity)
+                .await?;
+        }
+        for ((sale, sku, bucket), quantity) in stock {
+            sqlx::query(
+                "UPDATE flash_stock SET remaining = remaining + $1
+                 WHERE workspace_id = $2 AND sale_id = $3 AND sku = $4 AND bucket = $5",
+            )
+            .bind(quantity)
+            .bind(workspace.as_str())
+            .bind(sale)
+            .bind(sku)
+            .bind(bucket)
+            .execute(self.conn())
+            .await?;
+        }
+        ended.sort_by(|a, b| a.id.cmp(&b.id));
+        Ok(ended)
     }
 
     /// Marks a reservation paid by `order`, if it is still reserved.
@@ -541,6 +616,7 @@ impl Tx {
         workspace: &WorkspaceId,
         order: &str,
     ) -> Result<u64> {
+        self.lock_order_reservations(workspace, order).await?;
         let done = sqlx::query(
             "UPDATE flash_reservations SET order_id = NULL
              WHERE workspace_id = $1 AND order_id = $2 AND status = 'reserved'",
@@ -559,6 +635,7 @@ impl Tx {
         order: &str,
         now: Timestamp,
     ) -> Result<Vec<ReservationRow>> {
+        self.lock_order_reservations(workspace, order).await?;
         let rows = sqlx::query(&format!(
             "UPDATE flash_reservations SET status = 'paid', settled_at = $1
              WHERE workspace_id = $2 AND order_id = $3 AND status = 'reserved'
@@ -570,5 +647,27 @@ impl Tx {
         .fetch_all(self.conn())
         .await?;
         rows.iter().map(reservation).collect()
+    }
+
+    /// Locks an order's reservations still reserved, by id (PostgreSQL), before a
+    /// statement changes them all: in the order the sweep and a cancellation lock them
+    /// (`end_flash_reservations`), so the two cannot each hold one the other waits for.
+    async fn lock_order_reservations(
+        &mut self,
+        workspace: &WorkspaceId,
+        order: &str,
+    ) -> Result<()> {
+        if self.backend() == Backend::Postgres {
+            sqlx::query(
+                "SELECT id FROM flash_reservations
+                 WHERE workspace_id = $1 AND order_id = $2 AND status = 'reserved'
+                 ORDER BY id COLLATE \"C\" FOR UPDATE",
+            )
+            .bind(workspace.as_str())
+            .bind(order)
+            .fetch_all(self.conn())
+            .await?;
+        }
+        Ok(())
     }
 }

@@ -4,6 +4,7 @@
 //! take is a conditional update on a bucket row that may not go below zero, whatever
 //! the number of nodes.
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use quanzi_domain::auth::{Role, Scope};
@@ -21,9 +22,11 @@ use crate::principal::Principal;
 use crate::services::{audit_details, members};
 use crate::{App, Error, Result};
 
-/// Tries at ending one reservation before giving up (PostgreSQL can pick it as a
-/// deadlock victim against a member merge).
+/// Tries at ending a batch of reservations before giving up (PostgreSQL can pick it as
+/// a deadlock victim against a member merge).
 const ENDING_ATTEMPTS: usize = 8;
+/// Reservations ended in one transaction at most (by the sweep, or a cancellation).
+const ENDING_BATCH: usize = 500;
 
 /// What to do when a SKU's crossed-out price is above what it really sold for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -378,7 +381,9 @@ pub async fn cancel(app: &App, principal: &Principal, id: &str) -> Result<Reserv
     principal.require_any(&[Scope::Storefront, Scope::Admin])?;
     let ws = &principal.workspace_id;
     let now = app.clock.now();
-    let ended = end_reservation(app, ws, id, "cancelled", now).await?;
+    let ended = end_reservations(app, ws, &[id.to_owned()], "cancelled", now)
+        .await?
+        .pop();
     if let Some(row) = &ended {
         give_back_to_gate(app, ws, row).await;
     }
@@ -424,36 +429,51 @@ async fn not_reserved(app: &App, ws: &WorkspaceId, id: &str) -> Error {
 /// Ends reservations whose payment time is up (the minute sweep); returns how many.
 pub async fn expire_due(app: &App, limit: i64) -> Result<usize> {
     let now = app.clock.now();
-    let due = app.store.due_flash_reservations(now, limit).await?;
+    let mut by_workspace: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for (workspace, id) in app.store.due_flash_reservations(now, limit).await? {
+        by_workspace.entry(workspace).or_default().push(id);
+    }
     let mut expired = 0;
-    for (workspace, id) in due {
+    for (workspace, ids) in by_workspace {
         let ws = WorkspaceId::from_trusted(workspace);
-        if end_reservation(app, &ws, &id, "expired", now)
+        expired += end_reservations(app, &ws, &ids, "expired", now)
             .await?
-            .is_some()
-        {
-            expired += 1;
-        }
+            .len();
     }
     Ok(expired)
 }
 
-/// Ends a reservation that is still `reserved` (`expired` or `cancelled`) in its own
-/// transaction, going round again when it loses a race; None when it had already ended.
-pub(crate) async fn end_reservation(
+/// Ends those of `ids` still `reserved` (`expired` or `cancelled`), up to
+/// `ENDING_BATCH` per transaction, going round again when one loses a race; returns
+/// those it ended (one that had already ended is not among them).
+pub(crate) async fn end_reservations(
     app: &App,
     ws: &WorkspaceId,
-    id: &str,
+    ids: &[String],
     status: &str,
     now: Timestamp,
-) -> Result<Option<ReservationRow>> {
+) -> Result<Vec<ReservationRow>> {
+    let mut ended = Vec::new();
+    for batch in ids.chunks(ENDING_BATCH) {
+        ended.extend(end_batch(app, ws, batch, status, now).await?);
+    }
+    Ok(ended)
+}
+
+async fn end_batch(
+    app: &App,
+    ws: &WorkspaceId,
+    ids: &[String],
+    status: &str,
+    now: Timestamp,
+) -> Result<Vec<ReservationRow>> {
     for _ in 0..ENDING_ATTEMPTS {
         let mut tx = app.store.begin().await?;
-        let ended = retry_on_race!(tx.end_flash_reservation(ws, id, status, now).await);
+        let ended = retry_on_race!(tx.end_flash_reservations(ws, ids, status, now).await);
         retry_on_race!(tx.commit().await);
         return Ok(ended);
     }
     Err(Error::Internal(anyhow::anyhow!(
-        "ending a flash-sale reservation kept losing races"
+        "ending flash-sale reservations kept losing races"
     )))
 }

@@ -71,22 +71,16 @@ pub async fn cancel_sale(
         )));
     }
     app.flash_cache.forget_sale(ws.as_str(), id);
-    // No reservation can be added any more, so the unpaid ones are a closed list. Each is
-    // ended in its own transaction, as the sweep ends them: holding the sale's buckets
-    // while waiting for members' holds could deadlock with a reservation group. Should
-    // this stop half-way, the rest expire with their payment time as usual.
+    // No reservation can be added any more, so the unpaid ones are a closed list. They
+    // are ended after the cancellation commits, in batches as the sweep ends them:
+    // ending them while holding the sale's buckets could deadlock with a reservation
+    // group waiting for a bucket while holding a member's hold. Should this stop
+    // half-way, the rest expire with their payment time as usual.
     let released = if release_reservations {
         let unpaid = app.store.unpaid_flash_reservations(ws, id).await?;
-        let mut released = 0;
-        for reservation in unpaid {
-            if super::flash::end_reservation(app, ws, &reservation, "cancelled", app.clock.now())
-                .await?
-                .is_some()
-            {
-                released += 1;
-            }
-        }
-        released
+        super::flash::end_reservations(app, ws, &unpaid, "cancelled", app.clock.now())
+            .await?
+            .len()
     } else {
         0
     };
