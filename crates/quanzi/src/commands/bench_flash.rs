@@ -3,7 +3,8 @@
 //! in this process (each with its own connection pool and writer queue, as separate
 //! processes would have) over one database. Every buyer is a distinct member, so each
 //! attempt is either a reservation (201) or "sold out" (409); the report gives both rates
-//! and checks that exactly the stock was sold.
+//! and checks that exactly the stock was sold. Then the sale is cancelled with its
+//! reservations released, timed, and the stock must be back in full.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -12,6 +13,7 @@ use std::time::{Duration, Instant};
 use quanzi_app::config::Config;
 use quanzi_app::principal::Principal;
 use quanzi_app::services::api_keys;
+use quanzi_app::services::promotions::flash_cancel;
 use quanzi_app::App;
 use quanzi_server::AppState;
 use tokio::net::TcpStream;
@@ -161,6 +163,28 @@ pub async fn run(mut config: Config, bench: FlashBench) -> anyhow::Result<()> {
     anyhow::ensure!(
         won as i64 == expected && remaining == bench.stock - expected,
         "oversold or undersold: {won} reserved of {} with {remaining} left",
+        bench.stock
+    );
+
+    // Then the operator cancels the sale and releases every unpaid reservation.
+    let sale_id = sale["id"].as_str().unwrap_or_default();
+    let started = Instant::now();
+    let cancelled = flash_cancel::cancel_sale(&setup, &caller, sale_id, true)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let took = started.elapsed();
+    let (_, skus) = setup.store.flash_sale(&workspace, sale_id).await?;
+    let remaining = skus.first().map(|s| s.remaining).unwrap_or(-1);
+    println!(
+        "cancel, release  {} reservations in {:.2} s ({:.0}/s)",
+        cancelled.released,
+        took.as_secs_f64(),
+        cancelled.released as f64 / took.as_secs_f64().max(1e-9)
+    );
+    anyhow::ensure!(
+        cancelled.released as i64 == expected && remaining == bench.stock,
+        "released {} of {expected}, {remaining} of {} back",
+        cancelled.released,
         bench.stock
     );
     Ok(())
