@@ -26,8 +26,8 @@
 //! Processing a group in this order rather than in arrival order is sound: the attempts
 //! were concurrent, so any order is one the buyers could have arrived in.
 //!
-//! The other writers keep the order: ending a reservation locks the reservation, then
-//! the hold, then the bucket (`end_flash_reservation`); cancelling a sale locks only
+//! The other writers keep the order: ending reservations locks them by id, then their
+//! holds, then their buckets (`end_flash_reservations`); cancelling a sale locks only
 //! buckets, in (SKU, bucket) byte order (`cancel_flash_sale`).
 
 use std::collections::HashSet;

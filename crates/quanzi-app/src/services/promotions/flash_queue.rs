@@ -52,9 +52,11 @@ pub(crate) fn start(app: App) -> Queue {
 }
 
 /// Stores the group in as many transactions as it takes: each answers some attempts and
-/// may put others off to the next (see `quanzi_store`'s `flash_group`). Each one answers
-/// at least its first attempt needing stock, which may wait for any bucket, so the loop
-/// ends.
+/// may put others off to the next (see `quanzi_store`'s `flash_group`). A transaction
+/// answers nothing only when its first attempt needing stock waited for a bucket that
+/// another transaction then emptied while stock was left elsewhere: every such round
+/// waits for another node's progress, so the loop is not a spin, and it ends once the
+/// stock stops moving under it.
 async fn store_group(app: &App, group: &[Submission]) -> Result<Vec<Answer>, String> {
     let mut answers: Vec<Option<Answer>> = vec![None; group.len()];
     let mut pending: Vec<usize> = (0..group.len()).collect();
