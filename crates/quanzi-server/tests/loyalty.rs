@@ -547,6 +547,52 @@ on_both_backends! {
 }
 
 on_both_backends! {
+    points_earned_while_their_member_is_merged_reach_the_survivor(backend) {
+        // An earn names a member; the API resolves it to the live member and the ledger
+        // writer books it a moment later. A merge committing in between must not leave
+        // the points on the merged member's wallet, where the survivor never sees them.
+        const NEWER: usize = 12;
+        const EARNS: usize = 8;
+        let server = TestServer::start(backend).await;
+        let tenant = server.tenant("a").await;
+        let admin = &tenant.admin_key;
+        let survivor = member(&server, admin, "wx-main").await;
+        let mut newer = Vec::new();
+        for i in 0..NEWER {
+            newer.push(member(&server, admin, &format!("dy-{i}")).await);
+        }
+        let earns = (0..NEWER * EARNS).map(|k| {
+            let (server, m) = (&server, newer[k % NEWER].clone());
+            async move {
+                let body = submit(server, admin, json!([
+                    {"id": format!("e-{k}"), "type": "earn", "member_id": m, "source": "welcome", "amount": 1},
+                ])).await;
+                assert_eq!(statuses(&body), ["created"], "{body}");
+            }
+        });
+        let merges = (0..NEWER).map(|i| {
+            let server = &server;
+            async move {
+                let response = server.as_key(admin, Method::POST, "/api/v1/members/identify")
+                    .json(&json!({"identities": [
+                        {"kind": "wechat_openid", "value": "wx-main"},
+                        {"kind": "wechat_openid", "value": format!("dy-{i}")},
+                    ]}))
+                    .send().await.unwrap();
+                assert_eq!(response.status(), 200);
+            }
+        });
+        tokio::join!(futures_util::future::join_all(earns), futures_util::future::join_all(merges));
+        let total = (NEWER * EARNS) as i64;
+        assert_eq!(points(&server, admin, &survivor).await["available"], total);
+        for m in &newer {
+            assert_eq!(points(&server, admin, m).await["available"], total, "{m}");
+        }
+        reconciled(&server, admin).await;
+    }
+}
+
+on_both_backends! {
     the_daily_review_pays_the_tier_birthday_gift_once_a_year(backend) {
         let server = TestServer::start(backend).await;
         let tenant = server.tenant("a").await;

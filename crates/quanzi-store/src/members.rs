@@ -137,6 +137,9 @@ fn member(row: &impl Columns) -> Result<MemberRow> {
     })
 }
 
+/// Rounds of reading and locking the live members before following on under locks.
+const LOCK_ROUNDS: usize = 4;
+
 impl Tx {
     /// Which member each of these identities belongs to (absent ones are left out).
     pub async fn find_identities(
@@ -186,9 +189,15 @@ impl Tx {
         Ok(found)
     }
 
-    /// Locks members (`FOR UPDATE` when `exclusive`, else `FOR SHARE`, on PostgreSQL) and
-    /// maps each id to the live member it now is (itself, or the survivor it was merged
-    /// into). Survivors reached by following are locked too.
+    /// Maps each id to the live member it now is (itself, or the survivor at the end of
+    /// its merge chain) and locks those live members (`FOR UPDATE` when `exclusive`, else
+    /// `FOR SHARE`, on PostgreSQL), so that none is merged until this transaction ends.
+    ///
+    /// The merged members on the way are not locked: a merged member never comes back,
+    /// and the end of its chain only moves when that end is merged, which needs the lock
+    /// held here. Locking the named member first and its survivor second would take
+    /// locks newest to oldest while a merge takes them in id order (survivor first) —
+    /// the deadlock between a write for a merged id and the merge of its survivor.
     pub async fn lock_live_members(
         &mut self,
         workspace: &WorkspaceId,
@@ -219,12 +228,62 @@ impl Tx {
         ids: &[String],
         lock: &str,
     ) -> Result<HashMap<String, String>> {
+        let mut live = self.live_ends(workspace, ids).await?;
+        if lock.is_empty() {
+            return Ok(live);
+        }
+        // Lock the ends in id order. Should one have been merged since it was read, its
+        // survivor (an older member, earlier in id order) cannot be locked after it
+        // without breaking that order: the locks are dropped (a savepoint) and the ends
+        // read again. After a few rounds the chain is followed on, locking as it goes.
         let backend = self.backend();
-        let live = follow_merges(self.conn(), backend, workspace, ids, lock).await?;
+        let mut round = 1;
+        loop {
+            let mut ends: Vec<String> = live.values().cloned().collect();
+            ends.sort_unstable();
+            ends.dedup();
+            let may_retry = round < LOCK_ROUNDS;
+            if may_retry {
+                self.savepoint("SAVEPOINT lock_live_members").await?;
+            }
+            let locked = follow_merges(self.conn(), backend, workspace, &ends, lock).await?;
+            let moved = ends.iter().any(|end| locked.get(end) != Some(end));
+            if !moved || !may_retry {
+                if may_retry {
+                    self.savepoint("RELEASE SAVEPOINT lock_live_members")
+                        .await?;
+                }
+                for end in live.values_mut() {
+                    let now_live = locked.get(end.as_str()).ok_or(StoreError::NotFound)?;
+                    end.clone_from(now_live);
+                }
+                return Ok(live);
+            }
+            self.savepoint("ROLLBACK TO SAVEPOINT lock_live_members")
+                .await?;
+            live = self.live_ends(workspace, ids).await?;
+            round += 1;
+        }
+    }
+
+    /// Every id's live member as this transaction reads it, without locking; NotFound
+    /// when an id is unknown.
+    async fn live_ends(
+        &mut self,
+        workspace: &WorkspaceId,
+        ids: &[String],
+    ) -> Result<HashMap<String, String>> {
+        let backend = self.backend();
+        let live = follow_merges(self.conn(), backend, workspace, ids, "").await?;
         if ids.iter().any(|id| !live.contains_key(id)) {
             return Err(StoreError::NotFound);
         }
         Ok(live)
+    }
+
+    async fn savepoint(&mut self, statement: &'static str) -> Result<()> {
+        sqlx::query(statement).execute(self.conn()).await?;
+        Ok(())
     }
 
     pub async fn insert_member(

@@ -116,11 +116,8 @@ pub async fn submit(
         .collect();
     let live = app.store.live_member_ids(ws, &named).await?;
     for (i, request) in requests.iter_mut().enumerate() {
-        let member = match &mut request.op {
-            Operation::Earn { member, .. }
-            | Operation::Spend { member, .. }
-            | Operation::Hold { member, .. } => member,
-            _ => continue,
+        let Some(member) = request.op.booked_member_mut() else {
+            continue;
         };
         match live.get(member.as_str()) {
             Some(id) => *member = id.clone(),

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use futures_util::FutureExt;
 use quanzi_domain::ids::WorkspaceId;
 use quanzi_domain::loyalty::ledger::{apply, Effects, Outcome, Request};
-use quanzi_store::StoreError;
+use quanzi_store::{StoreError, Tx};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::services::group_commit;
@@ -75,14 +75,14 @@ async fn store_group_once(
     }
     let mut tx = app.store.begin().await?;
     for (workspace, members) in by_workspace {
-        let all: Vec<Request> = members
-            .iter()
-            .flat_map(|&i| group[i].requests.iter().cloned())
-            .collect();
+        let mut batches: Vec<Vec<Request>> =
+            members.iter().map(|&i| group[i].requests.clone()).collect();
+        book_to_live_members(&mut tx, workspace, &mut batches).await?;
+        let all: Vec<Request> = batches.iter().flatten().cloned().collect();
         let mut working = tx.ledger_working(workspace, &all, now).await?;
         let mut effects = Effects::default();
-        for &i in &members {
-            let applied = apply(&mut working, &group[i].requests, now);
+        for (&i, batch) in members.iter().zip(&batches) {
+            let applied = apply(&mut working, batch, now);
             effects.absorb(applied.effects);
             answers[i] = applied.outcomes;
         }
@@ -90,4 +90,36 @@ async fn store_group_once(
     }
     tx.commit().await?;
     Ok(answers)
+}
+
+/// The API resolved each named member to the live one when the batch arrived; a merge may
+/// have committed since, and booking to the merged member's wallet would hide the points
+/// from the survivor. So the members are locked (`FOR SHARE` on PostgreSQL, which a merge
+/// waits for) and followed to the live member again, in the writer's transaction.
+async fn book_to_live_members(
+    tx: &mut Tx,
+    workspace: &WorkspaceId,
+    batches: &mut [Vec<Request>],
+) -> Result<(), StoreError> {
+    let mut named: Vec<String> = batches
+        .iter_mut()
+        .flatten()
+        .filter_map(|r| r.op.booked_member_mut().map(|m| m.clone()))
+        .collect();
+    named.sort_unstable();
+    named.dedup();
+    if named.is_empty() {
+        return Ok(());
+    }
+    let live = tx.lock_live_members(workspace, &named, false).await?;
+    for member in batches
+        .iter_mut()
+        .flatten()
+        .filter_map(|r| r.op.booked_member_mut())
+    {
+        if let Some(id) = live.get(member.as_str()) {
+            member.clone_from(id);
+        }
+    }
+    Ok(())
 }

@@ -292,6 +292,17 @@ impl Operation {
         }
     }
 
+    /// The member whose wallet an earn, spend or hold books to, to be replaced by the
+    /// live member when the named one has been merged.
+    pub fn booked_member_mut(&mut self) -> Option<&mut String> {
+        match self {
+            Operation::Earn { member, .. }
+            | Operation::Spend { member, .. }
+            | Operation::Hold { member, .. } => Some(member),
+            _ => None,
+        }
+    }
+
     /// The member the operation names directly, if any.
     pub fn member(&self) -> Option<&str> {
         match self {
