@@ -29,8 +29,10 @@ pub(crate) async fn apply_in(
     requests: &[Request],
     now: Timestamp,
 ) -> Result<Applied, StoreError> {
-    let mut working = tx.ledger_working(workspace, requests, now).await?;
-    let applied = apply(&mut working, requests, now);
+    let mut requests = requests.to_vec();
+    book_to_live_members(tx, workspace, std::slice::from_mut(&mut requests)).await?;
+    let mut working = tx.ledger_working(workspace, &requests, now).await?;
+    let applied = apply(&mut working, &requests, now);
     tx.ledger_write(workspace, &working, &applied.effects, now)
         .await?;
     Ok(applied)
@@ -391,4 +393,36 @@ pub async fn liability(
 pub async fn reconcile(app: &App, principal: &Principal) -> Result<Vec<String>> {
     principal.require_console(Role::Analyst, Scope::Admin)?;
     Ok(app.store.ledger_mismatches(&principal.workspace_id).await?)
+}
+
+/// Callers name members they resolved earlier (the API when a batch arrived, a job when
+/// it listed its work); a merge may have committed since, and booking to the merged
+/// member's wallet would hide the points from the survivor. So the members are locked (`FOR SHARE` on PostgreSQL, which a merge
+/// waits for) and followed to the live member again, in the writer's transaction.
+pub(crate) async fn book_to_live_members(
+    tx: &mut Tx,
+    workspace: &WorkspaceId,
+    batches: &mut [Vec<Request>],
+) -> Result<(), StoreError> {
+    let mut named: Vec<String> = batches
+        .iter_mut()
+        .flatten()
+        .filter_map(|r| r.op.booked_member_mut().map(|m| m.clone()))
+        .collect();
+    named.sort_unstable();
+    named.dedup();
+    if named.is_empty() {
+        return Ok(());
+    }
+    let live = tx.lock_live_members(workspace, &named, false).await?;
+    for member in batches
+        .iter_mut()
+        .flatten()
+        .filter_map(|r| r.op.booked_member_mut())
+    {
+        if let Some(id) = live.get(member.as_str()) {
+            member.clone_from(id);
+        }
+    }
+    Ok(())
 }

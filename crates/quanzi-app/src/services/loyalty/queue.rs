@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use futures_util::FutureExt;
 use quanzi_domain::ids::WorkspaceId;
 use quanzi_domain::loyalty::ledger::{apply, Effects, Outcome, Request};
-use quanzi_store::{StoreError, Tx};
+use quanzi_store::StoreError;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::services::group_commit;
@@ -77,7 +77,7 @@ async fn store_group_once(
     for (workspace, members) in by_workspace {
         let mut batches: Vec<Vec<Request>> =
             members.iter().map(|&i| group[i].requests.clone()).collect();
-        book_to_live_members(&mut tx, workspace, &mut batches).await?;
+        super::ledger::book_to_live_members(&mut tx, workspace, &mut batches).await?;
         let all: Vec<Request> = batches.iter().flatten().cloned().collect();
         let mut working = tx.ledger_working(workspace, &all, now).await?;
         let mut effects = Effects::default();
@@ -90,36 +90,4 @@ async fn store_group_once(
     }
     tx.commit().await?;
     Ok(answers)
-}
-
-/// The API resolved each named member to the live one when the batch arrived; a merge may
-/// have committed since, and booking to the merged member's wallet would hide the points
-/// from the survivor. So the members are locked (`FOR SHARE` on PostgreSQL, which a merge
-/// waits for) and followed to the live member again, in the writer's transaction.
-async fn book_to_live_members(
-    tx: &mut Tx,
-    workspace: &WorkspaceId,
-    batches: &mut [Vec<Request>],
-) -> Result<(), StoreError> {
-    let mut named: Vec<String> = batches
-        .iter_mut()
-        .flatten()
-        .filter_map(|r| r.op.booked_member_mut().map(|m| m.clone()))
-        .collect();
-    named.sort_unstable();
-    named.dedup();
-    if named.is_empty() {
-        return Ok(());
-    }
-    let live = tx.lock_live_members(workspace, &named, false).await?;
-    for member in batches
-        .iter_mut()
-        .flatten()
-        .filter_map(|r| r.op.booked_member_mut())
-    {
-        if let Some(id) = live.get(member.as_str()) {
-            member.clone_from(id);
-        }
-    }
-    Ok(())
 }
