@@ -8,7 +8,7 @@
 //! survivor. Identities are unique per workspace by primary key, so two transactions
 //! creating the same identity cannot both succeed.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use quanzi_domain::ids::{new_id_body, WorkspaceId};
 use quanzi_domain::members::{ConsentChannel, IdentityKind, LookupKey, RfmInput, RfmScore};
@@ -242,21 +242,21 @@ impl Tx {
             let mut ends: Vec<String> = live.values().cloned().collect();
             ends.sort_unstable();
             ends.dedup();
-            let may_retry = round < LOCK_ROUNDS;
-            if may_retry {
-                self.savepoint("SAVEPOINT lock_live_members").await?;
-            }
-            let locked = follow_merges(self.conn(), backend, workspace, &ends, lock).await?;
-            let moved = ends.iter().any(|end| locked.get(end) != Some(end));
-            if !moved || !may_retry {
-                if may_retry {
-                    self.savepoint("RELEASE SAVEPOINT lock_live_members")
-                        .await?;
-                }
+            if round == LOCK_ROUNDS {
+                let locked = follow_merges(self.conn(), backend, workspace, &ends, lock).await?;
                 for end in live.values_mut() {
                     let now_live = locked.get(end.as_str()).ok_or(StoreError::NotFound)?;
                     end.clone_from(now_live);
                 }
+                return Ok(live);
+            }
+            self.savepoint("SAVEPOINT lock_live_members").await?;
+            // The ends alone: following on from a moved one here would wait for its
+            // survivor while holding it.
+            let links = read_links(self.conn(), backend, workspace, &ends, lock).await?;
+            if ends.iter().all(|end| matches!(links.get(end), Some(None))) {
+                self.savepoint("RELEASE SAVEPOINT lock_live_members")
+                    .await?;
                 return Ok(live);
             }
             self.savepoint("ROLLBACK TO SAVEPOINT lock_live_members")
@@ -920,6 +920,37 @@ impl Store {
     }
 }
 
+/// Each of `ids` (sorted) found in the workspace, with the member it was merged into,
+/// read (and locked with `lock`, in id order) in one statement per chunk.
+async fn read_links(
+    conn: &mut sqlx::AnyConnection,
+    backend: Backend,
+    workspace: &WorkspaceId,
+    ids: &[String],
+    lock: &str,
+) -> Result<HashMap<String, Option<String>>> {
+    let mut links = HashMap::new();
+    for chunk in ids.chunks(CHUNK) {
+        // By primary key alone, checking the workspace on the rows: with a workspace
+        // condition PostgreSQL may scan the whole workspace through its index.
+        let sql =
+            format!(
+            "SELECT id, workspace_id, merged_into FROM members WHERE id IN ({}) ORDER BY id {lock}",
+            (0..chunk.len()).map(|i| param(backend, i + 1)).collect::<Vec<_>>().join(", ")
+        );
+        let mut query = sqlx::query(&sql);
+        for id in chunk {
+            query = query.bind(id);
+        }
+        for row in query.fetch_all(&mut *conn).await? {
+            if text(&row, "workspace_id")? == workspace.as_str() {
+                links.insert(text(&row, "id")?, opt_text(&row, "merged_into")?);
+            }
+        }
+    }
+    Ok(links)
+}
+
 /// Follows merges from `ids` to the live members, reading (and locking with `lock`) one
 /// link of every chain per round: each id found maps to the live member it now is
 /// (itself, or the survivor at the end of its chain); unknown ids are left out.
@@ -934,29 +965,16 @@ async fn follow_merges(
     sorted.sort();
     sorted.dedup();
     let mut next_of: HashMap<String, Option<String>> = HashMap::new();
+    // Ids asked for already, found or not (a chain leading out of the workspace ends).
+    let mut asked: HashSet<String> = HashSet::new();
     let mut pending = sorted;
     while !pending.is_empty() {
-        for chunk in pending.chunks(CHUNK) {
-            // By primary key alone, checking the workspace on the rows: with a workspace
-            // condition PostgreSQL may scan the whole workspace through its index.
-            let sql = format!(
-                    "SELECT id, workspace_id, merged_into FROM members WHERE id IN ({}) ORDER BY id {lock}",
-                    (0..chunk.len()).map(|i| param(backend, i + 1)).collect::<Vec<_>>().join(", ")
-                );
-            let mut query = sqlx::query(&sql);
-            for id in chunk {
-                query = query.bind(id);
-            }
-            for row in query.fetch_all(&mut *conn).await? {
-                if text(&row, "workspace_id")? == workspace.as_str() {
-                    next_of.insert(text(&row, "id")?, opt_text(&row, "merged_into")?);
-                }
-            }
-        }
+        next_of.extend(read_links(conn, backend, workspace, &pending, lock).await?);
+        asked.extend(pending);
         let mut follow: Vec<String> = next_of
             .values()
             .flatten()
-            .filter(|id| !next_of.contains_key(*id))
+            .filter(|id| !asked.contains(*id))
             .cloned()
             .collect();
         follow.sort();
