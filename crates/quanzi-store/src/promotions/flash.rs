@@ -498,7 +498,8 @@ impl Tx {
         let backend = self.backend();
         let mut ended = Vec::new();
         for chunk in ids.chunks(CHUNK) {
-            if backend == Backend::Postgres {
+            // One row needs no order: the update locks it.
+            if backend == Backend::Postgres && chunk.len() > 1 {
                 let sql = format!(
                     "SELECT id FROM flash_reservations WHERE workspace_id = $1 AND id IN {}
                      ORDER BY id COLLATE \"C\" FOR UPDATE",
@@ -616,11 +617,10 @@ impl Tx {
         workspace: &WorkspaceId,
         order: &str,
     ) -> Result<u64> {
-        self.lock_order_reservations(workspace, order).await?;
-        let done = sqlx::query(
-            "UPDATE flash_reservations SET order_id = NULL
-             WHERE workspace_id = $1 AND order_id = $2 AND status = 'reserved'",
-        )
+        let done = sqlx::query(&format!(
+            "UPDATE flash_reservations SET order_id = NULL WHERE {}",
+            order_reservations(self.backend(), "$1", "$2")
+        ))
         .bind(workspace.as_str())
         .bind(order)
         .execute(self.conn())
@@ -635,11 +635,10 @@ impl Tx {
         order: &str,
         now: Timestamp,
     ) -> Result<Vec<ReservationRow>> {
-        self.lock_order_reservations(workspace, order).await?;
         let rows = sqlx::query(&format!(
-            "UPDATE flash_reservations SET status = 'paid', settled_at = $1
-             WHERE workspace_id = $2 AND order_id = $3 AND status = 'reserved'
-             RETURNING {RESERVATION_COLUMNS}"
+            "UPDATE flash_reservations SET status = 'paid', settled_at = $1 WHERE {}
+             RETURNING {RESERVATION_COLUMNS}",
+            order_reservations(self.backend(), "$2", "$3")
         ))
         .bind(now.millis())
         .bind(workspace.as_str())
@@ -648,26 +647,19 @@ impl Tx {
         .await?;
         rows.iter().map(reservation).collect()
     }
+}
 
-    /// Locks an order's reservations still reserved, by id (PostgreSQL), before a
-    /// statement changes them all: in the order the sweep and a cancellation lock them
-    /// (`end_flash_reservations`), so the two cannot each hold one the other waits for.
-    async fn lock_order_reservations(
-        &mut self,
-        workspace: &WorkspaceId,
-        order: &str,
-    ) -> Result<()> {
-        if self.backend() == Backend::Postgres {
-            sqlx::query(
-                "SELECT id FROM flash_reservations
-                 WHERE workspace_id = $1 AND order_id = $2 AND status = 'reserved'
-                 ORDER BY id COLLATE \"C\" FOR UPDATE",
-            )
-            .bind(workspace.as_str())
-            .bind(order)
-            .fetch_all(self.conn())
-            .await?;
-        }
-        Ok(())
+/// The condition picking an order's reservations still reserved (`ws` and `order` the
+/// placeholders). On PostgreSQL it locks them by id first, the order the sweep and a
+/// cancellation lock them in (`end_flash_reservations`), so that a payment and an ending
+/// cannot each hold one the other waits for.
+fn order_reservations(backend: Backend, ws: &str, order: &str) -> String {
+    let filter = format!("workspace_id = {ws} AND order_id = {order} AND status = 'reserved'");
+    match backend {
+        Backend::Sqlite => filter,
+        Backend::Postgres => format!(
+            "{filter} AND id IN (SELECT id FROM flash_reservations WHERE {filter}
+                                 ORDER BY id COLLATE \"C\" FOR UPDATE)"
+        ),
     }
 }
